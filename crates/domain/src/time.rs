@@ -1,0 +1,231 @@
+//! Calendar dates (`YYYY-MM-DD`), periods (`YYYY-MM`) and instants, checked without a clock.
+
+use std::fmt;
+
+use crate::error::{InvalidField, Result};
+
+/// The earliest year chibo records (before the founding of the Party in 1930, with room).
+pub const MIN_YEAR: u16 = 1900;
+/// The latest year chibo records.
+pub const MAX_YEAR: u16 = 9999;
+
+/// A calendar date, `YYYY-MM-DD`, in the proleptic Gregorian calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    year: u16,
+    month: u8,
+    day: u8,
+}
+
+/// A calendar month, `YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Period {
+    year: u16,
+    month: u8,
+}
+
+fn digits(s: &str) -> Option<u32> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn is_leap(year: u16) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if is_leap(year) => 29,
+        _ => 28,
+    }
+}
+
+fn parse_year_month(field: &str, text: &str, y: &str, m: &str, form: &str) -> Result<(u16, u8)> {
+    let bad = || InvalidField::new(field, format!("{text:?} is not a {form}"));
+    if y.len() != 4 || m.len() != 2 {
+        return Err(bad());
+    }
+    let year = digits(y).ok_or_else(bad)? as u16;
+    let month = digits(m).ok_or_else(bad)? as u8;
+    if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+        return Err(InvalidField::new(
+            field,
+            format!("{text:?}: the year must be between {MIN_YEAR} and {MAX_YEAR}"),
+        ));
+    }
+    if !(1..=12).contains(&month) {
+        return Err(InvalidField::new(field, format!("{text:?}: the month must be 01 to 12")));
+    }
+    Ok((year, month))
+}
+
+impl Date {
+    /// Checks `text` as the `YYYY-MM-DD` date held in `field`.
+    pub fn parse(field: &str, text: &str) -> Result<Self> {
+        let mut parts = text.split('-');
+        let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(InvalidField::new(field, format!("{text:?} is not a date YYYY-MM-DD")));
+        };
+        let (year, month) = parse_year_month(field, text, y, m, "date YYYY-MM-DD")?;
+        let day = match (d.len(), digits(d)) {
+            (2, Some(day)) => day as u8,
+            _ => return Err(InvalidField::new(field, format!("{text:?} is not a date YYYY-MM-DD"))),
+        };
+        if day == 0 || day > days_in_month(year, month) {
+            return Err(InvalidField::new(
+                field,
+                format!("{text:?}: {year:04}-{month:02} has no day {day:02}"),
+            ));
+        }
+        Ok(Self { year, month, day })
+    }
+
+    /// Like [`Date::parse`], but an empty value means "none".
+    pub fn parse_optional(field: &str, text: &str) -> Result<Option<Self>> {
+        if text.is_empty() {
+            Ok(None)
+        } else {
+            Self::parse(field, text).map(Some)
+        }
+    }
+
+    /// The year.
+    pub fn year(&self) -> u16 {
+        self.year
+    }
+    /// The month, 1 to 12.
+    pub fn month(&self) -> u8 {
+        self.month
+    }
+    /// The day of the month, from 1.
+    pub fn day(&self) -> u8 {
+        self.day
+    }
+    /// The month this date falls in.
+    pub fn period(&self) -> Period {
+        Period { year: self.year, month: self.month }
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+impl Period {
+    /// Checks `text` as the `YYYY-MM` period held in `field`.
+    pub fn parse(field: &str, text: &str) -> Result<Self> {
+        let mut parts = text.split('-');
+        let (Some(y), Some(m), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(InvalidField::new(field, format!("{text:?} is not a period YYYY-MM")));
+        };
+        let (year, month) = parse_year_month(field, text, y, m, "period YYYY-MM")?;
+        Ok(Self { year, month })
+    }
+
+    /// The year.
+    pub fn year(&self) -> u16 {
+        self.year
+    }
+    /// The month, 1 to 12.
+    pub fn month(&self) -> u8 {
+        self.month
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// An instant: seconds and nanoseconds since the Unix epoch (UTC), between the start of
+/// [`MIN_YEAR`] and the end of [`MAX_YEAR`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    seconds: i64,
+    nanos: u32,
+}
+
+/// 1900-01-01T00:00:00Z.
+const MIN_SECONDS: i64 = -2_208_988_800;
+/// 9999-12-31T23:59:59Z.
+const MAX_SECONDS: i64 = 253_402_300_799;
+
+impl Timestamp {
+    /// Checks a (seconds, nanos) pair as the instant held in `field`.
+    pub fn new(field: &str, seconds: i64, nanos: i32) -> Result<Self> {
+        if !(0..1_000_000_000).contains(&nanos) {
+            return Err(InvalidField::new(field, format!("nanos {nanos} is outside 0..=999999999")));
+        }
+        if !(MIN_SECONDS..=MAX_SECONDS).contains(&seconds) {
+            return Err(InvalidField::new(
+                field,
+                format!("{seconds} s since 1970 is outside the years {MIN_YEAR} to {MAX_YEAR}"),
+            ));
+        }
+        Ok(Self { seconds, nanos: nanos as u32 })
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn seconds(&self) -> i64 {
+        self.seconds
+    }
+    /// Nanoseconds within the second.
+    pub fn nanos(&self) -> u32 {
+        self.nanos
+    }
+    /// Nanoseconds since the Unix epoch.
+    pub fn unix_nanos(&self) -> i128 {
+        i128::from(self.seconds) * 1_000_000_000 + i128::from(self.nanos)
+    }
+    /// The instant `unix_nanos` nanoseconds after the epoch, if in range.
+    pub fn from_unix_nanos(unix_nanos: i128) -> Option<Self> {
+        let seconds = i64::try_from(unix_nanos.div_euclid(1_000_000_000)).ok()?;
+        let nanos = unix_nanos.rem_euclid(1_000_000_000) as i32;
+        Self::new("", seconds, nanos).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_follow_the_calendar() {
+        assert_eq!(Date::parse("date", "2024-02-29").unwrap().to_string(), "2024-02-29");
+        assert!(Date::parse("date", "2023-02-29").unwrap_err().reason.contains("no day 29"));
+        assert!(Date::parse("date", "2000-02-29").is_ok());
+        assert!(Date::parse("date", "1900-02-29").is_err());
+        for bad in ["2024-1-05", "2024-13-01", "24-01-01", "2024-01-00", "2024/01/01", "2024-01-01-", "+024-01-01", "1899-12-31"] {
+            assert_eq!(Date::parse("date", bad).unwrap_err().field, "date", "{bad}");
+        }
+        assert_eq!(Date::parse_optional("d", "").unwrap(), None);
+    }
+
+    #[test]
+    fn periods_are_months() {
+        let p = Period::parse("period", "2026-03").unwrap();
+        assert_eq!((p.year(), p.month(), p.to_string()), (2026, 3, "2026-03".into()));
+        assert!(Period::parse("period", "2026-3").is_err());
+        assert!(Period::parse("period", "2026-03-01").is_err());
+    }
+
+    #[test]
+    fn timestamps_stay_in_range() {
+        assert!(Timestamp::new("t", 0, 0).is_ok());
+        assert!(Timestamp::new("t", MIN_SECONDS, 0).is_ok());
+        assert!(Timestamp::new("t", MIN_SECONDS - 1, 0).is_err());
+        assert!(Timestamp::new("t", MAX_SECONDS + 1, 0).is_err());
+        assert!(Timestamp::new("t", 0, -1).is_err());
+        assert!(Timestamp::new("t", 0, 1_000_000_000).is_err());
+        let t = Timestamp::new("t", -5, 7).unwrap();
+        assert_eq!(Timestamp::from_unix_nanos(t.unix_nanos()), Some(t));
+    }
+}

@@ -1,0 +1,53 @@
+//! Compiles `proto/chibo/v1/*.proto` with protox (pure Rust; no system `protoc`) into prost
+//! messages, pbjson serde impls, tonic services and the descriptor set used by reflection.
+
+use std::{env, fs, io, path::PathBuf};
+
+use prost::Message;
+
+fn main() -> io::Result<()> {
+    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../../proto");
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let files = ["chibo/v1/events.proto", "chibo/v1/ledger.proto"];
+    for file in files {
+        println!("cargo:rerun-if-changed={}", root.join(file).display());
+    }
+
+    let fds = protox::compile(files, [&root]).map_err(|e| io::Error::other(e.to_string()))?;
+    let fds_bytes = fds.encode_to_vec();
+    fs::write(out.join("chibo_descriptor.bin"), &fds_bytes)?;
+
+    // Messages only: the crates that hash and store events need no gRPC stack.
+    let messages = out.join("messages");
+    fs::create_dir_all(&messages)?;
+    tonic_build::configure()
+        .build_client(false)
+        .build_server(false)
+        .out_dir(&messages)
+        .compile_well_known_types(true)
+        .extern_path(".google.protobuf", "::pbjson_types")
+        .compile_fds(fds.clone())?;
+
+    pbjson_build::Builder::new()
+        .out_dir(&messages)
+        .register_descriptors(&fds_bytes)
+        .map_err(|e| io::Error::other(e.to_string()))?
+        .build(&[".chibo.v1"])
+        .map_err(|e| io::Error::other(e.to_string()))?;
+
+    // Services, referring to the messages above, behind the `grpc` feature.
+    if env::var_os("CARGO_FEATURE_GRPC").is_some() {
+        let services = out.join("services");
+        fs::create_dir_all(&services)?;
+        tonic_build::configure()
+            .build_client(true)
+            .build_server(true)
+            .out_dir(&services)
+            .compile_well_known_types(true)
+        .extern_path(".google.protobuf", "::pbjson_types")
+            .extern_path(".chibo.v1", "crate::v1")
+            .codec_path("crate::codec::StatusCodec")
+            .compile_fds(fds)?;
+    }
+    Ok(())
+}
