@@ -1,0 +1,18 @@
+//! chibo's integrity primitives, exactly as the hash spec (v1) in DESIGN.md and
+//! docs/ARCHITECTURE.md fixes them:
+//!
+//! - `genesis(stream) = SHA-256("chibo:genesis:v1\0" || stream)`;
+//! - `payload_digest = SHA-256("chibo:payload:v1\0" || salt || payload)`;
+//! - `hash = SHA-256("chibo:event:v1\0" || envelope_bytes)`, over the stored envelope bytes.
+//!
+//! [`seal`] builds and encodes an envelope once, for the stores; [`Verifier`] walks stored
+//! events in global order and reports the first break of every stream's chain.
+#![deny(missing_docs)]
+
+mod envelope;
+mod hash;
+mod verify;
+
+pub use envelope::{seal, Envelope, EnvelopeError, EnvelopeFields, Sealed};
+pub use hash::{event_hash, genesis, payload_digest, Hash, Salt, HASH_LEN, SALT_LEN};
+pub use verify::{Break, BreakKind, RawEvent, Summary, Verifier};

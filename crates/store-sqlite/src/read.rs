@@ -1,0 +1,149 @@
+//! Reading: a small pool of read-only connections (WAL lets them read while the writer commits,
+//! each seeing whole commits only), and the mapping from rows to stored events.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Mutex,
+};
+
+use chibo_integrity::RawEvent;
+use chibo_store::{ReadError, StoredEvent};
+use rusqlite::{Connection, OpenFlags, Row};
+
+use crate::schema;
+
+/// Idle connections kept for reuse.
+const MAX_IDLE: usize = 8;
+
+/// The columns of a stored event, in the order [`stored_event`] reads them.
+pub const EVENT_COLUMNS: &str = "position, stream, revision, envelope, payload, salt, hash";
+
+pub struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Opens an existing database for reading only.
+pub fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    Ok(conn)
+}
+
+impl ReadPool {
+    pub fn new(path: PathBuf) -> Self {
+        Self { path, idle: Mutex::new(Vec::new()) }
+    }
+
+    /// Runs `f` on a pooled connection (blocking: call from a blocking thread).
+    pub fn with<R>(&self, f: impl FnOnce(&Connection) -> Result<R, ReadError>) -> Result<R, ReadError> {
+        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => open_reader(&self.path).map_err(unavailable)?,
+        };
+        let result = f(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+pub fn unavailable(e: rusqlite::Error) -> ReadError {
+    ReadError::Unavailable(format!("reading the embedded store failed: {e}"))
+}
+
+/// SQLite counts in i64; `usize::MAX` means "no limit".
+pub fn sql_limit(max_count: usize) -> i64 {
+    i64::try_from(max_count).unwrap_or(i64::MAX)
+}
+
+/// Maps a row of [`EVENT_COLUMNS`] to a stored event, refusing malformed columns.
+pub fn stored_event(row: &Row<'_>) -> rusqlite::Result<Result<StoredEvent, ReadError>> {
+    let position: i64 = row.get(0)?;
+    let revision: i64 = row.get(2)?;
+    let salt: Vec<u8> = row.get(5)?;
+    let hash: Vec<u8> = row.get(6)?;
+    let position_u = position as u64;
+    let corrupt = |reason: String| Err(ReadError::Corrupt { position: position_u, reason });
+    if position < 0 || revision < 0 {
+        return Ok(corrupt(format!("negative position {position} or revision {revision}")));
+    }
+    let Ok(salt) = <[u8; 16]>::try_from(salt.as_slice()) else {
+        return Ok(corrupt(format!("salt is {} bytes; expected 16", salt.len())));
+    };
+    let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) else {
+        return Ok(corrupt(format!("hash is {} bytes; expected 32", hash.len())));
+    };
+    Ok(Ok(StoredEvent {
+        position: position_u,
+        stream: row.get(1)?,
+        revision: revision as u64,
+        envelope: row.get(3)?,
+        payload: row.get(4)?,
+        salt,
+        hash,
+    }))
+}
+
+/// Runs a query over [`EVENT_COLUMNS`] and collects the events.
+pub fn query_events(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<StoredEvent>, ReadError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(unavailable)?;
+    let rows = stmt.query_map(params, stored_event).map_err(unavailable)?;
+    let mut events = Vec::new();
+    for row in rows {
+        events.push(row.map_err(unavailable)??);
+    }
+    Ok(events)
+}
+
+/// Why an offline scan could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScanError {
+    /// There is no database in the directory.
+    #[error("no chibo data in {0} (expected {db})", db = schema::DB_FILE)]
+    NoData(PathBuf),
+    /// SQLite failed.
+    #[error("reading {path} failed: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+}
+
+/// Walks every stored row in global order, as raw bytes, without opening a store (no lock, no
+/// writer): for `chibo verify` on a data directory, even one a server is using.
+pub fn scan(dir: &Path, mut visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
+    let path = dir.join(schema::DB_FILE);
+    if !path.is_file() {
+        return Err(ScanError::NoData(dir.to_owned()));
+    }
+    let err = |source| ScanError::Sqlite { path: path.clone(), source };
+    let conn = open_reader(&path).map_err(err)?;
+    let mut stmt = conn
+        .prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY position"))
+        .map_err(err)?;
+    let mut rows = stmt.query([]).map_err(err)?;
+    while let Some(row) = rows.next().map_err(err)? {
+        let get_blob = |i| row.get_ref(i).and_then(|v| v.as_blob().map_err(Into::into));
+        let position: i64 = row.get(0).map_err(err)?;
+        let revision: i64 = row.get(2).map_err(err)?;
+        let stream: &str = row.get_ref(1).and_then(|v| v.as_str().map_err(Into::into)).map_err(err)?;
+        visit(RawEvent {
+            position: position as u64,
+            stream,
+            revision: revision as u64,
+            envelope: get_blob(3).map_err(err)?,
+            payload: get_blob(4).map_err(err)?,
+            salt: get_blob(5).map_err(err)?,
+            hash: get_blob(6).map_err(err)?,
+        });
+    }
+    Ok(())
+}

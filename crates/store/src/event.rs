@@ -1,0 +1,137 @@
+//! The values that go into and come out of a store.
+
+use chibo_domain::{EventId, Timestamp};
+use chibo_integrity::{payload_digest, Hash, RawEvent, Salt};
+
+/// What the stream must look like for an append to happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExpectedRevision {
+    /// Append whatever the stream's last revision.
+    Any,
+    /// The stream must have no events.
+    NoStream,
+    /// The stream's last event must be at this revision.
+    Exact(u64),
+}
+
+impl ExpectedRevision {
+    /// Whether a stream whose last revision is `last` (`None`: no events) meets this.
+    pub fn admits(self, last: Option<u64>) -> bool {
+        match self {
+            Self::Any => true,
+            Self::NoStream => last.is_none(),
+            Self::Exact(r) => last == Some(r),
+        }
+    }
+}
+
+impl std::fmt::Display for ExpectedRevision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Any => f.write_str("any"),
+            Self::NoStream => f.write_str("no stream"),
+            Self::Exact(r) => write!(f, "revision {r}"),
+        }
+    }
+}
+
+/// An event to append: everything but what the store assigns (revision, previous hash, record
+/// time, position).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// The client-chosen id.
+    pub event_id: EventId,
+    /// The catalogue name of the payload's type.
+    pub event_type: String,
+    /// Version of the payload schema.
+    pub schema_version: u32,
+    /// The real-world time the client asserts.
+    pub occurred_at: Timestamp,
+    /// The authenticated principal that submits it.
+    pub actor: String,
+    /// The payload bytes.
+    pub payload: Vec<u8>,
+    /// A fresh random salt for the payload digest.
+    pub salt: Salt,
+    /// `payload_digest(salt, payload)`, computed by [`NewEvent::new`] so that the store's single
+    /// writer does not have to.
+    pub payload_digest: Hash,
+}
+
+impl NewEvent {
+    /// An event to append; computes its payload digest.
+    pub fn new(
+        event_id: EventId,
+        event_type: impl Into<String>,
+        schema_version: u32,
+        occurred_at: Timestamp,
+        actor: impl Into<String>,
+        payload: Vec<u8>,
+        salt: Salt,
+    ) -> Self {
+        let payload_digest = payload_digest(&salt, &payload);
+        Self {
+            event_id,
+            event_type: event_type.into(),
+            schema_version,
+            occurred_at,
+            actor: actor.into(),
+            payload,
+            salt,
+            payload_digest,
+        }
+    }
+}
+
+/// Proof that an event is durably recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The event's id.
+    pub event_id: EventId,
+    /// The stream it was appended to.
+    pub stream: String,
+    /// Its revision in the stream.
+    pub revision: u64,
+    /// Its 0-based position in the global order.
+    pub position: u64,
+    /// Its event hash.
+    pub hash: Hash,
+    /// The server's record time.
+    pub recorded_at: Timestamp,
+    /// True when the event had been recorded before and this is the original receipt.
+    pub duplicate: bool,
+}
+
+/// One event as stored: the sealed bytes the hash spec covers, and where it sits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// 0-based position in the global order.
+    pub position: u64,
+    /// The stream it belongs to.
+    pub stream: String,
+    /// Its revision in the stream.
+    pub revision: u64,
+    /// The stored `EventEnvelope` encoding.
+    pub envelope: Vec<u8>,
+    /// The stored payload.
+    pub payload: Vec<u8>,
+    /// The payload's salt.
+    pub salt: Salt,
+    /// `SHA-256("chibo:event:v1\0" || envelope)`.
+    pub hash: Hash,
+}
+
+impl StoredEvent {
+    /// The event as the chain verifier reads it.
+    pub fn as_raw(&self) -> RawEvent<'_> {
+        RawEvent {
+            position: self.position,
+            stream: &self.stream,
+            revision: self.revision,
+            envelope: &self.envelope,
+            payload: &self.payload,
+            salt: &self.salt,
+            hash: &self.hash,
+        }
+    }
+}
