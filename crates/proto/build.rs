@@ -44,7 +44,7 @@ fn main() -> io::Result<()> {
             .build_server(true)
             .out_dir(&services)
             .compile_well_known_types(true)
-        .extern_path(".google.protobuf", "::pbjson_types")
+            .extern_path(".google.protobuf", "::pbjson_types")
             .extern_path(".chibo.v1", "crate::v1")
             .codec_path("crate::codec::StatusCodec")
             .compile_fds(fds)?;

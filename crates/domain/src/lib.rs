@@ -13,6 +13,6 @@ pub mod text;
 pub mod time;
 
 pub use error::InvalidField;
-pub use event::{Event, EventType};
+pub use event::{Event, EventType, Submission};
 pub use id::{EventId, Id, StreamKind, StreamName};
 pub use time::{Date, Period, Timestamp};

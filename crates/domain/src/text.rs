@@ -18,16 +18,10 @@ pub mod limit {
 /// characters other than tab and newlines; returns it owned.
 pub fn bounded(field: &str, value: &str, max: usize) -> Result<String> {
     if value.len() > max {
-        return Err(InvalidField::new(
-            field,
-            format!("is {} bytes long; the limit is {max} bytes", value.len()),
-        ));
+        return Err(InvalidField::new(field, format!("is {} bytes long; the limit is {max} bytes", value.len())));
     }
     if let Some(c) = value.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
-        return Err(InvalidField::new(
-            field,
-            format!("contains the control character U+{:04X}", c as u32),
-        ));
+        return Err(InvalidField::new(field, format!("contains the control character U+{:04X}", c as u32)));
     }
     Ok(value.to_owned())
 }

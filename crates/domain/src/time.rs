@@ -32,7 +32,7 @@ fn digits(s: &str) -> Option<u32> {
 }
 
 fn is_leap(year: u16) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {
@@ -52,10 +52,7 @@ fn parse_year_month(field: &str, text: &str, y: &str, m: &str, form: &str) -> Re
     let year = digits(y).ok_or_else(bad)? as u16;
     let month = digits(m).ok_or_else(bad)? as u8;
     if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
-        return Err(InvalidField::new(
-            field,
-            format!("{text:?}: the year must be between {MIN_YEAR} and {MAX_YEAR}"),
-        ));
+        return Err(InvalidField::new(field, format!("{text:?}: the year must be between {MIN_YEAR} and {MAX_YEAR}")));
     }
     if !(1..=12).contains(&month) {
         return Err(InvalidField::new(field, format!("{text:?}: the month must be 01 to 12")));
@@ -67,8 +64,7 @@ impl Date {
     /// Checks `text` as the `YYYY-MM-DD` date held in `field`.
     pub fn parse(field: &str, text: &str) -> Result<Self> {
         let mut parts = text.split('-');
-        let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(InvalidField::new(field, format!("{text:?} is not a date YYYY-MM-DD")));
         };
         let (year, month) = parse_year_month(field, text, y, m, "date YYYY-MM-DD")?;
@@ -77,10 +73,7 @@ impl Date {
             _ => return Err(InvalidField::new(field, format!("{text:?} is not a date YYYY-MM-DD"))),
         };
         if day == 0 || day > days_in_month(year, month) {
-            return Err(InvalidField::new(
-                field,
-                format!("{text:?}: {year:04}-{month:02} has no day {day:02}"),
-            ));
+            return Err(InvalidField::new(field, format!("{text:?}: {year:04}-{month:02} has no day {day:02}")));
         }
         Ok(Self { year, month, day })
     }
@@ -203,7 +196,16 @@ mod tests {
         assert!(Date::parse("date", "2023-02-29").unwrap_err().reason.contains("no day 29"));
         assert!(Date::parse("date", "2000-02-29").is_ok());
         assert!(Date::parse("date", "1900-02-29").is_err());
-        for bad in ["2024-1-05", "2024-13-01", "24-01-01", "2024-01-00", "2024/01/01", "2024-01-01-", "+024-01-01", "1899-12-31"] {
+        for bad in [
+            "2024-1-05",
+            "2024-13-01",
+            "24-01-01",
+            "2024-01-00",
+            "2024/01/01",
+            "2024-01-01-",
+            "+024-01-01",
+            "1899-12-31",
+        ] {
             assert_eq!(Date::parse("date", bad).unwrap_err().field, "date", "{bad}");
         }
         assert_eq!(Date::parse_optional("d", "").unwrap(), None);

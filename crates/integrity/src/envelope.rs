@@ -121,16 +121,14 @@ pub enum EnvelopeError {
 }
 
 fn hash_field(field: &'static str, bytes: &[u8]) -> Result<Hash, EnvelopeError> {
-    bytes.try_into().map_err(|_| EnvelopeError::Field {
-        field,
-        reason: format!("is {} bytes; expected {HASH_LEN}", bytes.len()),
-    })
+    bytes
+        .try_into()
+        .map_err(|_| EnvelopeError::Field { field, reason: format!("is {} bytes; expected {HASH_LEN}", bytes.len()) })
 }
 
 fn time_field(field: &'static str, t: Option<pbjson_types::Timestamp>) -> Result<Timestamp, EnvelopeError> {
     let t = t.ok_or(EnvelopeError::Field { field, reason: "is missing".into() })?;
-    Timestamp::new(field, t.seconds, t.nanos)
-        .map_err(|e| EnvelopeError::Field { field, reason: e.reason })
+    Timestamp::new(field, t.seconds, t.nanos).map_err(|e| EnvelopeError::Field { field, reason: e.reason })
 }
 
 impl Envelope {
@@ -148,7 +146,8 @@ impl Envelope {
             payload_digest,
             prev_hash,
         } = pb::EventEnvelope::decode(bytes).map_err(|e| EnvelopeError::Undecodable(e.to_string()))?;
-        let field = |field: &'static str| move |e: chibo_domain::InvalidField| EnvelopeError::Field { field, reason: e.reason };
+        let field =
+            |field: &'static str| move |e: chibo_domain::InvalidField| EnvelopeError::Field { field, reason: e.reason };
         Ok(Self {
             event_id: EventId::parse("event_id", &event_id).map_err(field("event_id"))?,
             stream: StreamName::parse("stream", &stream).map_err(field("stream"))?,

@@ -24,12 +24,7 @@ pub fn genesis(stream: &str) -> Hash {
 /// The digest of a payload under its salt; the envelope carries this instead of the payload, so
 /// a payload can later be redacted while every hash still verifies.
 pub fn payload_digest(salt: &Salt, payload: &[u8]) -> Hash {
-    Sha256::new()
-        .chain_update(PAYLOAD_TAG)
-        .chain_update(salt)
-        .chain_update(payload)
-        .finalize()
-        .into()
+    Sha256::new().chain_update(PAYLOAD_TAG).chain_update(salt).chain_update(payload).finalize().into()
 }
 
 /// The hash of an event: over the stored envelope bytes, which already hold `prev_hash`.
@@ -49,17 +44,11 @@ mod tests {
     /// change to a tag or to the order of the inputs fails here.
     #[test]
     fn hashes_match_independently_computed_values() {
-        assert_eq!(
-            hex(&genesis("cell-a")),
-            "a494b6e46629e1ef6580b34944e3e72ac6b529af75e9bc3cdd71cedd2e40ded1"
-        );
+        assert_eq!(hex(&genesis("cell-a")), "a494b6e46629e1ef6580b34944e3e72ac6b529af75e9bc3cdd71cedd2e40ded1");
         assert_eq!(
             hex(&payload_digest(&[7; 16], b"payload")),
             "326e2996e7ff84f29a6ec9a5bae17995a6ec990cf2ce4b113a76f2ea00090cb2"
         );
-        assert_eq!(
-            hex(&event_hash(b"envelope")),
-            "43ff1604e77411804e481d6db05aca14e9930a8b2526019feb247d3c54a0d864"
-        );
+        assert_eq!(hex(&event_hash(b"envelope")), "43ff1604e77411804e481d6db05aca14e9930a8b2526019feb247d3c54a0d864");
     }
 }

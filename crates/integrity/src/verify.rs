@@ -204,10 +204,7 @@ impl Verifier {
         };
         match check_chain(&event, head) {
             Ok(hash) => {
-                self.heads.insert(
-                    event.stream.to_owned(),
-                    Head::Intact { next_revision: head.0 + 1, last_hash: hash },
-                );
+                self.heads.insert(event.stream.to_owned(), Head::Intact { next_revision: head.0 + 1, last_hash: hash });
                 intact
             }
             Err((revision, kind)) => {
@@ -234,10 +231,14 @@ impl Verifier {
 fn check_chain(event: &RawEvent<'_>, (next_revision, last_hash): (u64, Hash)) -> Result<Hash, (u64, BreakKind)> {
     let at_record = |kind| (event.revision, kind);
     let salt: &[u8; SALT_LEN] = event.salt.try_into().map_err(|_| {
-        at_record(BreakKind::MalformedRecord { what: format!("salt is {} bytes; expected {SALT_LEN}", event.salt.len()) })
+        at_record(BreakKind::MalformedRecord {
+            what: format!("salt is {} bytes; expected {SALT_LEN}", event.salt.len()),
+        })
     })?;
     let stored: Hash = event.hash.try_into().map_err(|_| {
-        at_record(BreakKind::MalformedRecord { what: format!("hash is {} bytes; expected {HASH_LEN}", event.hash.len()) })
+        at_record(BreakKind::MalformedRecord {
+            what: format!("hash is {} bytes; expected {HASH_LEN}", event.hash.len()),
+        })
     })?;
     let computed = event_hash(event.envelope);
     if computed != stored {
@@ -267,7 +268,10 @@ fn check_chain(event: &RawEvent<'_>, (next_revision, last_hash): (u64, Hash)) ->
     }
     let digest = payload_digest(salt, event.payload);
     if digest != envelope.payload_digest {
-        return Err(at_record(BreakKind::PayloadDigestMismatch { envelope: envelope.payload_digest, computed: digest }));
+        return Err(at_record(BreakKind::PayloadDigestMismatch {
+            envelope: envelope.payload_digest,
+            computed: digest,
+        }));
     }
     Ok(stored)
 }

@@ -54,8 +54,7 @@ impl<T: Message> Encoder for StatusEncoder<T> {
 
     fn encode(&mut self, item: T, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
         // EncodeBuf grows as needed, so encoding cannot run out of space.
-        item.encode(buf)
-            .map_err(|e| Status::internal(format!("encoding a reply failed: {e}")))
+        item.encode(buf).map_err(|e| Status::internal(format!("encoding a reply failed: {e}")))
     }
 }
 
@@ -75,8 +74,6 @@ impl<U: Message + Default> Decoder for StatusDecoder<U> {
                 "message: {len} bytes exceeds the limit of {MAX_MESSAGE_BYTES} bytes"
             )));
         }
-        U::decode(buf)
-            .map(Some)
-            .map_err(|e| Status::invalid_argument(format!("message does not decode: {e}")))
+        U::decode(buf).map(Some).map_err(|e| Status::invalid_argument(format!("message does not decode: {e}")))
     }
 }

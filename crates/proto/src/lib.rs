@@ -21,5 +21,7 @@ pub mod v1 {
 #[cfg(feature = "grpc")]
 pub mod codec;
 
+pub mod convert;
+
 /// The encoded `FileDescriptorSet` of the schema, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/chibo_descriptor.bin"));

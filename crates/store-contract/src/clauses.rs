@@ -85,7 +85,11 @@ pub async fn expected_revision_is_enforced(store: Arc<dyn EventStore>) {
     let err = store.append(&a, ExpectedRevision::Exact(0), vec![new_event("x")]).await.unwrap_err();
     assert_eq!(
         err,
-        AppendError::WrongExpectedRevision { stream: "cell-a".into(), expected: ExpectedRevision::Exact(0), actual: None }
+        AppendError::WrongExpectedRevision {
+            stream: "cell-a".into(),
+            expected: ExpectedRevision::Exact(0),
+            actual: None
+        }
     );
     store.append(&a, ExpectedRevision::NoStream, vec![new_event("0"), new_event("1")]).await.unwrap();
     let err = store.append(&a, ExpectedRevision::NoStream, vec![new_event("x")]).await.unwrap_err();
@@ -227,7 +231,7 @@ pub async fn appended_chains_verify(store: Arc<dyn EventStore>) {
     let summary = verifier.finish();
     assert!(summary.is_intact(), "{:?}", summary.breaks);
     assert_eq!((summary.events, summary.streams), (all.len() as u64, 4));
-    assert_eq!(all.len(), 6 * (7 * 1 + 7 * 2 + 6 * 3));
+    assert_eq!(all.len(), 6 * (7 + 7 * 2 + 6 * 3));
 }
 
 /// Record times are assigned by the store and never go back in the global order.
@@ -235,11 +239,8 @@ pub async fn record_times_never_go_back(store: Arc<dyn EventStore>) {
     for i in 0..20 {
         store.append(&stream("cell-t"), ExpectedRevision::Any, vec![new_event(&i.to_string())]).await.unwrap();
     }
-    let times: Vec<_> = everything(&*store)
-        .await
-        .iter()
-        .map(|e| Envelope::decode(&e.envelope).unwrap().recorded_at)
-        .collect();
+    let times: Vec<_> =
+        everything(&*store).await.iter().map(|e| Envelope::decode(&e.envelope).unwrap().recorded_at).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
 }
 

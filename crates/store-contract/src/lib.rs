@@ -4,7 +4,7 @@
 //! store; the macro expands to one `#[tokio::test]` per clause of the contract, so each runs in
 //! parallel and fails on its own:
 //!
-//! ```ignore
+//! ```text
 //! async fn fresh() -> MyFixture { ... }          // MyFixture: chibo_store_contract::Fixture
 //! chibo_store_contract::contract_tests!(fresh);
 //! ```

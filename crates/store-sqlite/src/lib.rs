@@ -94,7 +94,8 @@ impl SqliteStore {
         };
         create_private_dir(dir).map_err(io(dir))?;
         let lock_path = dir.join(LOCK_FILE);
-        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path))?;
+        let lock =
+            OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => return Err(OpenError::Locked(dir.to_owned())),

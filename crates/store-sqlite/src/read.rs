@@ -90,7 +90,11 @@ pub fn stored_event(row: &Row<'_>) -> rusqlite::Result<Result<StoredEvent, ReadE
 }
 
 /// Runs a query over [`EVENT_COLUMNS`] and collects the events.
-pub fn query_events(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<StoredEvent>, ReadError> {
+pub fn query_events(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<StoredEvent>, ReadError> {
     let mut stmt = conn.prepare_cached(sql).map_err(unavailable)?;
     let rows = stmt.query_map(params, stored_event).map_err(unavailable)?;
     let mut events = Vec::new();
@@ -126,9 +130,7 @@ pub fn scan(dir: &Path, mut visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanE
     }
     let err = |source| ScanError::Sqlite { path: path.clone(), source };
     let conn = open_reader(&path).map_err(err)?;
-    let mut stmt = conn
-        .prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY position"))
-        .map_err(err)?;
+    let mut stmt = conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY position")).map_err(err)?;
     let mut rows = stmt.query([]).map_err(err)?;
     while let Some(row) = rows.next().map_err(err)? {
         let get_blob = |i| row.get_ref(i).and_then(|v| v.as_blob().map_err(Into::into));

@@ -18,9 +18,7 @@ use std::{
 
 use chibo_domain::{EventId, Timestamp};
 use chibo_integrity::{genesis, seal, Envelope, EnvelopeFields, Hash};
-use chibo_store::{
-    AppendError, CommitObserver, ExpectedRevision, NewEvent, Receipt, MAX_EVENTS_PER_APPEND,
-};
+use chibo_store::{AppendError, CommitObserver, ExpectedRevision, NewEvent, Receipt, MAX_EVENTS_PER_APPEND};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -63,9 +61,8 @@ struct Recorded {
 
 fn now() -> Timestamp {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    Timestamp::from_unix_nanos(since.as_nanos() as i128).unwrap_or_else(|| {
-        Timestamp::from_unix_nanos(0).expect("the epoch is in range")
-    })
+    Timestamp::from_unix_nanos(since.as_nanos() as i128)
+        .unwrap_or_else(|| Timestamp::from_unix_nanos(0).expect("the epoch is in range"))
 }
 
 fn sql(e: rusqlite::Error) -> String {
@@ -221,7 +218,11 @@ fn apply(
     };
     let last = head.map(|h| h.last_revision);
     if !expected.admits(last) {
-        return Ok(Err(AppendError::WrongExpectedRevision { stream: stream.clone(), expected: *expected, actual: last }));
+        return Ok(Err(AppendError::WrongExpectedRevision {
+            stream: stream.clone(),
+            expected: *expected,
+            actual: last,
+        }));
     }
 
     let mut prev_hash = head.map_or_else(|| genesis(stream), |h| h.hash);
@@ -305,9 +306,8 @@ fn load_head(tx: &Connection, stream: &str) -> Result<Option<Head>, String> {
         .and_then(|mut s| s.query_row([stream], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .map_err(sql)?;
     row.map(|(revision, hash)| {
-        let hash = hash
-            .try_into()
-            .map_err(|_| format!("the head of {stream} (revision {revision}) has a malformed hash"))?;
+        let hash =
+            hash.try_into().map_err(|_| format!("the head of {stream} (revision {revision}) has a malformed hash"))?;
         Ok(Head { last_revision: revision as u64, hash })
     })
     .transpose()

@@ -1,0 +1,99 @@
+//! The command line, as close to the flags as possible; commands resolve it further.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+/// chibo: an immutable, hash-chained record of party cells' work, served over gRPC.
+#[derive(Debug, Parser)]
+#[command(name = "chibo", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server on the embedded store.
+    Serve(ServeArgs),
+    /// Submit one event, or a batch to one stream, from JSON; prints the receipts.
+    Submit(SubmitArgs),
+    /// Read a stream, or the global order, as JSON lines.
+    Read(ReadArgs),
+    /// Verify every hash chain of a data directory, offline. Exits 1 if anything is broken.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The data directory (created if absent).
+    #[arg(long, default_value = "./chibo-data", env = "CHIBO_DATA")]
+    pub data: PathBuf,
+    /// Where to serve gRPC. Only loopback addresses until TLS and credentials are configured.
+    #[arg(long, default_value = "127.0.0.1:50051", env = "CHIBO_LISTEN")]
+    pub listen: SocketAddr,
+    /// Where to serve Prometheus metrics (`/metrics`); `off` to not serve them.
+    #[arg(long, default_value = "127.0.0.1:9464", env = "CHIBO_METRICS")]
+    pub metrics: String,
+    /// Seconds to let in-flight requests finish after SIGINT or SIGTERM.
+    #[arg(long, default_value_t = 10)]
+    pub shutdown_grace: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArg {
+    /// The chibo server.
+    #[arg(long, default_value = "http://127.0.0.1:50051", env = "CHIBO_SERVER")]
+    pub server: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The stream: `cell-{id}` or `org-{id}`.
+    #[arg(long)]
+    pub stream: String,
+    /// What the stream must look like: `any`, `no-stream`, or the revision of its last event.
+    #[arg(long, default_value = "any")]
+    pub expected: String,
+    /// A JSON file holding one submission (an object) or a batch (an array); `-` for stdin.
+    /// Each is an `EventSubmission` in the protobuf JSON mapping, e.g.
+    /// {"eventId": "…uuid…", "occurredAt": "2026-01-05T08:00:00Z", "event": {"meetingHeld": {…}}}.
+    #[arg(default_value = "-")]
+    pub file: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// Read this stream; without it, read the global order.
+    #[arg(long)]
+    pub stream: Option<String>,
+    /// With --stream: the first revision to read.
+    #[arg(long, default_value_t = 0, requires = "stream")]
+    pub from: u64,
+    /// Without --stream: read after this global position (exclusive).
+    #[arg(long, conflicts_with = "stream")]
+    pub after: Option<u64>,
+    /// Read at most this many events (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    pub limit: u64,
+    /// Without --stream: keep following new events as they commit.
+    #[arg(long, conflicts_with_all = ["stream", "limit"])]
+    pub follow: bool,
+    /// Print the stored bytes (base64) instead of decoded JSON.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The data directory to verify.
+    #[arg(long, default_value = "./chibo-data", env = "CHIBO_DATA")]
+    pub data: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

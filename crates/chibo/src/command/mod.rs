@@ -1,0 +1,36 @@
+//! One file per command, dispatched here.
+
+mod read;
+mod serve;
+mod submit;
+mod verify;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chibo_proto::v1::ledger_client::LedgerClient;
+use tonic::transport::Channel;
+
+use crate::cli::{Cli, Command};
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Submit(args) => submit::run(args).await,
+        Command::Read(args) => read::run(args).await,
+        Command::Verify(args) => verify::run(args),
+    }
+}
+
+/// A Ledger client for `--server`.
+async fn connect(server: &str) -> anyhow::Result<LedgerClient<Channel>> {
+    let endpoint =
+        Channel::from_shared(server.to_owned()).with_context(|| format!("--server {server:?} is not a URL"))?;
+    let channel = endpoint.connect().await.with_context(|| format!("cannot reach the chibo server at {server}"))?;
+    Ok(LedgerClient::new(channel))
+}
+
+/// Turns a refusal by the server into an error that says what the server said.
+fn refused(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("the server refused: {:?}: {}", status.code(), status.message())
+}

@@ -1,0 +1,34 @@
+//! The `chibo` command: parse the command line, then hand over to the command.
+
+mod cli;
+mod command;
+mod json;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CHIBO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("chibo: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(command::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("chibo: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The `chibo.v1.Ledger` service: submissions checked and appended, reads and subscriptions
+//! streamed back as the stored bytes.
+
+use std::sync::Arc;
+
+use chibo_domain::StreamName;
+use chibo_proto::v1::{self as pb, ledger_server::Ledger};
+use chibo_store::{AppendError, EventStore, ReadError, Receipt, StoredEvent};
+use futures::{stream::BoxStream, StreamExt};
+use tokio::sync::watch;
+use tonic::{Request, Response, Status};
+
+use crate::{
+    metrics::Metrics,
+    submission::{expected_revision, new_events, stream, Fields, UNAUTHENTICATED_ACTOR},
+};
+
+/// How many events a read fetches from the store at a time.
+const READ_PAGE: usize = 512;
+
+/// The Ledger service over a store.
+pub struct LedgerService {
+    store: Arc<dyn EventStore>,
+    metrics: Arc<Metrics>,
+    closing: watch::Receiver<bool>,
+}
+
+impl LedgerService {
+    /// A service appending to and reading from `store`; live subscriptions end when `closing`
+    /// turns true.
+    pub fn new(store: Arc<dyn EventStore>, metrics: Arc<Metrics>, closing: watch::Receiver<bool>) -> Self {
+        Self { store, metrics, closing }
+    }
+
+    async fn append(
+        &self,
+        stream_name: &str,
+        expected: Option<pb::ExpectedRevision>,
+        fields: Fields,
+        submissions: Vec<pb::EventSubmission>,
+    ) -> Result<Vec<pb::Receipt>, Status> {
+        let result = async {
+            let stream = stream("stream", stream_name)?;
+            if stream == StreamName::Checkpoints {
+                return Err(Status::invalid_argument("stream: $checkpoints is written by the server only"));
+            }
+            let expected = expected_revision(expected)?;
+            if submissions.is_empty() {
+                return Err(Status::invalid_argument(format!(
+                    "{}: is empty; submit at least one event",
+                    fields.list()
+                )));
+            }
+            let events = new_events(&stream, fields, submissions, UNAUTHENTICATED_ACTOR)?;
+            let receipts = self.store.append(&stream, expected, events).await.map_err(append_status)?;
+            Ok(receipts.iter().map(receipt).collect())
+        }
+        .await;
+        self.metrics.observe_append(&result);
+        result
+    }
+}
+
+fn receipt(r: &Receipt) -> pb::Receipt {
+    let Receipt { event_id, stream, revision, position, hash, recorded_at, duplicate } = r;
+    pb::Receipt {
+        event_id: event_id.to_string(),
+        stream: stream.clone(),
+        revision: *revision,
+        position: *position,
+        hash: hash.to_vec(),
+        recorded_at: Some(pbjson_types::Timestamp {
+            seconds: recorded_at.seconds(),
+            nanos: recorded_at.nanos() as i32,
+        }),
+        duplicate: *duplicate,
+    }
+}
+
+fn recorded(e: StoredEvent) -> pb::RecordedEvent {
+    let StoredEvent { position, stream: _, revision: _, envelope, payload, salt, hash } = e;
+    pb::RecordedEvent { position, envelope, payload, salt: salt.to_vec(), hash: hash.to_vec() }
+}
+
+/// The gRPC status for a refused append; the message names the field at fault.
+fn append_status(e: AppendError) -> Status {
+    match e {
+        AppendError::WrongExpectedRevision { .. } => Status::failed_precondition(format!("expected_revision: {e}")),
+        AppendError::EventIdConflict { .. } => Status::already_exists(e.to_string()),
+        AppendError::DuplicateInBatch { .. } | AppendError::BadBatch(_) => Status::invalid_argument(e.to_string()),
+        AppendError::Unavailable(_) => Status::unavailable(e.to_string()),
+        other => Status::internal(other.to_string()),
+    }
+}
+
+fn read_status(e: ReadError) -> Status {
+    match e {
+        ReadError::Corrupt { .. } => Status::data_loss(e.to_string()),
+        ReadError::Unavailable(_) => Status::unavailable(e.to_string()),
+        other => Status::internal(other.to_string()),
+    }
+}
+
+type EventStream = BoxStream<'static, Result<pb::RecordedEvent, Status>>;
+
+/// Pages through a store read until `remaining` events were sent or the read is exhausted.
+fn paged<F, Fut>(remaining: u64, fetch: F) -> EventStream
+where
+    F: Fn(Option<StoredEvent>, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Vec<StoredEvent>, ReadError>> + Send + 'static,
+{
+    let limit = if remaining == 0 { u64::MAX } else { remaining };
+    futures::stream::unfold((fetch, None::<StoredEvent>, limit, false), |(fetch, last, left, done)| async move {
+        if done || left == 0 {
+            return None;
+        }
+        let want = left.min(READ_PAGE as u64) as usize;
+        match fetch(last, want).await {
+            Err(e) => Some((vec![Err(read_status(e))], (fetch, None, 0, true))),
+            Ok(page) => {
+                let finished = page.len() < want;
+                let sent = page.len() as u64;
+                let last = page.last().cloned();
+                let items = page.into_iter().map(|e| Ok(recorded(e))).collect::<Vec<_>>();
+                if items.is_empty() {
+                    return None;
+                }
+                Some((items, (fetch, last, left - sent, finished)))
+            }
+        }
+    })
+    .flat_map(futures::stream::iter)
+    .boxed()
+}
+
+#[tonic::async_trait]
+impl Ledger for LedgerService {
+    async fn submit(&self, request: Request<pb::SubmitRequest>) -> Result<Response<pb::SubmitResponse>, Status> {
+        let pb::SubmitRequest { stream, expected_revision, event } = request.into_inner();
+        let event = event.ok_or_else(|| Status::invalid_argument("event: is missing"))?;
+        let mut receipts = self.append(&stream, expected_revision, Fields::Single, vec![event]).await?;
+        Ok(Response::new(pb::SubmitResponse { receipt: receipts.pop() }))
+    }
+
+    async fn submit_batch(
+        &self,
+        request: Request<pb::SubmitBatchRequest>,
+    ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
+        let pb::SubmitBatchRequest { stream, expected_revision, events } = request.into_inner();
+        let receipts = self.append(&stream, expected_revision, Fields::Batch, events).await?;
+        Ok(Response::new(pb::SubmitBatchResponse { receipts }))
+    }
+
+    type ReadStreamStream = EventStream;
+
+    async fn read_stream(&self, request: Request<pb::ReadStreamRequest>) -> Result<Response<EventStream>, Status> {
+        let pb::ReadStreamRequest { stream: name, from_revision, max_count } = request.into_inner();
+        let stream_name = stream("stream", &name)?;
+        let store = self.store.clone();
+        Ok(Response::new(paged(max_count, move |last, want| {
+            let (store, stream_name) = (store.clone(), stream_name.clone());
+            let from = last.map_or(from_revision, |e| e.revision + 1);
+            async move { store.read_stream(&stream_name, from, want).await }
+        })))
+    }
+
+    type ReadAllStream = EventStream;
+
+    async fn read_all(&self, request: Request<pb::ReadAllRequest>) -> Result<Response<EventStream>, Status> {
+        let pb::ReadAllRequest { after_position, max_count } = request.into_inner();
+        let store = self.store.clone();
+        Ok(Response::new(paged(max_count, move |last, want| {
+            let store = store.clone();
+            let after = last.map(|e| e.position).or(after_position);
+            async move { store.read_all(after, want).await }
+        })))
+    }
+
+    type SubscribeStream = EventStream;
+
+    async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Result<Response<EventStream>, Status> {
+        let pb::SubscribeRequest { after_position } = request.into_inner();
+        let committed = self.store.committed();
+        let metrics = self.metrics.clone();
+        let subscriber = metrics.subscriber();
+        let mut closing = self.closing.clone();
+        let ended = async move {
+            let _ = closing.wait_for(|c| *c).await;
+        };
+        let events = chibo_store::catch_up(self.store.clone(), after_position)
+            .map(move |event| {
+                let _keep = &subscriber;
+                let event = event.map_err(read_status)?;
+                let head = committed.borrow().unwrap_or(0);
+                metrics.observe_subscriber_lag(head.saturating_sub(event.position));
+                Ok(recorded(event))
+            })
+            .take_until(ended)
+            .boxed();
+        Ok(Response::new(events))
+    }
+}

@@ -1,0 +1,109 @@
+//! chibo's server: the `chibo.v1.Ledger` gRPC service over any [`EventStore`], with
+//! `grpc.health.v1`, server reflection, and Prometheus metrics on a separate HTTP port.
+//!
+//! [`run`] takes bound listeners and a shutdown future, so `main` stays thin and tests start
+//! the server on port 0 and stop it when they like. On shutdown the server stops accepting,
+//! ends live subscriptions, lets in-flight requests finish (each append is either committed
+//! and acknowledged, or not started) and returns once they have.
+#![deny(missing_docs)]
+
+mod ledger;
+pub mod metrics;
+mod submission;
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use chibo_proto::{codec::MAX_MESSAGE_BYTES, v1::ledger_server::LedgerServer};
+use chibo_store::EventStore;
+use tokio::{net::TcpListener, sync::watch};
+use tokio_stream::wrappers::TcpListenerStream;
+
+pub use ledger::LedgerService;
+pub use metrics::Metrics;
+pub use submission::{MAX_CLOCK_SKEW, UNAUTHENTICATED_ACTOR};
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The gRPC transport failed.
+    #[error("the gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The metrics endpoint failed.
+    #[error("the metrics endpoint failed: {0}")]
+    Metrics(std::io::Error),
+    /// Reflection could not load the schema.
+    #[error("server reflection could not load the schema: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// The server's sockets, already bound (port 0 is fine).
+pub struct Listeners {
+    /// Where gRPC is served.
+    pub grpc: TcpListener,
+    /// Where `/metrics` is served over HTTP, if anywhere.
+    pub metrics: Option<TcpListener>,
+}
+
+/// Serves until `shutdown` resolves, then drains and returns.
+pub async fn run(
+    listeners: Listeners,
+    store: Arc<dyn EventStore>,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (closing_tx, closing) = watch::channel(false);
+    let grpc_addr = listeners.grpc.local_addr().ok();
+
+    let (mut health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<LedgerServer<LedgerService>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(chibo_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+    let reflection_v1 = reflection.build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(chibo_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let ledger = LedgerServer::new(LedgerService::new(store, metrics.clone(), closing.clone()))
+        // The codec refuses messages over MAX_MESSAGE_BYTES with RESOURCE_EXHAUSTED; tonic's own
+        // limit sits above it so that the codec's clearer answer is the one clients see.
+        .max_decoding_message_size(MAX_MESSAGE_BYTES * 2)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES * 2);
+
+    let metrics_task = listeners.metrics.map(|listener| {
+        let mut closing = closing.clone();
+        tokio::spawn(metrics::serve(listener, metrics.clone(), async move {
+            let _ = closing.wait_for(|c| *c).await;
+        }))
+    });
+
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: draining in-flight requests");
+        let _ = closing_tx.send(true);
+    };
+    tracing::info!(addr = ?grpc_addr, "serving gRPC");
+    let served = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(ledger)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), signal)
+        .await;
+    if let Some(task) = metrics_task {
+        match task.await {
+            Ok(result) => result.map_err(ServeError::Metrics)?,
+            Err(e) => tracing::warn!("the metrics task ended abnormally: {e}"),
+        }
+    }
+    served?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// True for addresses only this machine can reach.
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
