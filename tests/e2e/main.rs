@@ -1,1 +1,8 @@
-//! e2e
+//! End-to-end tests: each starts the real `chibo` binary on port 0 and talks to it over gRPC,
+//! or runs its commands on real data directories.
+
+mod harness;
+
+mod crash;
+mod ledger;
+mod tamper;

@@ -15,4 +15,4 @@ mod verify;
 
 pub use envelope::{seal, Envelope, EnvelopeError, EnvelopeFields, Sealed};
 pub use hash::{event_hash, genesis, payload_digest, Hash, Salt, HASH_LEN, SALT_LEN};
-pub use verify::{Break, BreakKind, RawEvent, Summary, Verifier};
+pub use verify::{Break, BreakKind, Gap, RawEvent, Summary, Verifier};

@@ -49,12 +49,6 @@ pub struct Break {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BreakKind {
-    /// The record sits at `position`, but the global order continued at `expected`: events are
-    /// missing or out of place there.
-    PositionGap {
-        /// The position that should have come next.
-        expected: u64,
-    },
     /// The salt or hash column has the wrong length.
     MalformedRecord {
         /// Which column and how.
@@ -108,9 +102,6 @@ impl fmt::Display for Break {
         let Self { position, stream, revision, kind } = self;
         write!(f, "{stream} revision {revision} (position {position}): ")?;
         match kind {
-            BreakKind::PositionGap { expected } => {
-                write!(f, "the global order jumps from position {expected} to {position}; events are missing or out of place")
-            }
             BreakKind::MalformedRecord { what } => write!(f, "malformed record: {what}"),
             BreakKind::HashMismatch { stored, computed } => write!(
                 f,
@@ -143,6 +134,28 @@ impl fmt::Display for Break {
     }
 }
 
+/// A jump in the global order: the record after position `expected - 1` sits at `found`.
+/// Which streams the missing positions belonged to cannot be known from the gap itself; their
+/// streams' chains say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    /// The position that should have come next.
+    pub expected: u64,
+    /// The position found instead.
+    pub found: u64,
+}
+
+impl fmt::Display for Gap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self { expected, found } = self;
+        if found > expected {
+            write!(f, "the global order jumps from position {expected} to {found}: {} event(s) missing", found - expected)
+        } else {
+            write!(f, "the global order goes back from position {expected} to {found}: events out of place")
+        }
+    }
+}
+
 /// The outcome of a walk.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Summary {
@@ -150,14 +163,16 @@ pub struct Summary {
     pub events: u64,
     /// Streams seen.
     pub streams: usize,
-    /// The first break of each broken stream, and every gap in the global order, in log order.
+    /// The first break of each broken stream, in log order.
     pub breaks: Vec<Break>,
+    /// Every jump in the global order.
+    pub gaps: Vec<Gap>,
 }
 
 impl Summary {
     /// True when nothing is broken.
     pub fn is_intact(&self) -> bool {
-        self.breaks.is_empty()
+        self.breaks.is_empty() && self.gaps.is_empty()
     }
 }
 
@@ -187,12 +202,7 @@ impl Verifier {
         self.summary.events += 1;
         let mut intact = true;
         if event.position != self.next_position {
-            self.summary.breaks.push(Break {
-                position: event.position,
-                stream: event.stream.to_owned(),
-                revision: event.revision,
-                kind: BreakKind::PositionGap { expected: self.next_position },
-            });
+            self.summary.gaps.push(Gap { expected: self.next_position, found: event.position });
             intact = false;
         }
         self.next_position = event.position.saturating_add(1);
@@ -401,11 +411,12 @@ mod tests {
         let mut rows = log(&["cell-a", "cell-b"], 4);
         rows.remove(4); // cell-a revision 2
         let summary = verify(&rows);
-        let chain: Vec<_> = summary.breaks.iter().filter(|b| matches!(b.kind, BreakKind::RevisionGap { .. })).collect();
+        let chain = &summary.breaks;
         assert_eq!(chain.len(), 1, "{:#?}", summary.breaks);
         assert_eq!((chain[0].stream.as_str(), chain[0].revision), ("cell-a", 2));
         assert!(chain[0].to_string().contains("revision 2 is missing"), "{}", chain[0]);
-        assert!(summary.breaks.iter().any(|b| b.kind == BreakKind::PositionGap { expected: 4 }));
+        assert_eq!(summary.gaps, [Gap { expected: 4, found: 5 }]);
+        assert_eq!(summary.gaps[0].to_string(), "the global order jumps from position 4 to 5: 1 event(s) missing");
     }
 
     #[test]

@@ -28,11 +28,17 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
+        let gaps: Vec<_> = summary
+            .gaps
+            .iter()
+            .map(|g| serde_json::json!({ "expected": g.expected, "found": g.found, "problem": g.to_string() }))
+            .collect();
         let report = serde_json::json!({
             "intact": summary.is_intact(),
             "events": summary.events,
             "streams": summary.streams,
             "breaks": breaks,
+            "gaps": gaps,
         });
         println!("{report}");
     } else if summary.is_intact() {
@@ -40,12 +46,15 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!(
             "BROKEN: {} problem(s) in {} events, {} streams",
-            summary.breaks.len(),
+            summary.breaks.len() + summary.gaps.len(),
             summary.events,
             summary.streams
         );
         for b in &summary.breaks {
             println!("  {b}");
+        }
+        for g in &summary.gaps {
+            println!("  {g}");
         }
     }
     Ok(if summary.is_intact() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
