@@ -6,3 +6,4 @@ mod harness;
 mod crash;
 mod ledger;
 mod tamper;
+mod walkthrough;
