@@ -67,12 +67,12 @@ async fn sigkill_under_load_loses_no_acknowledged_event() {
     for kill in 0..KILLS {
         let server = Server::start(dir.path());
         let mut client = server.client().await;
-        check_log(&mut client, &ledger.lock().unwrap().sent, kill).await;
+        let sent = ledger.lock().unwrap().sent.clone();
+        check_log(&mut client, &sent, kill).await;
         retry_in_flight(&mut client, &ledger).await;
 
-        let tasks: Vec<_> = (0..WRITERS)
-            .map(|w| tokio::spawn(load(server.url.clone(), ledger.clone(), w, rng.gen())))
-            .collect();
+        let tasks: Vec<_> =
+            (0..WRITERS).map(|w| tokio::spawn(load(server.url.clone(), ledger.clone(), w, rng.gen()))).collect();
         tokio::time::sleep(Duration::from_millis(rng.gen_range(20..250))).await;
         server.kill();
         for task in tasks {
@@ -83,7 +83,8 @@ async fn sigkill_under_load_loses_no_acknowledged_event() {
 
     let server = Server::start(dir.path());
     let mut client = server.client().await;
-    check_log(&mut client, &ledger.lock().unwrap().sent, KILLS).await;
+    let sent = ledger.lock().unwrap().sent.clone();
+    check_log(&mut client, &sent, KILLS).await;
     server.stop().await;
     let (report, code) = verify(dir.path());
     assert_eq!((report["intact"].as_bool(), code), (Some(true), 0), "{report}");
@@ -92,20 +93,28 @@ async fn sigkill_under_load_loses_no_acknowledged_event() {
 
 /// Retries every request that got no answer; each must now succeed, as the original receipt
 /// if it had landed before the kill, as a new append if it had not.
-async fn retry_in_flight(client: &mut pb::ledger_client::LedgerClient<tonic::transport::Channel>, ledger: &Mutex<Ledger>) {
+async fn retry_in_flight(
+    client: &mut pb::ledger_client::LedgerClient<tonic::transport::Channel>,
+    ledger: &Mutex<Ledger>,
+) {
     let pending: Vec<(usize, Sent)> = {
         let ledger = ledger.lock().unwrap();
         ledger.sent.iter().enumerate().filter(|(_, s)| s.receipts.is_none()).map(|(i, s)| (i, s.clone())).collect()
     };
     for (index, sent) in pending {
         let request = pb::SubmitBatchRequest { stream: sent.stream, expected_revision: None, events: sent.events };
-        let receipts = client.submit_batch(request).await.expect("a retry after a crash succeeds").into_inner().receipts;
+        let receipts =
+            client.submit_batch(request).await.expect("a retry after a crash succeeds").into_inner().receipts;
         ledger.lock().unwrap().sent[index].receipts = Some(receipts);
     }
 }
 
 /// Checks the log the restarted server serves against everything sent so far.
-async fn check_log(client: &mut pb::ledger_client::LedgerClient<tonic::transport::Channel>, sent: &[Sent], cycle: usize) {
+async fn check_log(
+    client: &mut pb::ledger_client::LedgerClient<tonic::transport::Channel>,
+    sent: &[Sent],
+    cycle: usize,
+) {
     let log = read_all(client).await;
     assert_eq!(
         log.iter().map(|e| e.position).collect::<Vec<_>>(),

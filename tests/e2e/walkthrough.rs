@@ -21,9 +21,8 @@ fn lines(out: &std::process::Output) -> Vec<Value> {
 async fn the_readme_walkthrough_works() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let submit = |file: &str| {
-        lines(&chibo(&["submit", "--server", &server.url, "--stream", "cell-tan-hoa", &example(file)]))
-    };
+    let submit =
+        |file: &str| lines(&chibo(&["submit", "--server", &server.url, "--stream", "cell-tan-hoa", &example(file)]));
     assert_eq!(submit("1-cell.json")[0]["revision"], 0);
     assert_eq!(submit("2-members.json").len(), 3);
     let meeting = submit("3-meeting.json");

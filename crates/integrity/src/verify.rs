@@ -149,7 +149,11 @@ impl fmt::Display for Gap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self { expected, found } = self;
         if found > expected {
-            write!(f, "the global order jumps from position {expected} to {found}: {} event(s) missing", found - expected)
+            write!(
+                f,
+                "the global order jumps from position {expected} to {found}: {} event(s) missing",
+                found - expected
+            )
         } else {
             write!(f, "the global order goes back from position {expected} to {found}: events out of place")
         }

@@ -26,8 +26,8 @@ pub struct LedgerService {
 }
 
 impl LedgerService {
-    /// A service appending to and reading from `store`; live subscriptions end when `closing`
-    /// turns true.
+    /// A service appending to and reading from `store`; live subscriptions end with
+    /// `UNAVAILABLE` when `closing` turns true.
     pub fn new(store: Arc<dyn EventStore>, metrics: Arc<Metrics>, closing: watch::Receiver<bool>) -> Self {
         Self { store, metrics, closing }
     }
@@ -196,6 +196,13 @@ impl Ledger for LedgerService {
                 Ok(recorded(event))
             })
             .take_until(ended)
+            // A subscription has no end of its own; when it stops (the server is shutting down),
+            // the client must learn to resubscribe rather than take it as complete.
+            .chain(futures::stream::once(async {
+                Err(Status::unavailable(
+                    "the server is shutting down; subscribe again after the last position received",
+                ))
+            }))
             .boxed();
         Ok(Response::new(events))
     }

@@ -20,7 +20,7 @@ pub enum AppendError {
     },
     /// The event id is already recorded for a different event, or in another stream, or at
     /// another place than this batch would put it.
-    #[error("event_id {event_id}: already recorded as {stream} revision {revision} for a different event")]
+    #[error("event_id {event_id}: already recorded as {stream} revision {revision}; an event id names one event, and this is not a retry of it")]
     EventIdConflict {
         /// The id.
         event_id: EventId,
