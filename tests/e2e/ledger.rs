@@ -308,40 +308,6 @@ fn cell_events(meeting_id: &str, points_id: &str) -> Vec<Kind> {
     ]
 }
 
-/// The payload the server should store for `kind`: the encoding of the chosen message alone.
-fn payload_of(kind: &Kind) -> Vec<u8> {
-    match kind {
-        Kind::OrganizationRegistered(m) => m.encode_to_vec(),
-        Kind::MemberJoined(m) => m.encode_to_vec(),
-        Kind::MemberLeft(m) => m.encode_to_vec(),
-        Kind::MemberRoleAssigned(m) => m.encode_to_vec(),
-        Kind::ProgrammeLaunched(m) => m.encode_to_vec(),
-        Kind::CellRegistered(m) => m.encode_to_vec(),
-        Kind::CellSelected(m) => m.encode_to_vec(),
-        Kind::CellCertified(m) => m.encode_to_vec(),
-        Kind::CertificationRevoked(m) => m.encode_to_vec(),
-        Kind::MeetingHeld(m) => m.encode_to_vec(),
-        Kind::MemberSpoke(m) => m.encode_to_vec(),
-        Kind::MemberCommended(m) => m.encode_to_vec(),
-        Kind::MemberReminded(m) => m.encode_to_vec(),
-        Kind::ResolutionAdopted(m) => m.encode_to_vec(),
-        Kind::TaskAssigned(m) => m.encode_to_vec(),
-        Kind::TaskCompleted(m) => m.encode_to_vec(),
-        Kind::MeetingScored(m) => m.encode_to_vec(),
-        Kind::StudyPointsEarned(m) => m.encode_to_vec(),
-        Kind::IndicatorsScored(m) => m.encode_to_vec(),
-        Kind::InspectionConducted(m) => m.encode_to_vec(),
-        Kind::CandidateTrained(m) => m.encode_to_vec(),
-        Kind::MemberClassified(m) => m.encode_to_vec(),
-        Kind::CellClassified(m) => m.encode_to_vec(),
-        Kind::EventCorrected(m) => m.encode_to_vec(),
-        Kind::EventRetracted(m) => m.encode_to_vec(),
-        Kind::SigningKeyRegistered(m) => m.encode_to_vec(),
-        Kind::SigningKeyRevoked(m) => m.encode_to_vec(),
-        Kind::CheckpointSigned(m) => m.encode_to_vec(),
-    }
-}
-
 /// What the test sent for one event, and where it should have landed.
 struct Sent {
     stream: &'static str,
@@ -490,7 +456,7 @@ async fn every_event_kind_reads_back_byte_identical() {
 
         // The payload is the sent message's own encoding, byte for byte, and reads back as the
         // event that was sent.
-        assert_eq!(event.payload, payload_of(kind), "{id}: payload bytes");
+        assert_eq!(event.payload, chibo_proto::convert::encode_kind(kind), "{id}: payload bytes");
         let decoded = convert::decode_payload(&envelope.event_type, &event.payload).expect("the payload decodes");
         assert_eq!(&decoded, sent_event, "{id}: decoded payload");
 

@@ -45,7 +45,13 @@ pub enum PayloadError {
 /// The stored payload of `event`: the protobuf encoding of its message alone (a
 /// `chibo.v1.MeetingHeld`, not the `Event` around it). The envelope names the type.
 pub fn encode_payload(event: &Event) -> Vec<u8> {
-    match Kind::from(event) {
+    encode_kind(&Kind::from(event))
+}
+
+/// The protobuf encoding of the message a wire `Kind` holds, without the oneof around it: what
+/// a payload of that event is.
+pub fn encode_kind(kind: &Kind) -> Vec<u8> {
+    match kind {
         Kind::OrganizationRegistered(m) => m.encode_to_vec(),
         Kind::MemberJoined(m) => m.encode_to_vec(),
         Kind::MemberLeft(m) => m.encode_to_vec(),
