@@ -1,0 +1,1 @@
+//! The rule sets of RULES.md as versioned data.
