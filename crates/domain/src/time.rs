@@ -103,6 +103,48 @@ impl Date {
     pub fn period(&self) -> Period {
         Period { year: self.year, month: self.month }
     }
+
+    /// Days since 1970-01-01 (negative before it), for day arithmetic.
+    pub fn days_since_epoch(&self) -> i64 {
+        // Days from civil, counting years from March so the leap day ends the year.
+        let y = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = y.div_euclid(400);
+        let year_of_era = y - era * 400;
+        let m = i64::from(self.month);
+        let day_of_year = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+        era * 146_097 + day_of_era - 719_468
+    }
+
+    /// The date `days` days after 1970-01-01, if within the years chibo records.
+    pub fn from_days_since_epoch(days: i64) -> Option<Self> {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let day_of_era = z - era * 146_097;
+        let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let mp = (5 * day_of_year + 2) / 153;
+        let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u8;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        let year = u16::try_from(year).ok().filter(|y| (MIN_YEAR..=MAX_YEAR).contains(y))?;
+        Some(Self { year, month, day })
+    }
+
+    /// The date `days` days later (earlier when negative), if within range.
+    pub fn plus_days(&self, days: i64) -> Option<Self> {
+        Self::from_days_since_epoch(self.days_since_epoch() + days)
+    }
+
+    /// The first day of `year`, if within range.
+    pub fn first_of_year(year: u16) -> Option<Self> {
+        (MIN_YEAR..=MAX_YEAR).contains(&year).then_some(Self { year, month: 1, day: 1 })
+    }
+
+    /// The last day of `year`, if within range.
+    pub fn last_of_year(year: u16) -> Option<Self> {
+        (MIN_YEAR..=MAX_YEAR).contains(&year).then_some(Self { year, month: 12, day: 31 })
+    }
 }
 
 impl fmt::Display for Date {
@@ -130,6 +172,11 @@ impl Period {
     pub fn month(&self) -> u8 {
         self.month
     }
+
+    /// The quarter, 1 to 4.
+    pub fn quarter(&self) -> u8 {
+        (self.month - 1) / 3 + 1
+    }
 }
 
 impl fmt::Display for Period {
@@ -145,6 +192,9 @@ pub struct Timestamp {
     seconds: i64,
     nanos: u32,
 }
+
+/// Vietnam's offset from UTC (ICT, UTC+7).
+pub const VIETNAM_OFFSET_SECONDS: i64 = 7 * 3600;
 
 /// 1900-01-01T00:00:00Z.
 const MIN_SECONDS: i64 = -2_208_988_800;
@@ -178,6 +228,19 @@ impl Timestamp {
     pub fn unix_nanos(&self) -> i128 {
         i128::from(self.seconds) * 1_000_000_000 + i128::from(self.nanos)
     }
+    /// The calendar date of this instant in Vietnam (UTC+7, no daylight saving): the date a
+    /// cell's secretary would write for it.
+    pub fn date_in_vietnam(&self) -> Date {
+        let local = self.seconds + VIETNAM_OFFSET_SECONDS;
+        // In range by construction: the instant is within MIN_YEAR..=MAX_YEAR, and the offset moves
+        // it by less than a day; the ends of the range clamp.
+        Date::from_days_since_epoch(local.div_euclid(86_400)).unwrap_or(if local < 0 {
+            Date { year: MIN_YEAR, month: 1, day: 1 }
+        } else {
+            Date { year: MAX_YEAR, month: 12, day: 31 }
+        })
+    }
+
     /// The instant `unix_nanos` nanoseconds after the epoch, if in range.
     pub fn from_unix_nanos(unix_nanos: i128) -> Option<Self> {
         let seconds = i64::try_from(unix_nanos.div_euclid(1_000_000_000)).ok()?;
@@ -189,6 +252,35 @@ impl Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn day_arithmetic_round_trips_over_the_whole_range() {
+        let d = |s: &str| Date::parse("d", s).unwrap();
+        assert_eq!(d("1970-01-01").days_since_epoch(), 0);
+        assert_eq!(d("2000-03-01").days_since_epoch(), 11_017);
+        assert_eq!(d("1969-12-31").days_since_epoch(), -1);
+        assert_eq!(d("2024-02-28").plus_days(1), Some(d("2024-02-29")));
+        assert_eq!(d("2023-02-28").plus_days(1), Some(d("2023-03-01")));
+        assert_eq!(d("2025-12-31").plus_days(1), Some(d("2026-01-01")));
+        let first = d("1900-01-01").days_since_epoch();
+        let last = d("9999-12-31").days_since_epoch();
+        for days in (first..=last).step_by(13) {
+            let date = Date::from_days_since_epoch(days).unwrap();
+            assert_eq!(date.days_since_epoch(), days, "{date}");
+        }
+        assert_eq!(Date::from_days_since_epoch(first - 1), None);
+        assert_eq!(Date::from_days_since_epoch(last + 1), None);
+    }
+
+    #[test]
+    fn vietnam_dates_are_seven_hours_ahead_of_utc() {
+        // 2026-03-31T16:59:59Z is 23:59:59 in Hà Nội; one second later it is April there.
+        let t = |s| Timestamp::new("t", s, 0).unwrap();
+        assert_eq!(t(1_774_976_399).date_in_vietnam().to_string(), "2026-03-31");
+        assert_eq!(t(1_774_976_400).date_in_vietnam().to_string(), "2026-04-01");
+        assert_eq!(t(MAX_SECONDS).date_in_vietnam().to_string(), "9999-12-31");
+        assert_eq!(Period::parse("p", "2026-04").unwrap().quarter(), 2);
+    }
 
     #[test]
     fn dates_follow_the_calendar() {
