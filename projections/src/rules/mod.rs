@@ -365,3 +365,252 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped file `file` with the JSON value at `pointer` set to `value`, or removed
+    /// when `value` is `None`.
+    fn edited(file: &str, pointer: &str, value: Option<Value>) -> String {
+        let text = DEFAULT_FILES.iter().find(|(f, _)| *f == file).unwrap().1;
+        let mut json: Value = serde_json::from_str(text).unwrap();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        let parent = json.pointer_mut(parent).unwrap_or_else(|| panic!("{pointer}"));
+        match (value, parent) {
+            (Some(value), Value::Object(map)) => {
+                map.insert(key.to_owned(), value);
+            }
+            (Some(value), Value::Array(items)) => items[key.parse::<usize>().unwrap()] = value,
+            (None, Value::Object(map)) => {
+                map.remove(key).unwrap();
+            }
+            _ => panic!("{pointer}"),
+        }
+        serde_json::to_string_pretty(&json).unwrap()
+    }
+
+    fn problem(text: &str) -> (String, String) {
+        let p = parse(text).unwrap_err();
+        (p.field, p.reason)
+    }
+
+    fn pair(field: &str, reason: &str) -> (String, String) {
+        (field.to_owned(), reason.to_owned())
+    }
+
+    fn write(dir: &Path, file: &str, text: &str) {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+
+    #[test]
+    fn every_default_parses_and_is_named_after_its_file() {
+        let book = RuleBook::defaults();
+        let listed: Vec<(String, u32, &str)> = book.iter().map(|s| (s.name.clone(), s.version, s.kind())).collect();
+        let expected = [
+            ("camau-4tot", "programme"),
+            ("phutho-meeting-score", "meeting_score"),
+            ("quynhphu-5-contents", "programme"),
+            ("thaibinh-kieumau", "programme"),
+            ("vn-meetings-hd12", "meetings"),
+            ("vn-meetings-hd42", "meetings"),
+            ("vn-qd124-2023", "classification"),
+            ("vn-qd366-2025", "classification"),
+        ];
+        assert_eq!(listed, expected.map(|(n, k)| (n.to_owned(), 1, k)));
+        for (file, text) in DEFAULT_FILES {
+            let set = parse(text).unwrap_or_else(|p| panic!("{file}: {}: {}", p.field, p.reason));
+            assert_eq!(*file, format!("{}.v{}.json", set.name, set.version));
+            assert!(!set.notes.is_empty(), "{file} says what it chose");
+        }
+    }
+
+    #[test]
+    fn lookups_by_name_version_and_kind() {
+        let book = RuleBook::defaults();
+        assert_eq!(book.get("vn-qd366-2025", 1).unwrap().title.split(' ').next(), Some("Kiểm"));
+        assert!(book.get("vn-qd366-2025", 2).is_none());
+        assert!(book.get("nothing", 1).is_none());
+        assert_eq!(book.latest("vn-meetings-hd42").map(|s| s.version), Some(1));
+        assert!(book.latest("vn-meetings").is_none(), "a prefix is not a name");
+        assert!(book.meetings("vn-meetings-hd12", 1).is_some());
+        assert!(book.meetings("vn-qd124-2023", 1).is_none());
+        assert!(book.meeting_score("phutho-meeting-score", 1).is_some());
+        assert!(book.meeting_score("camau-4tot", 1).is_none());
+        assert!(book.programme("camau-4tot", 1).is_some());
+        assert!(book.programme("vn-meetings-hd42", 1).is_none());
+        assert!(book.classification("vn-qd124-2023", 1).is_some());
+        assert!(book.classification("phutho-meeting-score", 1).is_none());
+    }
+
+    #[test]
+    fn load_replaces_a_default_by_name_and_version_and_adds_new_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        // vn-qd366-2025 v1 with a stricter "good" threshold, under another file name.
+        write(dir.path(), "local-qd366.json", &edited("vn-qd366-2025.v1.json", "/levels/good", Some(75.into())));
+        // vn-meetings-hd42 v2: 100 minutes.
+        let v2 = edited("vn-meetings-hd42.v1.json", "/version", Some(2.into()));
+        let v2: String = {
+            let mut json: Value = serde_json::from_str(&v2).unwrap();
+            json["minimum_minutes"] = 100.into();
+            json.to_string()
+        };
+        write(dir.path(), "vn-meetings-hd42.v2.json", &v2);
+        write(dir.path(), "README.txt", "not a rule set, not read");
+
+        let book = RuleBook::load(dir.path()).unwrap();
+        assert_eq!(book.iter().count(), 9);
+        let qd366 = book.classification("vn-qd366-2025", 1).unwrap();
+        assert_eq!(qd366.threshold(Level::Good), 75);
+        assert_ne!(
+            book.get("vn-qd366-2025", 1).unwrap().digest(),
+            RuleBook::defaults().get("vn-qd366-2025", 1).unwrap().digest()
+        );
+        assert_eq!(book.meetings("vn-meetings-hd42", 1).unwrap().minimum_minutes(), Some(90));
+        assert_eq!(book.meetings("vn-meetings-hd42", 2).unwrap().minimum_minutes(), Some(100));
+        assert_eq!(book.latest("vn-meetings-hd42").unwrap().version, 2);
+        let order: Vec<_> = book.iter().map(|s| format!("{}@{}", s.name, s.version)).collect();
+        assert_eq!(order[5..7], ["vn-meetings-hd42@1".to_owned(), "vn-meetings-hd42@2".to_owned()]);
+        // An empty directory gives the defaults.
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(RuleBook::load(empty.path()).unwrap().iter().count(), 8);
+    }
+
+    #[test]
+    fn load_rejects_bad_files_naming_file_and_field() {
+        let cases: Vec<(String, &str)> = vec![
+            (
+                edited("vn-qd124-2023.v1.json", "/member/weights/tasks", Some(25.into())),
+                "bad.json: member.weights: the weights sum to 95; they must sum to 100",
+            ),
+            (
+                edited("vn-qd124-2023.v1.json", "/kind", Some("ranking".into())),
+                "bad.json: kind: is \"ranking\"; expected meetings, meeting_score, programme or classification",
+            ),
+            (
+                "{\"name\": \"x\",\n \"version\": 1\n".to_owned(),
+                "bad.json: line 3, column 0: is not valid JSON: EOF while parsing an object",
+            ),
+        ];
+        for (text, message) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            write(dir.path(), "bad.json", &text);
+            let e = RuleBook::load(dir.path()).unwrap_err();
+            assert_eq!(e.to_string(), message);
+            assert_eq!(e.file(), "bad.json");
+        }
+        let missing = RuleBook::load(Path::new("/nonexistent/chibo-rules")).unwrap_err();
+        assert!(matches!(missing, RuleError::Read { .. }), "{missing}");
+        assert!(missing.to_string().starts_with("/nonexistent/chibo-rules: cannot be read: "), "{missing}");
+    }
+
+    #[test]
+    fn load_rejects_two_files_with_one_name_and_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = DEFAULT_FILES[0].1;
+        write(dir.path(), "a.json", text);
+        write(dir.path(), "b.json", text);
+        assert_eq!(
+            RuleBook::load(dir.path()).unwrap_err().to_string(),
+            "b.json: version: camau-4tot version 1 is also defined by a.json"
+        );
+    }
+
+    #[test]
+    fn a_programme_companion_must_be_in_the_book_with_its_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "t.json",
+            &edited("thaibinh-kieumau.v1.json", "/companions/meeting_score/version", Some(3.into())),
+        );
+        assert_eq!(
+            RuleBook::load(dir.path()).unwrap_err().to_string(),
+            "t.json: companions.meeting_score: phutho-meeting-score version 3 is not in the rule book"
+        );
+        write(
+            dir.path(),
+            "t.json",
+            &edited("thaibinh-kieumau.v1.json", "/companions/meeting_score/name", Some("vn-qd124-2023".into())),
+        );
+        assert_eq!(
+            RuleBook::load(dir.path()).unwrap_err().to_string(),
+            "t.json: companions.meeting_score: vn-qd124-2023 version 1 is a classification rule set, not meeting_score"
+        );
+        // Replacing a companion with a rule set of another kind breaks the programmes naming it.
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "hd42.json", &edited("vn-qd124-2023.v1.json", "/name", Some("vn-meetings-hd42".into())));
+        assert_eq!(
+            RuleBook::load(dir.path()).unwrap_err().to_string(),
+            "camau-4tot.v1.json: companions.meetings: vn-meetings-hd42 version 1 is a classification rule set, not meetings"
+        );
+    }
+
+    #[test]
+    fn the_digest_follows_the_rules_not_the_layout() {
+        let text = DEFAULT_FILES[1].1;
+        let compact = serde_json::to_string(&serde_json::from_str::<Value>(text).unwrap()).unwrap();
+        assert_eq!(parse(text).unwrap().digest(), parse(&compact).unwrap().digest());
+        let changed = edited("phutho-meeting-score.v1.json", "/year/top_at_least", Some(8.into()));
+        assert_ne!(parse(text).unwrap().digest(), parse(&changed).unwrap().digest());
+    }
+
+    #[test]
+    fn every_invariant_of_the_parameters_is_checked() {
+        /// (file, JSON pointer, new value or removal, expected (field, reason)).
+        type Case = (&'static str, &'static str, Option<Value>, (String, String));
+        let cases: Vec<Case> = vec![
+            // Common fields.
+            ("vn-qd366-2025.v1.json", "/version", Some(0.into()), pair("version", "is 0; rule set versions start at 1")),
+            ("vn-qd366-2025.v1.json", "/name", Some("VN-366".into()), pair("name", "contains 'V'; an id has only lowercase letters a-z, digits and '-'")),
+            ("vn-qd366-2025.v1.json", "/title", None, pair("title", "is missing")),
+            ("vn-qd366-2025.v1.json", "/source", Some("".into()), pair("source", "is empty")),
+            ("vn-qd366-2025.v1.json", "/version", Some("1".into()), pair("version", "is \"1\"; expected a whole number from 0 to 4294967295")),
+            ("vn-qd366-2025.v1.json", "/levles", Some(1.into()), pair("levles", "is not a field of $; expected cell, disciplined_when, kind, levels, member, name, notes, quota, source, title, unclassified_admitted_within_months or version")),
+            // Classification.
+            ("vn-qd366-2025.v1.json", "/levels/good", Some(90.into()), pair("levels.good", "is 90; must be below levels.excellent (90)")),
+            ("vn-qd366-2025.v1.json", "/levels/completed", Some(70.into()), pair("levels.completed", "is 70; must be below levels.good (70)")),
+            ("vn-qd366-2025.v1.json", "/levels/excellent", Some(101.into()), pair("levels.excellent", "is 101; a score is at most 100")),
+            ("vn-qd366-2025.v1.json", "/member/weights/presence", Some(0.into()), pair("member.weights.presence", "is not a component of a member's score; expected attendance, study, tasks, speaking or conduct")),
+            ("vn-qd366-2025.v1.json", "/cell/weights_outside_programme/programme", Some(5.into()), pair("cell.weights_outside_programme", "the weights sum to 105; they must sum to 100")),
+            ("vn-qd366-2025.v1.json", "/cell/weights_outside_programme", None, pair("cell.weights_outside_programme", "is missing")),
+            ("vn-qd366-2025.v1.json", "/member/excellent/no_disciplined_member", Some(true.into()), pair("member.excellent.no_disciplined_member", "is not a field of member.excellent; expected every_task_on_time, over_fulfilment_percent or tasks_late_at_most_percent")),
+            ("vn-qd366-2025.v1.json", "/member/excellent/over_fulfilment_percent", Some(90.into()), pair("member.excellent.over_fulfilment_percent", "is 90; expected 100 (the target itself) to 1000")),
+            ("vn-qd366-2025.v1.json", "/disciplined_when", Some("warned".into()), pair("disciplined_when", "is \"warned\"; expected criticised or never")),
+            ("vn-qd124-2023.v1.json", "/unclassified_admitted_within_months", Some(13.into()), pair("unclassified_admitted_within_months", "is 13; expected 1 to 12 months")),
+            ("vn-qd124-2023.v1.json", "/quota/excellent_percent_of_good", Some(120.into()), pair("quota.excellent_percent_of_good", "is 120; at most 100")),
+            ("vn-qd124-2023.v1.json", "/member/not_completed_when/target_met_at_percent", None, pair("member.not_completed_when.target_met_at_percent", "is missing; targets_met_below_percent needs to know when a target is met")),
+            // Meeting rules.
+            ("vn-meetings-hd42.v1.json", "/minimum_minutes_combined", Some(60.into()), pair("minimum_minutes_combined", "is 60; must not be below minimum_minutes (90)")),
+            ("vn-meetings-hd42.v1.json", "/regular_per_month", Some(0.into()), pair("regular_per_month", "is 0; a cell meets at least once a month")),
+            ("vn-meetings-hd42.v1.json", "/thematic_per_quarter", Some(0.into()), pair("thematic_per_quarter", "is 0; a cell holds at least one thematic meeting a quarter")),
+            ("vn-meetings-hd42.v1.json", "/quality/attendance_above_percent", Some(100.into()), pair("quality.attendance_above_percent", "is 100; must be below 100, as attendance is never above 100 %")),
+            ("vn-meetings-hd42.v1.json", "/removal/months_with_unexcused_absence", Some(0.into()), pair("removal.months_with_unexcused_absence", "is 0; expected 1 to 12 months of a year")),
+            ("vn-meetings-hd12.v1.json", "/quality/minimum_speakers", Some(Value::from(8.5)), pair("quality.minimum_speakers", "is 8.5; expected a whole number from 0 to 4294967295")),
+            // Meeting rubric.
+            ("phutho-meeting-score.v1.json", "/parts/2/max", Some(40.into()), pair("parts", "the parts' maxima sum to 95; they must sum to 100")),
+            ("phutho-meeting-score.v1.json", "/parts/3/id", Some("running".into()), pair("parts[3].id", "\"running\" is listed twice (first at parts[2])")),
+            ("phutho-meeting-score.v1.json", "/bands/1/min", Some(90.into()), pair("bands[1].min", "is 90; bands run from best to worst, so it must be below bands[0].min (90)")),
+            ("phutho-meeting-score.v1.json", "/bands/3/min", Some(10.into()), pair("bands[3].min", "is 10; the lowest band must start at 0 so that every total has a band")),
+            ("phutho-meeting-score.v1.json", "/year/floor", Some("kha-plus".into()), pair("year.floor", "is \"kha-plus\", not one of the bands (tot, kha, trung-binh, kem)")),
+            ("phutho-meeting-score.v1.json", "/year/top", Some("kem".into()), pair("year.top", "is below year.floor (\"kha\")")),
+            ("phutho-meeting-score.v1.json", "/year/top_at_least", Some(13.into()), pair("year.top_at_least", "is 13; expected 1 to 12 monthly meetings")),
+            ("phutho-meeting-score.v1.json", "/top_band_needs_full_marks_on", Some(serde_json::json!(["attendance", "speaking"])), pair("top_band_needs_full_marks_on[1]", "is \"speaking\", not one of the parts")),
+            // Programme templates.
+            ("thaibinh-kieumau.v1.json", "/criteria/0/indicators/0/max", Some(9.into()), pair("criteria", "the indicators are worth 101 points in all; a framework is scored on 100")),
+            ("thaibinh-kieumau.v1.json", "/criteria/4/indicators/2/id", Some("y-duc".into()), pair("criteria[4].indicators[2].id", "\"y-duc\" is listed twice (first at criteria[3].indicators[1].id)")),
+            ("thaibinh-kieumau.v1.json", "/criteria/1/indicators", Some(serde_json::json!([])), pair("criteria[1].indicators", "is empty; a criterion is scored through at least one indicator")),
+            ("thaibinh-kieumau.v1.json", "/certification_threshold", Some(101.into()), pair("certification_threshold", "is 101; expected 1 to 100")),
+            ("thaibinh-kieumau.v1.json", "/targets/1/at_least_percent", Some(20.into()), pair("targets[1]", "needs exactly one of at_least_percent and above_percent")),
+            ("thaibinh-kieumau.v1.json", "/marking", Some("stars".into()), pair("marking", "is \"stars\"; expected points or met_or_not_met")),
+            ("quynhphu-5-contents.v1.json", "/criteria/4/pass_points", None, pair("criteria[4].pass_points", "is missing; a hard criterion needs a pass mark")),
+            ("quynhphu-5-contents.v1.json", "/criteria/4/pass_points", Some(21.into()), pair("criteria[4].pass_points", "is 21; expected 1 to the criterion's 20 points")),
+            ("quynhphu-5-contents.v1.json", "/criteria/4/hard", Some(false.into()), pair("criteria[4].pass_points", "is set, but only a hard criterion has a pass mark")),
+            ("camau-4tot.v1.json", "/criteria/0/name", Some("x".repeat(257).into()), pair("criteria[0].name", "is 257 bytes long; the limit is 256 bytes")),
+            ("camau-4tot.v1.json", "/companions/meetings/name", Some("camau-4tot".into()), pair("companions.meetings", "names camau-4tot a second time")),
+        ];
+        for (file, pointer, value, expected) in cases {
+            assert_eq!(problem(&edited(file, pointer, value)), expected, "{file} {pointer}");
+        }
+        assert_eq!(problem("[1, 2]"), pair("$", "is a list; a rule set is a JSON object"));
+    }
+}
