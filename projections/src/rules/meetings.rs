@@ -242,6 +242,9 @@ impl MeetingRules {
                 None => {
                     format!("no documents were posted before the meeting; at least {days} day(s) ahead is required")
                 }
+                Some(posted) if posted < 0 => {
+                    format!("documents were posted after the meeting; at least {days} day(s) ahead is required")
+                }
                 Some(posted) => {
                     format!("documents were posted {posted} day(s) before; at least {days} day(s) ahead is required")
                 }
@@ -249,7 +252,9 @@ impl MeetingRules {
         }
 
         let q = &self.quality;
-        if u64::from(m.present) * 100 <= u64::from(q.attendance_above_percent) * u64::from(m.expected) {
+        if m.expected == 0 {
+            failures.push("no member was expected, so attendance cannot be judged".to_owned());
+        } else if u64::from(m.present) * 100 <= u64::from(q.attendance_above_percent) * u64::from(m.expected) {
             failures.push(format!(
                 "attendance {} of {} ({} %) is not above {} %",
                 m.present,
@@ -442,6 +447,10 @@ mod tests {
             vec!["documents were posted 0 day(s) before; at least 1 day(s) ahead is required"]
         );
         assert!(!r.judge(&MeetingFacts { documents_posted_days_before: None, ..good_meeting() }).documents_ok);
+        assert_eq!(
+            r.judge(&MeetingFacts { documents_posted_days_before: Some(-1), ..good_meeting() }).failures,
+            vec!["documents were posted after the meeting; at least 1 day(s) ahead is required"]
+        );
         assert!(r.judge(&MeetingFacts { documents_posted_days_before: Some(1), ..good_meeting() }).documents_ok);
     }
 
@@ -478,6 +487,9 @@ mod tests {
                 "5 member(s) spoke; at least 8 must",
             ]
         );
+        // A meeting nobody was expected at cannot show attendance above 85 %.
+        let empty = MeetingFacts { expected: 0, present: 0, excused: 0, speakers: 0, ..good_meeting() };
+        assert_eq!(r.judge(&empty).failures, vec!["no member was expected, so attendance cannot be judged"]);
         // Excused 3 times in a row is still allowed.
         assert!(r.judge(&MeetingFacts { longest_excused_run: 3, ..good_meeting() }).quality);
     }
