@@ -279,6 +279,23 @@ pub enum StreamHome {
 }
 
 impl EventType {
+    /// The type's field name in the schema's `Event.kind` oneof (`meeting_held` for
+    /// `MeetingHeld`): the first step of the path in errors about an event's fields.
+    pub fn field_name(self) -> String {
+        let mut out = String::new();
+        for (i, c) in self.name().chars().enumerate() {
+            if c.is_ascii_uppercase() {
+                if i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
     /// The version of the type's payload schema. Every type is at 1; a type whose payload
     /// changes incompatibly gets a new version here, so stored payloads stay decodable.
     pub fn schema_version(self) -> u32 {
@@ -495,6 +512,9 @@ mod tests {
         assert_eq!(EventType::MeetingHeld.name(), "MeetingHeld");
         assert_eq!(EventType::from_name("meetingheld"), None);
         assert_eq!(EventType::from_name(""), None);
+        assert_eq!(EventType::MeetingHeld.field_name(), "meeting_held");
+        assert_eq!(EventType::StudyPointsEarned.field_name(), "study_points_earned");
+        assert_eq!(EventType::OrganizationRegistered.field_name(), "organization_registered");
     }
 
     #[test]

@@ -1,0 +1,453 @@
+//! The projection engine: a catch-up subscriber over the global order per projection, each
+//! keeping its checkpoint (the log size it covers) inside its state, and snapshots so a restart
+//! does not replay everything.
+//!
+//! - **Start**: load the projection's snapshot if there is one, and keep it only if the store
+//!   still holds, at the snapshot's last position, the event whose hash the snapshot names;
+//!   otherwise start from zero (a snapshot of another log, or of a log that lost its tail, is
+//!   never trusted).
+//! - **Run**: subscribe after the last position applied, decode each event, apply it under the
+//!   write lock, publish the new log size. A failed read is retried from the last position
+//!   applied, so nothing is missed or applied twice.
+//! - **Snapshot**: every so many events or seconds, and at shutdown, written to a temporary file,
+//!   fsynced, and renamed over the old one.
+//! - **Rebuild**: [`rebuild`] replays the whole log into a fresh state.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+use chibo_integrity::Envelope;
+use chibo_store::{EventStore, ReadError, StoredEvent};
+use futures::StreamExt;
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use crate::record::Recorded;
+use crate::snapshot::{decode_event, DecodeError};
+use crate::state::State;
+
+/// A state the engine can keep: a pure fold over the log with a canonical encoding.
+pub trait Projection: Send + Sync + Sized + 'static {
+    /// The projection's name: its snapshot is `{name}.snapshot`.
+    const NAME: &'static str;
+    /// The state before the first event.
+    fn empty() -> Self;
+    /// Applies the next event of the global order.
+    fn apply_event(&mut self, event: &Recorded);
+    /// How many events the state covers: its checkpoint.
+    fn covered(&self) -> u64;
+    /// The hash of the last event applied.
+    fn last_event_hash(&self) -> Option<[u8; 32]>;
+    /// The canonical encoding.
+    fn to_bytes(&self) -> Vec<u8>;
+    /// Reads the canonical encoding.
+    fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError>;
+}
+
+impl Projection for State {
+    const NAME: &'static str = "state";
+    fn empty() -> Self {
+        State::new()
+    }
+    fn apply_event(&mut self, event: &Recorded) {
+        // The undo is for tentative applies; the engine's applies are for good.
+        drop(self.apply(event));
+    }
+    fn covered(&self) -> u64 {
+        self.log_size()
+    }
+    fn last_event_hash(&self) -> Option<[u8; 32]> {
+        self.last_hash()
+    }
+    fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        State::decode(bytes)
+    }
+}
+
+/// Why the engine could not go on.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// An event of the log could not be read at all (not even its envelope).
+    #[error("the event at position {position} cannot be read: {reason}")]
+    Unreadable {
+        /// Its position.
+        position: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The store failed.
+    #[error("the store failed: {0}")]
+    Store(String),
+}
+
+/// When to write a snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotPolicy {
+    /// After this many events applied since the last snapshot.
+    pub every_events: u64,
+    /// After this long, if any event was applied since the last snapshot.
+    pub every: Duration,
+}
+
+impl Default for SnapshotPolicy {
+    fn default() -> Self {
+        Self { every_events: 100_000, every: Duration::from_secs(60) }
+    }
+}
+
+/// A projection shared between its engine and its readers.
+pub struct Shared<P> {
+    state: RwLock<P>,
+    covered: watch::Sender<u64>,
+    failure: watch::Sender<Option<EngineError>>,
+}
+
+impl<P: Projection> Shared<P> {
+    /// A shared projection holding `state`.
+    pub fn new(state: P) -> Arc<Self> {
+        let covered = state.covered();
+        Arc::new(Self { state: RwLock::new(state), covered: watch::Sender::new(covered), failure: watch::Sender::new(None) })
+    }
+
+    /// Reads the state. Hold the guard briefly: the engine waits for it to apply events.
+    pub fn read(&self) -> RwLockReadGuard<'_, P> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Writes the state (the engine, and tentative applies that undo themselves).
+    pub fn write(&self) -> RwLockWriteGuard<'_, P> {
+        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How many events the state covers now.
+    pub fn covered(&self) -> u64 {
+        *self.covered.borrow()
+    }
+
+    /// Why the engine stopped, if it did.
+    pub fn failure(&self) -> Option<EngineError> {
+        self.failure.borrow().clone()
+    }
+
+    /// Waits until the state covers at least `log_size` events, for at most `timeout`. Returns
+    /// the engine's failure, or `None` on timeout, when it cannot.
+    pub async fn wait_for(&self, log_size: u64, timeout: Duration) -> Result<(), Option<EngineError>> {
+        let mut covered = self.covered.subscribe();
+        let mut failure = self.failure.subscribe();
+        let wait = async {
+            loop {
+                if *covered.borrow_and_update() >= log_size {
+                    return Ok(());
+                }
+                if let Some(e) = failure.borrow_and_update().clone() {
+                    return Err(Some(e));
+                }
+                tokio::select! {
+                    changed = covered.changed() => if changed.is_err() { return Err(None) },
+                    changed = failure.changed() => if changed.is_err() { return Err(None) },
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.unwrap_or(Err(None))
+    }
+
+    fn publish(&self, covered: u64) {
+        self.covered.send_replace(covered);
+    }
+}
+
+/// Reads a stored event as the projections see it. An unknown or unreadable payload becomes an
+/// event without content (see [`Recorded::event`]); an unreadable envelope is an error.
+pub fn recorded(stored: &StoredEvent) -> Result<Recorded, EngineError> {
+    let unreadable = |reason: String| EngineError::Unreadable { position: stored.position, reason };
+    let envelope = Envelope::decode(&stored.envelope).map_err(|e| unreadable(e.to_string()))?;
+    let Envelope { event_id, stream, revision, event_type, schema_version: _, occurred_at, recorded_at, actor, .. } =
+        envelope;
+    let event = decode_event(&event_type, &stored.payload).ok();
+    Ok(Recorded { position: stored.position, stream, revision, event_id, occurred_at, recorded_at, actor, hash: stored.hash, event })
+}
+
+/// Replays the whole log of `store` into a fresh `P`.
+pub async fn rebuild<P: Projection>(store: &dyn EventStore) -> Result<P, EngineError> {
+    let mut state = P::empty();
+    let mut after = None;
+    loop {
+        let page = store.read_all(after, 4096).await.map_err(|e| EngineError::Store(e.to_string()))?;
+        let Some(last) = page.last() else { return Ok(state) };
+        after = Some(last.position);
+        for stored in &page {
+            state.apply_event(&recorded(stored)?);
+        }
+    }
+}
+
+/// Where a projection's snapshots live.
+#[derive(Debug, Clone)]
+pub struct Snapshots {
+    dir: PathBuf,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct SnapshotFile {
+    #[prost(string, tag = "1")]
+    projection: String,
+    #[prost(uint64, tag = "2")]
+    covered: u64,
+    #[prost(bytes = "vec", tag = "3")]
+    body_sha256: Vec<u8>,
+    #[prost(bytes = "vec", tag = "4")]
+    body: Vec<u8>,
+}
+
+impl Snapshots {
+    /// Snapshots in `dir` (created owner-only on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.snapshot"))
+    }
+
+    /// Loads `P`'s snapshot, if there is a readable one. A damaged file is reported and ignored.
+    pub fn load<P: Projection>(&self) -> Option<P> {
+        let path = self.path(P::NAME);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot read the snapshot; rebuilding from the log");
+                return None;
+            }
+        };
+        let file = match SnapshotFile::decode(bytes.as_slice()) {
+            Ok(file) if file.projection == P::NAME && Sha256::digest(&file.body).as_slice() == file.body_sha256 => file,
+            _ => {
+                tracing::warn!(path = %path.display(), "the snapshot is damaged; rebuilding from the log");
+                return None;
+            }
+        };
+        match P::from_bytes(&file.body) {
+            Ok(state) => Some(state),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "the snapshot cannot be read; rebuilding from the log");
+                None
+            }
+        }
+    }
+
+    /// Writes `P`'s snapshot durably: a temporary file, fsynced, renamed over the old one.
+    pub fn save<P: Projection>(&self, covered: u64, body: Vec<u8>) -> std::io::Result<()> {
+        create_private_dir(&self.dir)?;
+        let file = SnapshotFile {
+            projection: P::NAME.to_owned(),
+            covered,
+            body_sha256: Sha256::digest(&body).to_vec(),
+            body,
+        };
+        let path = self.path(P::NAME);
+        let tmp = self.dir.join(format!("{}.snapshot.tmp", P::NAME));
+        {
+            let mut out = private_file(&tmp)?;
+            out.write_all(&file.encode_to_vec())?;
+            out.sync_all()?;
+        }
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(&self.dir)?.sync_all()
+    }
+
+    /// Removes `P`'s snapshot, so the next start rebuilds it from the log.
+    pub fn remove<P: Projection>(&self) -> std::io::Result<bool> {
+        match std::fs::remove_file(self.path(P::NAME)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Whether `state` is a state of `store`'s log: the store holds, at its last position, the
+/// event it names.
+async fn belongs_to<P: Projection>(state: &P, store: &dyn EventStore) -> bool {
+    let covered = state.covered();
+    if covered == 0 {
+        return true;
+    }
+    let after = covered.checked_sub(2);
+    match store.read_all(after, 1).await {
+        Ok(events) => events.first().is_some_and(|e| e.position == covered - 1 && Some(e.hash) == state.last_event_hash()),
+        Err(_) => false,
+    }
+}
+
+/// Starts projection `P` over `store`: loads its snapshot (if it belongs to this log) and spawns
+/// the subscriber, which runs until `shutdown` resolves and then writes a last snapshot.
+pub async fn start<P, F>(
+    store: Arc<dyn EventStore>,
+    snapshots: Option<Snapshots>,
+    policy: SnapshotPolicy,
+    shutdown: F,
+) -> (Arc<Shared<P>>, tokio::task::JoinHandle<()>)
+where
+    P: Projection,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut state = None;
+    if let Some(snapshots) = &snapshots {
+        if let Some(loaded) = snapshots.load::<P>() {
+            if belongs_to(&loaded, store.as_ref()).await {
+                tracing::info!(projection = P::NAME, covered = loaded.covered(), "resuming from the snapshot");
+                state = Some(loaded);
+            } else {
+                tracing::warn!(
+                    projection = P::NAME,
+                    covered = loaded.covered(),
+                    "the snapshot does not match this log; rebuilding from the log"
+                );
+            }
+        }
+    }
+    let shared = Shared::new(state.unwrap_or_else(P::empty));
+    let task = tokio::spawn(run(store, shared.clone(), snapshots, policy, shutdown));
+    (shared, task)
+}
+
+async fn run<P, F>(
+    store: Arc<dyn EventStore>,
+    shared: Arc<Shared<P>>,
+    snapshots: Option<Snapshots>,
+    policy: SnapshotPolicy,
+    shutdown: F,
+) where
+    P: Projection,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    tokio::pin!(shutdown);
+    let mut saved = (shared.covered(), Instant::now());
+    let mut ticker = tokio::time::interval(policy.every.max(Duration::from_millis(10)));
+    'subscribe: loop {
+        let after = shared.covered().checked_sub(1);
+        let mut events = store.clone().subscribe(after).ready_chunks(4096);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break 'subscribe,
+                _ = ticker.tick() => {
+                    if shared.covered() > saved.0 && saved.1.elapsed() >= policy.every {
+                        saved = snapshot(&shared, snapshots.as_ref()).await.unwrap_or(saved);
+                    }
+                }
+                chunk = events.next() => {
+                    let Some(chunk) = chunk else {
+                        // The store closed: nothing more will come.
+                        break 'subscribe;
+                    };
+                    if let Err(e) = apply_chunk(&shared, chunk) {
+                        match e {
+                            ChunkError::Read(e) => {
+                                tracing::warn!(projection = P::NAME, error = %e, "reading the log failed; retrying");
+                                tokio::time::sleep(Duration::from_millis(500)).await;
+                                continue 'subscribe;
+                            }
+                            ChunkError::Engine(e) => {
+                                tracing::error!(projection = P::NAME, error = %e, "the projection stopped");
+                                shared.failure.send_replace(Some(e));
+                                break 'subscribe;
+                            }
+                        }
+                    }
+                    if shared.covered() - saved.0 >= policy.every_events {
+                        saved = snapshot(&shared, snapshots.as_ref()).await.unwrap_or(saved);
+                    }
+                }
+            }
+        }
+    }
+    if shared.covered() > saved.0 && shared.failure().is_none() {
+        snapshot(&shared, snapshots.as_ref()).await;
+    }
+}
+
+enum ChunkError {
+    Read(ReadError),
+    Engine(EngineError),
+}
+
+/// Applies what could be read of `chunk`, in order, and publishes the new coverage.
+fn apply_chunk<P: Projection>(shared: &Shared<P>, chunk: Vec<Result<StoredEvent, ReadError>>) -> Result<(), ChunkError> {
+    let mut outcome = Ok(());
+    let mut decoded = Vec::with_capacity(chunk.len());
+    for item in chunk {
+        match item.map_err(ChunkError::Read).and_then(|e| recorded(&e).map_err(ChunkError::Engine)) {
+            Ok(r) => decoded.push(r),
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    let covered = {
+        let mut state = shared.write();
+        for r in &decoded {
+            // A resubscription may repeat what was applied; the checkpoint skips it.
+            if r.position < state.covered() {
+                continue;
+            }
+            if r.position > state.covered() {
+                let reason = format!("the log skips from {} to {}", state.covered(), r.position);
+                outcome = Err(ChunkError::Engine(EngineError::Unreadable { position: r.position, reason }));
+                break;
+            }
+            state.apply_event(r);
+        }
+        state.covered()
+    };
+    shared.publish(covered);
+    outcome
+}
+
+/// Writes a snapshot of `shared` now; returns the new (covered, time) on success.
+async fn snapshot<P: Projection>(shared: &Arc<Shared<P>>, snapshots: Option<&Snapshots>) -> Option<(u64, Instant)> {
+    let snapshots = snapshots?.clone();
+    let (covered, body) = {
+        let state = shared.read();
+        (state.covered(), state.to_bytes())
+    };
+    let saved = tokio::task::spawn_blocking(move || snapshots.save::<P>(covered, body)).await;
+    match saved {
+        Ok(Ok(())) => {
+            tracing::debug!(projection = P::NAME, covered, "snapshot written");
+            Some((covered, Instant::now()))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(projection = P::NAME, error = %e, "cannot write the snapshot");
+            None
+        }
+        Err(_) => None,
+    }
+}

@@ -1,0 +1,207 @@
+//! The canonical encoding of a [`State`]: what a snapshot file holds, and the bytes the
+//! "incremental equals rebuilt" property compares.
+//!
+//! The encoding is protobuf, written from ordered maps, so one state has one encoding. It holds
+//! the facts and the id entries only: the index is derived again on decode. Each event is kept
+//! as its stored payload encoding (`chibo_proto::convert::encode_payload`), so a snapshot needs
+//! no format of its own for the catalogue.
+
+use std::collections::BTreeMap;
+
+use chibo_domain::{Event, EventId, EventType, StreamName, Timestamp};
+use chibo_proto::convert;
+use prost::Message;
+
+use crate::state::{Fact, IdEntry, Role, State, StreamBook};
+
+/// The version of the encoding below; a snapshot of another version is not read.
+pub const FORMAT: u32 = 1;
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct StateBody {
+    #[prost(uint32, tag = "1")]
+    format: u32,
+    #[prost(uint64, tag = "2")]
+    log_size: u64,
+    #[prost(bytes = "vec", tag = "3")]
+    last_hash: Vec<u8>,
+    #[prost(message, repeated, tag = "4")]
+    streams: Vec<StreamBody>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct StreamBody {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(uint64, tag = "2")]
+    next_revision: u64,
+    #[prost(message, repeated, tag = "3")]
+    ids: Vec<IdBody>,
+    #[prost(message, repeated, tag = "4")]
+    facts: Vec<FactBody>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct IdBody {
+    #[prost(bytes = "vec", tag = "1")]
+    event_id: Vec<u8>,
+    #[prost(uint64, tag = "2")]
+    revision: u64,
+    /// Empty for an unreadable event.
+    #[prost(string, tag = "3")]
+    event_type: String,
+    /// 0 original, 1 retracted, 2 correction, 3 retraction, 4 unreadable.
+    #[prost(uint32, tag = "4")]
+    role: u32,
+    /// The retraction (role 1) or the target (roles 2 and 3).
+    #[prost(bytes = "vec", tag = "5")]
+    other: Vec<u8>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct FactBody {
+    #[prost(bytes = "vec", tag = "1")]
+    event_id: Vec<u8>,
+    #[prost(uint64, tag = "2")]
+    position: u64,
+    #[prost(uint64, tag = "3")]
+    revision: u64,
+    #[prost(int64, tag = "4")]
+    seconds: i64,
+    #[prost(uint32, tag = "5")]
+    nanos: u32,
+    #[prost(string, tag = "6")]
+    event_type: String,
+    #[prost(bytes = "vec", tag = "7")]
+    payload: Vec<u8>,
+    #[prost(bytes = "vec", tag = "8")]
+    corrected_by: Vec<u8>,
+}
+
+/// Why snapshot bytes could not be read as a state.
+#[derive(Debug, thiserror::Error)]
+#[error("snapshot: {0}")]
+pub struct DecodeError(String);
+
+fn bad(what: impl Into<String>) -> DecodeError {
+    DecodeError(what.into())
+}
+
+impl State {
+    /// The state's canonical encoding: equal states, and only they, encode to equal bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let streams = self
+            .streams()
+            .iter()
+            .map(|(name, book)| StreamBody {
+                name: name.to_string(),
+                next_revision: book.next_revision,
+                ids: book.ids.iter().map(|(id, entry)| id_body(id, entry)).collect(),
+                facts: book.facts.iter().map(|(id, fact)| fact_body(id, fact)).collect(),
+            })
+            .collect();
+        StateBody {
+            format: FORMAT,
+            log_size: self.log_size(),
+            last_hash: self.last_hash().map(|h| h.to_vec()).unwrap_or_default(),
+            streams,
+        }
+        .encode_to_vec()
+    }
+
+    /// Reads a state from [`State::encode`]'s bytes, deriving its index again.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let body = StateBody::decode(bytes).map_err(|e| bad(e.to_string()))?;
+        if body.format != FORMAT {
+            return Err(bad(format!("format {} is not {FORMAT}", body.format)));
+        }
+        let last_hash = match body.last_hash.len() {
+            0 => None,
+            _ => Some(<[u8; 32]>::try_from(body.last_hash.as_slice()).map_err(|_| bad("last_hash is not 32 bytes"))?),
+        };
+        let mut streams = BTreeMap::new();
+        for s in body.streams {
+            let name = StreamName::parse("name", &s.name).map_err(|e| bad(e.to_string()))?;
+            let mut book = StreamBook { next_revision: s.next_revision, ..StreamBook::default() };
+            for id in s.ids {
+                let (event_id, entry) = id_entry(id)?;
+                book.ids.insert(event_id, entry);
+            }
+            for fact in s.facts {
+                let (event_id, fact) = fact_entry(fact)?;
+                book.facts.insert(event_id, fact);
+            }
+            streams.insert(name, book);
+        }
+        Ok(State::from_parts(body.log_size, last_hash, streams))
+    }
+}
+
+fn id_body(id: &EventId, entry: &IdEntry) -> IdBody {
+    let (role, other) = match entry.role {
+        Role::Original => (0, None),
+        Role::Retracted { by } => (1, Some(by)),
+        Role::Correction { target } => (2, Some(target)),
+        Role::Retraction { target } => (3, Some(target)),
+        Role::Unreadable => (4, None),
+    };
+    IdBody {
+        event_id: id.as_bytes().to_vec(),
+        revision: entry.revision,
+        event_type: entry.event_type.map(|t| t.name().to_owned()).unwrap_or_default(),
+        role,
+        other: other.map(|o| o.as_bytes().to_vec()).unwrap_or_default(),
+    }
+}
+
+fn fact_body(id: &EventId, fact: &Fact) -> FactBody {
+    FactBody {
+        event_id: id.as_bytes().to_vec(),
+        position: fact.position,
+        revision: fact.revision,
+        seconds: fact.occurred_at.seconds(),
+        nanos: fact.occurred_at.nanos(),
+        event_type: fact.event.event_type().name().to_owned(),
+        payload: convert::encode_payload(&fact.event),
+        corrected_by: fact.corrected_by.map(|c| c.as_bytes().to_vec()).unwrap_or_default(),
+    }
+}
+
+fn event_id(bytes: &[u8]) -> Result<EventId, DecodeError> {
+    <[u8; 16]>::try_from(bytes).map(EventId::from_bytes).map_err(|_| bad("an event id is not 16 bytes"))
+}
+
+fn id_entry(body: IdBody) -> Result<(EventId, IdEntry), DecodeError> {
+    let IdBody { event_id: id, revision, event_type, role, other } = body;
+    let other = || event_id(&other);
+    let role = match role {
+        0 => Role::Original,
+        1 => Role::Retracted { by: other()? },
+        2 => Role::Correction { target: other()? },
+        3 => Role::Retraction { target: other()? },
+        4 => Role::Unreadable,
+        n => return Err(bad(format!("unknown role {n}"))),
+    };
+    let event_type = match event_type.as_str() {
+        "" => None,
+        name => Some(EventType::from_name(name).ok_or_else(|| bad(format!("unknown event type {name}")))?),
+    };
+    Ok((event_id(&id)?, IdEntry { revision, event_type, role }))
+}
+
+fn fact_entry(body: FactBody) -> Result<(EventId, Fact), DecodeError> {
+    let FactBody { event_id: id, position, revision, seconds, nanos, event_type, payload, corrected_by } = body;
+    let occurred_at = Timestamp::new("occurred_at", seconds, nanos as i32).map_err(|e| bad(e.to_string()))?;
+    let event = decode_event(&event_type, &payload).map_err(bad)?;
+    let corrected_by = match corrected_by.len() {
+        0 => None,
+        _ => Some(event_id(&corrected_by)?),
+    };
+    Ok((event_id(&id)?, Fact { position, revision, occurred_at, event, corrected_by }))
+}
+
+/// Reads a stored payload as the event of type `event_type`, or says why it cannot.
+pub fn decode_event(event_type: &str, payload: &[u8]) -> Result<Event, String> {
+    let wire = convert::decode_payload(event_type, payload).map_err(|e| e.to_string())?;
+    Event::try_from(wire).map_err(|e| format!("{event_type}: {e}"))
+}

@@ -1,0 +1,274 @@
+//! The index derived from the facts in force: what the rules and the standings look up.
+//!
+//! Every entry is added and removed by [`Index::toggle`] alone, from the fact and its event id,
+//! so taking a fact out leaves the index exactly as if it had never been in. Entries that could
+//! collide (two meetings recorded with one id before a rule forbade it) are sets of event ids,
+//! never overwritten values.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chibo_domain::event::{MeetingKind, OrgLevel, ScoredBy};
+use chibo_domain::{Date, Event, EventId, Id, Period, StreamName};
+
+use super::Fact;
+
+/// An organization of the tree, as its registration in force says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgNode {
+    /// Its stream: `cell-{id}` for a cell, `org-{id}` otherwise.
+    pub stream: StreamName,
+    /// The registration's event id.
+    pub event_id: EventId,
+    /// The parent committee; `None` for a root.
+    pub parent: Option<Id>,
+    /// Its level.
+    pub level: OrgLevel,
+    /// Its name.
+    pub name: String,
+    /// The day it was registered (Vietnam time): it exists from then on.
+    pub since: Date,
+}
+
+/// What the facts of one cell's stream index.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CellIndex {
+    /// Per member: their joins and departures, by (date, revision).
+    pub membership: BTreeMap<Id, BTreeSet<(Date, u64, EventId)>>,
+    /// Meetings by meeting id.
+    pub meetings: BTreeMap<Id, BTreeSet<EventId>>,
+    /// Meetings by date.
+    pub meetings_by_date: BTreeSet<(Date, u64, EventId)>,
+    /// Regular meetings by month.
+    pub regular_by_month: BTreeMap<Period, BTreeSet<EventId>>,
+    /// Events about a meeting (spoke, commended, reminded, resolution, score), by meeting id.
+    pub about_meeting: BTreeMap<Id, BTreeSet<EventId>>,
+    /// Resolutions by id.
+    pub resolutions: BTreeMap<Id, BTreeSet<EventId>>,
+    /// Tasks by id.
+    pub tasks: BTreeMap<Id, BTreeSet<EventId>>,
+    /// Task completions by task id.
+    pub completions: BTreeMap<Id, BTreeSet<EventId>>,
+    /// Study points per member per day.
+    pub points_by_day: BTreeMap<(Id, Date), u64>,
+    /// Registrations by programme.
+    pub registrations: BTreeMap<Id, BTreeSet<EventId>>,
+    /// Indicator scores by (programme, month, scorer).
+    pub indicator_scores: BTreeMap<(Id, Period, ScoredBy), BTreeSet<EventId>>,
+}
+
+/// Everything derived from the facts in force.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Index {
+    /// Registrations in force per organization id, by position: the first one counts (a
+    /// second could only come from a log written before the rules).
+    registrations: BTreeMap<Id, BTreeSet<(u64, EventId)>>,
+    /// The organization each registration in force describes.
+    nodes: BTreeMap<EventId, OrgNode>,
+    /// Registrations naming each parent: (child, registration).
+    children: BTreeMap<Id, BTreeSet<(Id, EventId)>>,
+    /// Each cell's own index, by cell id.
+    pub cells: BTreeMap<Id, CellIndex>,
+    /// Programmes: the committee stream that launched each, and the launch's event id.
+    pub programmes: BTreeMap<Id, BTreeSet<(StreamName, EventId)>>,
+    /// Per member, the cells whose records name them as joining or leaving.
+    pub member_cells: BTreeMap<Id, BTreeSet<(Id, EventId)>>,
+    /// Selections by (programme, cell), with the committee stream.
+    pub selections: BTreeMap<(Id, Id), BTreeSet<(StreamName, EventId)>>,
+    /// Certifications (`true`) and revocations (`false`) by (programme, cell), in log order.
+    pub certifications: BTreeMap<(Id, Id), BTreeSet<(u64, StreamName, EventId, bool)>>,
+    /// Inspections by (programme or none, cell), by (date, position).
+    pub inspections: BTreeMap<(Option<Id>, Id), BTreeSet<(Date, u64, StreamName, EventId)>>,
+    /// Inspection ids per committee stream.
+    pub inspection_ids: BTreeMap<(StreamName, Id), BTreeSet<EventId>>,
+    /// Member classifications by (year, member).
+    pub member_classified: BTreeMap<(u16, Id), BTreeSet<(StreamName, EventId)>>,
+    /// Cell classifications by (year, cell).
+    pub cell_classified: BTreeMap<(u16, Id), BTreeSet<(StreamName, EventId)>>,
+    /// Signing keys by (committee stream, key id): registered (`true`) or revoked (`false`).
+    pub keys: BTreeMap<(StreamName, Id), BTreeSet<(u64, EventId, bool)>>,
+}
+
+/// Adds `value` to the set under `key`, or removes it (dropping the set when it empties).
+fn toggle_in<K: Ord, V: Ord>(map: &mut BTreeMap<K, BTreeSet<V>>, key: K, value: V, on: bool) {
+    if on {
+        map.entry(key).or_default().insert(value);
+    } else if let Some(set) = map.get_mut(&key) {
+        set.remove(&value);
+        if set.is_empty() {
+            map.remove(&key);
+        }
+    }
+}
+
+impl Index {
+    /// The organization `id`, as its registration in force says.
+    pub fn org(&self, id: &Id) -> Option<&OrgNode> {
+        let (_, first) = self.registrations.get(id)?.first()?;
+        self.nodes.get(first)
+    }
+
+    /// Every registered organization, by id.
+    pub fn orgs(&self) -> impl Iterator<Item = (&Id, &OrgNode)> {
+        self.registrations.keys().filter_map(|id| Some((id, self.org(id)?)))
+    }
+
+    /// The organizations whose parent is `id`, by id.
+    pub fn children<'a>(&'a self, id: &Id) -> impl Iterator<Item = &'a Id> + 'a {
+        self.children
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter(|(child, registration)| self.org(child).is_some_and(|n| n.event_id == *registration))
+            .map(|(child, _)| child)
+    }
+
+    /// `id` and every organization below it, parents before children, siblings by id.
+    pub fn subtree(&self, id: &Id) -> Vec<Id> {
+        let mut out = vec![id.clone()];
+        let mut next = 0;
+        while next < out.len() {
+            let children: Vec<Id> = self.children(&out[next]).cloned().collect();
+            out.extend(children);
+            next += 1;
+        }
+        out
+    }
+
+    /// Whether `ancestor` is strictly above `id` in the tree.
+    pub fn is_above(&self, ancestor: &Id, id: &Id) -> bool {
+        let mut at = self.org(id).and_then(|n| n.parent.clone());
+        // The tree has at most as many levels as organizations; the bound guards a cycle that a
+        // log written before the rules could hold.
+        for _ in 0..=self.registrations.len() {
+            match at {
+                Some(ref p) if p == ancestor => return true,
+                Some(p) => at = self.org(&p).and_then(|n| n.parent.clone()),
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Adds (`on`) or removes the entries of the fact `id` of `stream`.
+    pub(super) fn toggle(&mut self, stream: &StreamName, id: &EventId, fact: &Fact, on: bool) {
+        let id = *id;
+        let at = (fact.revision, id);
+        match (&fact.event, stream) {
+            (Event::OrganizationRegistered(e), _) => {
+                toggle_in(&mut self.registrations, e.org_id.clone(), (fact.position, id), on);
+                if let Some(parent) = &e.parent_id {
+                    toggle_in(&mut self.children, parent.clone(), (e.org_id.clone(), id), on);
+                }
+                if on {
+                    let node = OrgNode {
+                        stream: stream.clone(),
+                        event_id: id,
+                        parent: e.parent_id.clone(),
+                        level: e.level,
+                        name: e.name.clone(),
+                        since: fact.occurred_at.date_in_vietnam(),
+                    };
+                    self.nodes.insert(id, node);
+                } else {
+                    self.nodes.remove(&id);
+                }
+            }
+            (event, StreamName::Cell(cell)) => self.toggle_cell(cell, id, at, event, on),
+            (event, StreamName::Org(_)) => self.toggle_org(stream, id, fact.position, event, on),
+            (_, StreamName::Checkpoints) => {}
+        }
+    }
+
+    fn toggle_cell(&mut self, cell: &Id, id: EventId, (revision, _): (u64, EventId), event: &Event, on: bool) {
+        let index = self.cells.entry(cell.clone()).or_default();
+        match event {
+            Event::MemberJoined(e) => {
+                toggle_in(&mut index.membership, e.member_id.clone(), (e.date, revision, id), on);
+                toggle_in(&mut self.member_cells, e.member_id.clone(), (cell.clone(), id), on);
+            }
+            Event::MemberLeft(e) => {
+                toggle_in(&mut index.membership, e.member_id.clone(), (e.date, revision, id), on);
+                toggle_in(&mut self.member_cells, e.member_id.clone(), (cell.clone(), id), on);
+            }
+            Event::MeetingHeld(e) => {
+                toggle_in(&mut index.meetings, e.meeting_id.clone(), id, on);
+                if on {
+                    index.meetings_by_date.insert((e.date, revision, id));
+                } else {
+                    index.meetings_by_date.remove(&(e.date, revision, id));
+                }
+                if e.kind == MeetingKind::Regular {
+                    toggle_in(&mut index.regular_by_month, e.date.period(), id, on);
+                }
+            }
+            Event::MemberSpoke(e) => toggle_in(&mut index.about_meeting, e.meeting_id.clone(), id, on),
+            Event::MemberCommended(e) => toggle_in(&mut index.about_meeting, e.meeting_id.clone(), id, on),
+            Event::MemberReminded(e) => toggle_in(&mut index.about_meeting, e.meeting_id.clone(), id, on),
+            Event::MeetingScored(e) => toggle_in(&mut index.about_meeting, e.meeting_id.clone(), id, on),
+            Event::ResolutionAdopted(e) => {
+                toggle_in(&mut index.about_meeting, e.meeting_id.clone(), id, on);
+                toggle_in(&mut index.resolutions, e.resolution_id.clone(), id, on);
+            }
+            Event::TaskAssigned(e) => toggle_in(&mut index.tasks, e.task_id.clone(), id, on),
+            Event::TaskCompleted(e) => toggle_in(&mut index.completions, e.task_id.clone(), id, on),
+            Event::StudyPointsEarned(e) => {
+                let key = (e.member_id.clone(), e.date);
+                let total = index.points_by_day.entry(key.clone()).or_default();
+                if on {
+                    *total += u64::from(e.points);
+                } else {
+                    *total -= u64::from(e.points);
+                    if *total == 0 {
+                        index.points_by_day.remove(&key);
+                    }
+                }
+            }
+            Event::CellRegistered(e) => toggle_in(&mut index.registrations, e.programme_id.clone(), id, on),
+            Event::IndicatorsScored(e) => {
+                toggle_in(&mut index.indicator_scores, (e.programme_id.clone(), e.period, e.scored_by), id, on)
+            }
+            _ => {}
+        }
+        if index == &CellIndex::default() {
+            self.cells.remove(cell);
+        }
+    }
+
+    fn toggle_org(&mut self, stream: &StreamName, id: EventId, position: u64, event: &Event, on: bool) {
+        let s = stream.clone();
+        match event {
+            Event::ProgrammeLaunched(e) => toggle_in(&mut self.programmes, e.programme_id.clone(), (s, id), on),
+            Event::CellSelected(e) => {
+                toggle_in(&mut self.selections, (e.programme_id.clone(), e.cell_id.clone()), (s, id), on)
+            }
+            Event::CellCertified(e) => toggle_in(
+                &mut self.certifications,
+                (e.programme_id.clone(), e.cell_id.clone()),
+                (position, s, id, true),
+                on,
+            ),
+            Event::CertificationRevoked(e) => toggle_in(
+                &mut self.certifications,
+                (e.programme_id.clone(), e.cell_id.clone()),
+                (position, s, id, false),
+                on,
+            ),
+            Event::InspectionConducted(e) => {
+                toggle_in(
+                    &mut self.inspections,
+                    (e.programme_id.clone(), e.cell_id.clone()),
+                    (e.date, position, s.clone(), id),
+                    on,
+                );
+                toggle_in(&mut self.inspection_ids, (s, e.inspection_id.clone()), id, on);
+            }
+            Event::MemberClassified(e) => {
+                toggle_in(&mut self.member_classified, (e.year, e.member_id.clone()), (s, id), on)
+            }
+            Event::CellClassified(e) => toggle_in(&mut self.cell_classified, (e.year, e.cell_id.clone()), (s, id), on),
+            Event::SigningKeyRegistered(e) => toggle_in(&mut self.keys, (s, e.key_id.clone()), (position, id, true), on),
+            Event::SigningKeyRevoked(e) => toggle_in(&mut self.keys, (s, e.key_id.clone()), (position, id, false), on),
+            _ => {}
+        }
+    }
+}

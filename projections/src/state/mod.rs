@@ -1,0 +1,303 @@
+//! The state the log folds into: every stream's effective events, and the indexes the rules,
+//! the standings and the evaluations look things up in.
+//!
+//! The state keeps, per stream, the **effective** version of each event, keyed by its event id:
+//! an original until it is corrected, then the correction's replacement (under the original's
+//! id, at the original's place), and nothing once it is retracted. Everything else — the
+//! organization tree, who is a member of which cell on which date, meetings by id, points per
+//! member per day, selections, certifications — is an [`Index`] derived from those facts. Each
+//! fact enters the index through one function, [`Index::toggle`], that adds it or takes it out
+//! symmetrically, so a correction is "take the old fact out, put the new one in", and a
+//! tentative apply can be undone exactly (that is how a batch is validated event by event).
+//!
+//! `apply` is total: an event that breaks today's rules (recorded before a rule existed, or by
+//! a newer build) is kept as recorded, never refused, so the state is always a function of the
+//! log prefix alone (DESIGN.md invariant 6).
+
+mod index;
+mod query;
+
+use std::collections::BTreeMap;
+
+use chibo_domain::{Event, EventId, EventType, StreamName, Timestamp};
+
+pub use index::{CellIndex, Index, OrgNode};
+pub use query::{Membership, Programme};
+
+use crate::record::Recorded;
+
+/// One event in force: an original, or the replacement a correction put in its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fact {
+    /// The global position of the original event.
+    pub position: u64,
+    /// The revision of the original event in its stream.
+    pub revision: u64,
+    /// When the original event happened, as asserted.
+    pub occurred_at: Timestamp,
+    /// What is in force: the original, or the latest correction's replacement.
+    pub event: Event,
+    /// The latest correction, if the original was corrected.
+    pub corrected_by: Option<EventId>,
+}
+
+/// What an event id of a stream stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// An event in force (perhaps corrected: see its [`Fact`]).
+    Original,
+    /// An original withdrawn by the retraction `by`.
+    Retracted {
+        /// The retraction.
+        by: EventId,
+    },
+    /// A correction of `target`.
+    Correction {
+        /// The corrected event.
+        target: EventId,
+    },
+    /// A retraction of `target`.
+    Retraction {
+        /// The retracted event.
+        target: EventId,
+    },
+    /// An event whose payload this build cannot read.
+    Unreadable,
+}
+
+/// An event id of a stream: where it is and what it stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdEntry {
+    /// The event's revision.
+    pub revision: u64,
+    /// The event's type, if readable.
+    pub event_type: Option<EventType>,
+    /// What it stands for.
+    pub role: Role,
+}
+
+/// One stream: its length, every event id it holds, and its facts in force.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamBook {
+    /// The revision the next event will get (the stream's length).
+    pub next_revision: u64,
+    /// Every event id recorded in the stream.
+    pub ids: BTreeMap<EventId, IdEntry>,
+    /// The facts in force, by the original event's id.
+    pub facts: BTreeMap<EventId, Fact>,
+}
+
+/// The whole state: every stream's facts, and the derived index.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    log_size: u64,
+    last_hash: Option<[u8; 32]>,
+    unreadable: u64,
+    streams: BTreeMap<StreamName, StreamBook>,
+    index: Index,
+}
+
+/// How to take back one [`State::apply`]: see [`State::undo`].
+#[derive(Debug)]
+#[must_use = "an undo that is dropped cannot be taken back"]
+pub struct Undo {
+    stream: StreamName,
+    event_id: EventId,
+    log_size: u64,
+    last_hash: Option<[u8; 32]>,
+    next_revision: u64,
+    change: Change,
+}
+
+#[derive(Debug)]
+enum Change {
+    /// Nothing but the id entry (an unreadable event, or a correction of nothing).
+    Recorded,
+    /// A new fact under the event's own id.
+    Inserted,
+    /// `target`'s fact was replaced; `old` was in force before.
+    Replaced { target: EventId, old: Box<Fact> },
+    /// `target`'s fact was withdrawn.
+    Removed { target: EventId, old: Box<Fact> },
+}
+
+impl State {
+    /// An empty state: the log before its first event.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many events have been applied: the log size this state covers.
+    pub fn log_size(&self) -> u64 {
+        self.log_size
+    }
+
+    /// The position of the last event applied, `None` before the first.
+    pub fn last_position(&self) -> Option<u64> {
+        self.log_size.checked_sub(1)
+    }
+
+    /// The hash of the last event applied.
+    pub fn last_hash(&self) -> Option<[u8; 32]> {
+        self.last_hash
+    }
+
+    /// How many applied events this build could not read.
+    pub fn unreadable(&self) -> u64 {
+        self.unreadable
+    }
+
+    /// The derived index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// A stream, if it holds any event.
+    pub fn stream(&self, stream: &StreamName) -> Option<&StreamBook> {
+        self.streams.get(stream)
+    }
+
+    /// Every stream, by name.
+    pub fn streams(&self) -> &BTreeMap<StreamName, StreamBook> {
+        &self.streams
+    }
+
+    /// The fact in force for `event_id` of `stream`.
+    pub fn fact(&self, stream: &StreamName, event_id: &EventId) -> Option<&Fact> {
+        self.streams.get(stream)?.facts.get(event_id)
+    }
+
+    /// Applies the next event of the log. Events must come in global order; each is kept as
+    /// recorded (see the module doc).
+    pub fn apply(&mut self, recorded: &Recorded) -> Undo {
+        let Recorded { position, stream, revision, event_id, occurred_at, recorded_at: _, actor: _, hash, event } =
+            recorded;
+        let book = self.streams.entry(stream.clone()).or_default();
+        let undo = Undo {
+            stream: stream.clone(),
+            event_id: *event_id,
+            log_size: self.log_size,
+            last_hash: self.last_hash,
+            next_revision: book.next_revision,
+            change: Change::Recorded,
+        };
+        self.log_size = position + 1;
+        self.last_hash = Some(*hash);
+        book.next_revision = revision + 1;
+        let entry = |role| IdEntry { revision: *revision, event_type: event.as_ref().map(Event::event_type), role };
+
+        let change = match event {
+            None => {
+                self.unreadable += 1;
+                book.ids.insert(*event_id, entry(Role::Unreadable));
+                Change::Recorded
+            }
+            Some(Event::EventCorrected(correction)) => {
+                let target = correction.target_event_id;
+                book.ids.insert(*event_id, entry(Role::Correction { target }));
+                let replaceable = book
+                    .facts
+                    .get(&target)
+                    .is_some_and(|old| old.event.event_type() == correction.replacement.event_type());
+                if replaceable {
+                    let old = book.facts.get(&target).cloned().expect("checked above");
+                    let new = Fact {
+                        event: (*correction.replacement).clone(),
+                        corrected_by: Some(*event_id),
+                        ..old.clone()
+                    };
+                    self.index.toggle(stream, &target, &old, false);
+                    self.index.toggle(stream, &target, &new, true);
+                    book.facts.insert(target, new);
+                    Change::Replaced { target, old: Box::new(old) }
+                } else {
+                    Change::Recorded
+                }
+            }
+            Some(Event::EventRetracted(retraction)) => {
+                let target = retraction.target_event_id;
+                book.ids.insert(*event_id, entry(Role::Retraction { target }));
+                match book.facts.remove(&target) {
+                    Some(old) => {
+                        self.index.toggle(stream, &target, &old, false);
+                        if let Some(t) = book.ids.get_mut(&target) {
+                            t.role = Role::Retracted { by: *event_id };
+                        }
+                        Change::Removed { target, old: Box::new(old) }
+                    }
+                    None => Change::Recorded,
+                }
+            }
+            Some(event) => {
+                let fact = Fact {
+                    position: *position,
+                    revision: *revision,
+                    occurred_at: *occurred_at,
+                    event: event.clone(),
+                    corrected_by: None,
+                };
+                book.ids.insert(*event_id, entry(Role::Original));
+                self.index.toggle(stream, event_id, &fact, true);
+                book.facts.insert(*event_id, fact);
+                Change::Inserted
+            }
+        };
+        Undo { change, ..undo }
+    }
+
+    /// Takes back the [`State::apply`] that returned `undo`. Undos must be taken in the reverse
+    /// order of their applies; the state is then exactly as before them.
+    pub fn undo(&mut self, undo: Undo) {
+        let Undo { stream, event_id, log_size, last_hash, next_revision, change } = undo;
+        let book = self.streams.get_mut(&stream).expect("an undo names a stream its apply created");
+        let removed = book.ids.remove(&event_id);
+        if matches!(removed, Some(IdEntry { role: Role::Unreadable, .. })) {
+            self.unreadable -= 1;
+        }
+        match change {
+            Change::Recorded => {}
+            Change::Inserted => {
+                if let Some(fact) = book.facts.remove(&event_id) {
+                    self.index.toggle(&stream, &event_id, &fact, false);
+                }
+            }
+            Change::Replaced { target, old } => {
+                if let Some(new) = book.facts.remove(&target) {
+                    self.index.toggle(&stream, &target, &new, false);
+                }
+                self.index.toggle(&stream, &target, &old, true);
+                book.facts.insert(target, *old);
+            }
+            Change::Removed { target, old } => {
+                self.index.toggle(&stream, &target, &old, true);
+                book.facts.insert(target, *old);
+                if let Some(t) = book.ids.get_mut(&target) {
+                    t.role = Role::Original;
+                }
+            }
+        }
+        book.next_revision = next_revision;
+        if book.ids.is_empty() {
+            self.streams.remove(&stream);
+        }
+        self.log_size = log_size;
+        self.last_hash = last_hash;
+    }
+
+    /// Rebuilds a state from its parts (a snapshot): the index is derived again from the facts.
+    pub(crate) fn from_parts(
+        log_size: u64,
+        last_hash: Option<[u8; 32]>,
+        streams: BTreeMap<StreamName, StreamBook>,
+    ) -> Self {
+        let mut index = Index::default();
+        let mut unreadable = 0;
+        for (stream, book) in &streams {
+            for (id, fact) in &book.facts {
+                index.toggle(stream, id, fact, true);
+            }
+            unreadable += book.ids.values().filter(|e| e.role == Role::Unreadable).count() as u64;
+        }
+        Self { log_size, last_hash, unreadable, streams, index }
+    }
+}
