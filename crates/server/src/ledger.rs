@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
 use crate::{
+    guard::{AppendOutcome, Domain},
     metrics::Metrics,
     submission::{expected_revision, new_events, stream, Fields, UNAUTHENTICATED_ACTOR},
 };
@@ -21,15 +22,21 @@ const READ_PAGE: usize = 512;
 /// The Ledger service over a store.
 pub struct LedgerService {
     store: Arc<dyn EventStore>,
+    domain: Arc<Domain>,
     metrics: Arc<Metrics>,
     closing: watch::Receiver<bool>,
 }
 
 impl LedgerService {
-    /// A service appending to and reading from `store`; live subscriptions end with
-    /// `UNAVAILABLE` when `closing` turns true.
-    pub fn new(store: Arc<dyn EventStore>, metrics: Arc<Metrics>, closing: watch::Receiver<bool>) -> Self {
-        Self { store, metrics, closing }
+    /// A service appending to and reading from `store`, checking submissions against
+    /// `domain`; live subscriptions end with `UNAVAILABLE` when `closing` turns true.
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        domain: Arc<Domain>,
+        metrics: Arc<Metrics>,
+        closing: watch::Receiver<bool>,
+    ) -> Self {
+        Self { store, domain, metrics, closing }
     }
 
     async fn append(
@@ -52,7 +59,14 @@ impl LedgerService {
                 )));
             }
             let events = new_events(&stream, fields, submissions, UNAUTHENTICATED_ACTOR)?;
-            let receipts = self.store.append(&stream, expected, events).await.map_err(append_status)?;
+            let receipts = self
+                .domain
+                .append(self.store.as_ref(), &stream, expected, fields, events)
+                .await
+                .map_err(|outcome| match outcome {
+                    AppendOutcome::Status(status) => status,
+                    AppendOutcome::Store(e) => append_status(e),
+                })?;
             Ok(receipts.iter().map(receipt).collect())
         }
         .await;

@@ -7,18 +7,25 @@
 //! and acknowledged, or not started) and returns once they have.
 #![deny(missing_docs)]
 
+mod guard;
 mod ledger;
+mod reports;
 pub mod metrics;
 mod submission;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
-use chibo_proto::{codec::MAX_MESSAGE_BYTES, v1::ledger_server::LedgerServer};
+use chibo_proto::{
+    codec::MAX_MESSAGE_BYTES,
+    v1::{evaluation_server::EvaluationServer, ledger_server::LedgerServer, standings_server::StandingsServer},
+};
 use chibo_store::EventStore;
 use tokio::{net::TcpListener, sync::watch};
 use tokio_stream::wrappers::TcpListenerStream;
 
+pub use guard::Domain;
 pub use ledger::LedgerService;
+pub use reports::ReportService;
 pub use metrics::Metrics;
 pub use submission::{MAX_CLOCK_SKEW, UNAUTHENTICATED_ACTOR};
 
@@ -49,6 +56,7 @@ pub struct Listeners {
 pub async fn run(
     listeners: Listeners,
     store: Arc<dyn EventStore>,
+    domain: Arc<Domain>,
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
@@ -66,11 +74,16 @@ pub async fn run(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let ledger = LedgerServer::new(LedgerService::new(store, metrics.clone(), closing.clone()))
+    let ledger = LedgerServer::new(LedgerService::new(store.clone(), domain.clone(), metrics.clone(), closing.clone()))
         // The codec refuses messages over MAX_MESSAGE_BYTES with RESOURCE_EXHAUSTED; tonic's own
         // limit sits above it so that the codec's clearer answer is the one clients see.
         .max_decoding_message_size(MAX_MESSAGE_BYTES * 2)
         .max_encoding_message_size(MAX_MESSAGE_BYTES * 2);
+
+    let standings = StandingsServer::new(ReportService::new(store.clone(), domain.clone()));
+    let evaluation = EvaluationServer::new(ReportService::new(store, domain));
+    health.set_serving::<StandingsServer<ReportService>>().await;
+    health.set_serving::<EvaluationServer<ReportService>>().await;
 
     let metrics_task = listeners.metrics.map(|listener| {
         let mut closing = closing.clone();
@@ -90,6 +103,8 @@ pub async fn run(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(ledger)
+        .add_service(standings)
+        .add_service(evaluation)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), signal)
         .await;
     if let Some(task) = metrics_task {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chibo_domain::{event::Submission, InvalidField, StreamName, Timestamp};
+use chibo_domain::{event::Submission, Event, InvalidField, StreamName, Timestamp};
 use chibo_proto::{convert, v1 as pb};
 use chibo_store::{ExpectedRevision, NewEvent, MAX_EVENTS_PER_APPEND};
 use tonic::Status;
@@ -34,7 +34,8 @@ pub fn expected_revision(expected: Option<pb::ExpectedRevision>) -> Result<Expec
     })
 }
 
-fn now() -> Timestamp {
+/// The server's clock.
+pub fn now() -> Timestamp {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     Timestamp::from_unix_nanos(since.as_nanos() as i128).expect("the clock is within the years 1900 to 9999")
 }
@@ -57,12 +58,21 @@ impl Fields {
         }
     }
 
-    fn item(self, i: usize) -> String {
+    /// The request field holding the `i`th submission.
+    pub fn item(self, i: usize) -> String {
         match self {
             Self::Single => "event".to_owned(),
             Self::Batch => format!("events[{i}]"),
         }
     }
+}
+
+/// A submission that passed every shape rule: the event to append, and what it says.
+pub struct Checked {
+    /// The event as the store will append it.
+    pub new: NewEvent,
+    /// Its payload, as a domain event, for the rules against current state.
+    pub event: Event,
 }
 
 /// Checks every submission and turns it into an event to append to `stream`, submitted by
@@ -72,7 +82,7 @@ pub fn new_events(
     fields: Fields,
     submissions: Vec<pb::EventSubmission>,
     actor: &str,
-) -> Result<Vec<NewEvent>, Status> {
+) -> Result<Vec<Checked>, Status> {
     if submissions.len() > MAX_EVENTS_PER_APPEND {
         return Err(Status::resource_exhausted(format!(
             "{}: {} events exceeds the limit of {MAX_EVENTS_PER_APPEND} per request",
@@ -107,7 +117,7 @@ pub fn new_events(
         let event_type = event.event_type();
         let mut salt = [0u8; 16];
         getrandom::getrandom(&mut salt).map_err(|e| Status::unavailable(format!("no randomness for the salt: {e}")))?;
-        events.push(NewEvent::new(
+        let new = NewEvent::new(
             event_id,
             event_type.name(),
             event_type.schema_version(),
@@ -115,7 +125,8 @@ pub fn new_events(
             actor,
             convert::encode_payload(&event),
             salt,
-        ));
+        );
+        events.push(Checked { new, event });
     }
     Ok(events)
 }

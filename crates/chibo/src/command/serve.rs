@@ -3,14 +3,18 @@
 use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
-use chibo_server::{Listeners, Metrics};
+use chibo_projections::engine::{self, SnapshotPolicy, Snapshots};
+use chibo_projections::validate::Limits;
+use chibo_projections::{rules::RuleBook, State};
+use chibo_server::{Domain, Listeners, Metrics};
+use chibo_store::EventStore;
 use chibo_store_sqlite::{Options, SqliteStore};
 use tokio::net::TcpListener;
 
-use crate::cli::ServeArgs;
+use crate::cli::{RulesArgs, ServeArgs};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let ServeArgs { data, listen, metrics: metrics_addr, shutdown_grace } = args;
+    let ServeArgs { data, listen, metrics: metrics_addr, shutdown_grace, rules } = args;
     if !chibo_server::is_loopback(&listen) {
         bail!(
             "refusing to serve on {listen}: this version of chibo has no TLS or credentials yet, \
@@ -31,7 +35,25 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let metrics = Arc::new(Metrics::new());
     let store = SqliteStore::open(&data, Options { observer: Some(metrics.clone()) })
         .with_context(|| format!("cannot open the data directory {}", data.display()))?;
-    let store = Arc::new(store);
+    let store: Arc<dyn EventStore> = Arc::new(store);
+    let rules = load_rules(&rules)?;
+
+    // The state the rules check against, kept by the projection engine from the log; the engine
+    // stops (and writes its last snapshot) after the server has drained.
+    let (engine_stop, engine_stopped) = tokio::sync::oneshot::channel::<()>();
+    let started = std::time::Instant::now();
+    let (state, engine) = engine::start::<State, _>(
+        store.clone(),
+        Some(Snapshots::new(data.join("projections"))),
+        SnapshotPolicy::default(),
+        async move {
+            let _ = engine_stopped.await;
+        },
+    )
+    .await;
+    let domain = Arc::new(Domain { state, rules: Arc::new(rules.book), limits: rules.limits });
+    domain.caught_up(store.as_ref()).await.map_err(|s| anyhow::anyhow!("{}", s.message()))?;
+    tracing::info!(events = domain.state.covered(), elapsed = ?started.elapsed(), "state caught up with the log");
     let grpc = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let metrics_listener = match metrics_addr {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("cannot serve metrics on {addr}"))?),
@@ -49,6 +71,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let server = tokio::spawn(chibo_server::run(
         Listeners { grpc, metrics: metrics_listener },
         store.clone(),
+        domain.clone(),
         metrics,
         async move {
             let _ = stop_rx.await;
@@ -69,7 +92,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!(seconds = shutdown_grace, "requests still in flight after the grace period; stopping anyway")
         }
     }
+    let _ = engine_stop.send(());
+    if engine.await.is_err() {
+        tracing::warn!("the projection engine failed while stopping");
+    }
     // Dropping the last handle to the store lets its writer finish and close the database.
+    drop(domain);
     drop(store);
     Ok(ExitCode::SUCCESS)
 }
@@ -87,4 +115,22 @@ async fn shutdown_signal() -> anyhow::Result<()> {
     #[cfg(not(unix))]
     tokio::signal::ctrl_c().await.context("cannot watch Ctrl-C")?;
     Ok(())
+}
+
+/// The rule sets and limits, resolved from their flags.
+pub struct Rules {
+    pub book: RuleBook,
+    pub limits: Limits,
+}
+
+pub fn load_rules(args: &RulesArgs) -> anyhow::Result<Rules> {
+    let RulesArgs { rules, daily_points_cap } = args;
+    let book = match rules {
+        Some(dir) => RuleBook::load(dir).with_context(|| format!("cannot load the rule sets in {}", dir.display()))?,
+        None => RuleBook::defaults(),
+    };
+    if *daily_points_cap == 0 {
+        bail!("--daily-points-cap must be at least 1");
+    }
+    Ok(Rules { book, limits: Limits { daily_study_points_cap: *daily_points_cap } })
 }

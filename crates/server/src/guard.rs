@@ -1,0 +1,123 @@
+//! The rules against current state, between a checked submission and the store (DESIGN.md
+//! invariant 4: validated before appended).
+//!
+//! A submission is checked against the state as of every commit that happened before it was
+//! received (the state is first brought up to the store's committed position, so a client reads
+//! its own writes), then appended with the stream's revision the check saw as the expected
+//! revision. If another append to the same stream landed in between, the store refuses with a
+//! wrong expected revision and the check runs again against the newer state; a client that
+//! asked for a specific revision gets that refusal instead. So two submissions to one stream
+//! are never both checked against the same past.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chibo_domain::StreamName;
+use chibo_projections::engine::Shared;
+use chibo_projections::rules::RuleBook;
+use chibo_projections::validate::{check_submission, Candidate, Context, Limits, Rejection, RejectionKind};
+use chibo_projections::State;
+use chibo_store::{AppendError, EventStore, ExpectedRevision, Receipt};
+use tonic::Status;
+
+use crate::submission::{Checked, Fields};
+
+/// How many times a submission is checked again after losing a race for its stream.
+const MAX_ATTEMPTS: usize = 16;
+
+/// How long a submission waits for the state to catch up with the log.
+const CATCH_UP: Duration = Duration::from_secs(30);
+
+/// What the rules are checked against: the state the log folds into, the rule sets, the limits.
+pub struct Domain {
+    /// The state, kept up to date by the projection engine.
+    pub state: Arc<Shared<State>>,
+    /// The rule sets this server knows.
+    pub rules: Arc<RuleBook>,
+    /// The deployment's limits.
+    pub limits: Limits,
+}
+
+impl Domain {
+    /// Waits until the state covers every event committed so far.
+    pub async fn caught_up(&self, store: &dyn EventStore) -> Result<u64, Status> {
+        let committed = store.committed().borrow().map_or(0, |p| p + 1);
+        self.state.wait_for(committed, CATCH_UP).await.map_err(|failure| match failure {
+            Some(e) => Status::internal(format!("the server cannot read its log: {e}")),
+            None => Status::unavailable("the server's state is still catching up with the log; retry shortly"),
+        })?;
+        Ok(committed)
+    }
+
+    /// Checks `events` against the state, then appends them to `stream`.
+    pub async fn append(
+        &self,
+        store: &dyn EventStore,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        fields: Fields,
+        events: Vec<Checked>,
+    ) -> Result<Vec<Receipt>, AppendOutcome> {
+        let new: Vec<_> = events.iter().map(|c| c.new.clone()).collect();
+        for _ in 0..MAX_ATTEMPTS {
+            self.caught_up(store).await.map_err(AppendOutcome::Status)?;
+            let at = {
+                let mut state = self.state.write();
+                let book = state.stream(stream);
+                let head = book.map(|s| s.next_revision).unwrap_or(0);
+                let retry = book.is_some_and(|s| s.ids.contains_key(&events[0].new.event_id));
+                if retry {
+                    // The store answers a retry with the original receipts, or refuses a
+                    // different submission under a recorded id.
+                    expected
+                } else {
+                    let today = crate::submission::now().date_in_vietnam();
+                    let cx = Context { rules: &self.rules, limits: &self.limits, today };
+                    let candidates: Vec<_> = events
+                        .iter()
+                        .map(|c| Candidate { event_id: c.new.event_id, occurred_at: c.new.occurred_at, event: &c.event })
+                        .collect();
+                    check_submission(&mut state, &cx, stream, &candidates)
+                        .map_err(|(i, rejection)| AppendOutcome::Status(refusal(fields, i, rejection)))?;
+                    match expected {
+                        ExpectedRevision::Any if head == 0 => ExpectedRevision::NoStream,
+                        ExpectedRevision::Any => ExpectedRevision::Exact(head - 1),
+                        asked => asked,
+                    }
+                }
+            };
+            match store.append(stream, at, new.clone()).await {
+                Err(AppendError::WrongExpectedRevision { .. }) if expected == ExpectedRevision::Any => continue,
+                Err(e) => return Err(AppendOutcome::Store(e)),
+                Ok(receipts) => return Ok(receipts),
+            }
+        }
+        Err(AppendOutcome::Status(Status::aborted(format!(
+            "stream: {stream} is being written by other clients so fast that this submission lost {MAX_ATTEMPTS} \
+             races for it; retry"
+        ))))
+    }
+}
+
+/// Why an append did not happen.
+pub enum AppendOutcome {
+    /// Refused before the store: the status says why.
+    Status(Status),
+    /// Refused by the store.
+    Store(AppendError),
+}
+
+/// The status for a rule's refusal of the `i`th submission.
+fn refusal(fields: Fields, i: usize, rejection: Rejection) -> Status {
+    let Rejection { kind, error } = rejection;
+    let message = match error.field.as_str() {
+        "stream" => error.to_string(),
+        "event_id" | "occurred_at" => error.within(fields.item(i)).to_string(),
+        _ => error.within("event").within(fields.item(i)).to_string(),
+    };
+    match kind {
+        RejectionKind::Invalid => Status::invalid_argument(message),
+        RejectionKind::AlreadyExists => Status::already_exists(message),
+        RejectionKind::Precondition => Status::failed_precondition(message),
+    }
+}

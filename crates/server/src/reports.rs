@@ -1,0 +1,119 @@
+//! The `chibo.v1.Standings` and `chibo.v1.Evaluation` services: questions asked of the state
+//! the log folds into, after it has caught up with every commit made before the question.
+
+use std::sync::Arc;
+
+use chibo_domain::{Id, InvalidField};
+use chibo_proto::v1::{self as pb, evaluation_server::Evaluation, standings_server::Standings};
+use chibo_projections::evaluation::{self, EvaluationError};
+use chibo_projections::standings::{self, StandingsError};
+use chibo_store::EventStore;
+use serde::Serialize;
+use tonic::{Request, Response, Status};
+
+use crate::guard::Domain;
+
+/// The Standings and Evaluation services over the domain state.
+pub struct ReportService {
+    store: Arc<dyn EventStore>,
+    domain: Arc<Domain>,
+}
+
+impl ReportService {
+    /// Services reading `domain`, brought up to `store`'s commits before each answer.
+    pub fn new(store: Arc<dyn EventStore>, domain: Arc<Domain>) -> Self {
+        Self { store, domain }
+    }
+}
+
+fn id(field: &str, value: &str) -> Result<Id, Status> {
+    Id::parse(field, value).map_err(|e: InvalidField| Status::invalid_argument(e.to_string()))
+}
+
+fn year(value: u32) -> Result<u16, Status> {
+    match u16::try_from(value) {
+        Ok(y) if (chibo_domain::time::MIN_YEAR..=chibo_domain::time::MAX_YEAR).contains(&y) => Ok(y),
+        _ => Err(Status::invalid_argument(format!(
+            "year: {value} is outside {}..={}",
+            chibo_domain::time::MIN_YEAR,
+            chibo_domain::time::MAX_YEAR
+        ))),
+    }
+}
+
+fn not_found(e: StandingsError) -> Status {
+    Status::not_found(e.to_string())
+}
+
+fn respond<T: Serialize>(value: Result<T, StandingsError>, log_size: u64) -> Result<Response<pb::StandingResponse>, Status> {
+    let value = value.map_err(not_found)?;
+    let json = serde_json::to_string(&value).map_err(|e| Status::internal(e.to_string()))?;
+    Ok(Response::new(pb::StandingResponse { json, log_size }))
+}
+
+#[tonic::async_trait]
+impl Standings for ReportService {
+    async fn member_standing(
+        &self,
+        request: Request<pb::MemberStandingRequest>,
+    ) -> Result<Response<pb::StandingResponse>, Status> {
+        let pb::MemberStandingRequest { member_id, year: y } = request.into_inner();
+        let (member, y) = (id("member_id", &member_id)?, year(y)?);
+        self.domain.caught_up(self.store.as_ref()).await?;
+        let state = self.domain.state.read();
+        respond(standings::member(&state, &self.domain.rules, &member, y), state.log_size())
+    }
+
+    async fn cell_standing(
+        &self,
+        request: Request<pb::CellStandingRequest>,
+    ) -> Result<Response<pb::StandingResponse>, Status> {
+        let pb::CellStandingRequest { cell_id, year: y } = request.into_inner();
+        let (cell, y) = (id("cell_id", &cell_id)?, year(y)?);
+        self.domain.caught_up(self.store.as_ref()).await?;
+        let state = self.domain.state.read();
+        respond(standings::cell(&state, &self.domain.rules, &cell, y), state.log_size())
+    }
+
+    async fn committee_standing(
+        &self,
+        request: Request<pb::CommitteeStandingRequest>,
+    ) -> Result<Response<pb::StandingResponse>, Status> {
+        let pb::CommitteeStandingRequest { org_id, year: y, top } = request.into_inner();
+        let (org, y) = (id("org_id", &org_id)?, year(y)?);
+        let top = match top {
+            0 => 10,
+            n if n <= 1000 => n as usize,
+            n => return Err(Status::invalid_argument(format!("top: {n} is above the limit of 1000"))),
+        };
+        self.domain.caught_up(self.store.as_ref()).await?;
+        let state = self.domain.state.read();
+        respond(standings::committee(&state, &self.domain.rules, &org, y, top), state.log_size())
+    }
+}
+
+#[tonic::async_trait]
+impl Evaluation for ReportService {
+    async fn evaluate(&self, request: Request<pb::EvaluateRequest>) -> Result<Response<pb::EvaluateResponse>, Status> {
+        let pb::EvaluateRequest { org_id, year: y, rule_set } = request.into_inner();
+        let (org, y) = (id("org_id", &org_id)?, year(y)?);
+        let rule_set = rule_set.ok_or_else(|| Status::invalid_argument("rule_set: is missing"))?;
+        let pb::RuleSetRef { name, version } = rule_set.clone();
+        self.domain.caught_up(self.store.as_ref()).await?;
+        let done = {
+            let state = self.domain.state.read();
+            evaluation::evaluate(&state, &self.domain.rules, &org, y, &name, version)
+        };
+        let done = done.map_err(|e| match e {
+            EvaluationError::UnknownOrg(_) => Status::not_found(e.to_string()),
+            EvaluationError::UnknownRuleSet(_) | EvaluationError::BadYear(_) => Status::invalid_argument(e.to_string()),
+            EvaluationError::Unreadable(_) => Status::failed_precondition(e.to_string()),
+        })?;
+        Ok(Response::new(pb::EvaluateResponse {
+            report: done.report,
+            digest: done.digest.to_vec(),
+            rule_set: Some(rule_set),
+            log_size: done.log_size,
+        }))
+    }
+}
