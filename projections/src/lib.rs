@@ -2,8 +2,19 @@
 //! submission, to standings, and to annual evaluations (DESIGN.md invariant 6: a projection is a
 //! function of the log prefix it has read; rebuilding from zero gives byte-identical state).
 //!
+//! - [`state`]: the state the log folds into, with its index.
 //! - [`rules`]: the rule sets of RULES.md as versioned data, shipped with the binary and
 //!   replaceable by a deployment.
 #![deny(missing_docs)]
 
 pub mod rules;
+pub mod engine;
+pub mod evaluation;
+pub mod record;
+pub mod snapshot;
+pub mod standings;
+pub mod state;
+pub mod validate;
+
+pub use record::Recorded;
+pub use state::State;

@@ -22,6 +22,58 @@ pub enum Command {
     Read(ReadArgs),
     /// Verify every hash chain of a data directory, offline. Exits 1 if anything is broken.
     Verify(VerifyArgs),
+    /// Standings of a member, a cell or a committee for a year, from a running server.
+    Standings(StandingsArgs),
+    /// Evaluate an organization's year through a classification rule set; prints the report's
+    /// digest, the rule set and the log size it covers.
+    Evaluate(EvaluateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StandingsArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// What to show.
+    #[arg(value_enum)]
+    pub of: StandingsOf,
+    /// The member, cell or committee id.
+    pub id: String,
+    /// The year.
+    #[arg(long)]
+    pub year: u32,
+    /// Leaderboard lines, for a committee.
+    #[arg(long, default_value_t = 10)]
+    pub top: u32,
+    /// Print the JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum StandingsOf {
+    Member,
+    Cell,
+    Committee,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The cell or committee (its whole subtree).
+    pub org: String,
+    /// The year.
+    #[arg(long)]
+    pub year: u32,
+    /// The classification rule set, `name@version` (e.g. `vn-qd366-2025@1`).
+    #[arg(long, default_value = "vn-qd366-2025@1")]
+    pub rule_set: String,
+    /// Write the canonical report bytes to this file (its SHA-256 with the tag is the digest).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the report as JSON (the canonical bytes) instead of a summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -38,6 +90,19 @@ pub struct ServeArgs {
     /// Seconds to let in-flight requests finish after SIGINT or SIGTERM.
     #[arg(long, default_value_t = 10)]
     pub shutdown_grace: u64,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+}
+
+/// The rule sets and limits the server checks submissions with.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// A directory of rule-set files (`*.json`) that replace or add to the shipped defaults.
+    #[arg(long, env = "CHIBO_RULES")]
+    pub rules: Option<PathBuf>,
+    /// The most study points one member may earn in one day.
+    #[arg(long, default_value_t = 200, env = "CHIBO_DAILY_POINTS_CAP")]
+    pub daily_points_cap: u32,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! One file per command, dispatched here.
 
 mod read;
+mod reports;
 mod serve;
 mod submit;
 mod verify;
@@ -19,15 +20,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => submit::run(args).await,
         Command::Read(args) => read::run(args).await,
         Command::Verify(args) => verify::run(args),
+        Command::Standings(args) => reports::standings(args).await,
+        Command::Evaluate(args) => reports::evaluate(args).await,
     }
 }
 
 /// A Ledger client for `--server`.
 async fn connect(server: &str) -> anyhow::Result<LedgerClient<Channel>> {
+    Ok(LedgerClient::new(channel(server).await?))
+}
+
+/// A connection to `--server`.
+async fn channel(server: &str) -> anyhow::Result<Channel> {
     let endpoint =
         Channel::from_shared(server.to_owned()).with_context(|| format!("--server {server:?} is not a URL"))?;
-    let channel = endpoint.connect().await.with_context(|| format!("cannot reach the chibo server at {server}"))?;
-    Ok(LedgerClient::new(channel))
+    endpoint.connect().await.with_context(|| format!("cannot reach the chibo server at {server}"))
 }
 
 /// Turns a refusal by the server into an error that says what the server said.

@@ -1,0 +1,164 @@
+//! `chibo standings` and `chibo evaluate`: tables for people, JSON for machines.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use chibo_proto::v1::{self as pb, evaluation_client::EvaluationClient, standings_client::StandingsClient};
+use serde_json::Value;
+
+use super::{channel, refused};
+use crate::cli::{EvaluateArgs, StandingsArgs, StandingsOf};
+
+pub async fn standings(args: StandingsArgs) -> anyhow::Result<ExitCode> {
+    let StandingsArgs { server, of, id, year, top, json } = args;
+    let mut client = StandingsClient::new(channel(&server.server).await?);
+    let response = match of {
+        StandingsOf::Member => client.member_standing(pb::MemberStandingRequest { member_id: id, year }).await,
+        StandingsOf::Cell => client.cell_standing(pb::CellStandingRequest { cell_id: id, year }).await,
+        StandingsOf::Committee => {
+            client.committee_standing(pb::CommitteeStandingRequest { org_id: id, year, top }).await
+        }
+    }
+    .map_err(refused)?
+    .into_inner();
+    if json {
+        println!("{}", response.json);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let doc: Value = serde_json::from_str(&response.json).context("the server sent a standing that is not JSON")?;
+    match of {
+        StandingsOf::Member => print_member(&doc),
+        StandingsOf::Cell => print_cell(&doc),
+        StandingsOf::Committee => print_committee(&doc),
+    }
+    println!("(computed from the first {} events of the log)", response.log_size);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn n(doc: &Value, key: &str) -> String {
+    match &doc[key] {
+        Value::Null => "-".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn per_mille(doc: &Value, key: &str) -> String {
+    let v = doc[key].as_u64().unwrap_or(0);
+    format!("{}.{}%", v / 10, v % 10)
+}
+
+fn months(doc: &Value, key: &str) -> String {
+    doc[key].as_array().map(|a| a.iter().map(|v| format!("{:>5}", n_value(v))).collect::<String>()).unwrap_or_default()
+}
+
+fn n_value(v: &Value) -> String {
+    match v {
+        Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+const MONTHS: &str = "    01   02   03   04   05   06   07   08   09   10   11   12";
+
+fn print_member(m: &Value) {
+    println!("member {} ({}) in cell {} — {}", n(m, "member_id"), n(m, "name"), n(m, "cell_id"), n(m, "year"));
+    println!("study points        {MONTHS}");
+    println!("  by month          {}", months(m, "points_by_month"));
+    println!("  year / cumulative {} / {}", n(m, "points_year"), n(m, "points_cumulative"));
+    println!("  monthly minimum   {} (months under it: {})", n(m, "monthly_minimum"), n(m, "months_under_minimum"));
+    println!("meetings attended   {} of {}", n(m, "meetings_present"), n(m, "meetings_expected"));
+    println!("  excused / unexcused {} / {} (removal flag: {})", n(m, "excused"), n(m, "unexcused"), n(m, "removal_flag"));
+    println!("spoke               {}", n(m, "times_spoke"));
+    println!("commended           {}", n(m, "commendations"));
+    println!("reminded / criticised {} / {}", n(m, "reminders"), n(m, "criticisms"));
+    println!("tasks done / assigned / late {} / {} / {}", n(m, "tasks_done"), n(m, "tasks_assigned"), n(m, "tasks_late"));
+}
+
+fn print_cell(c: &Value) {
+    println!("cell {} ({}) — {} — rules {}", n(c, "cell_id"), n(c, "name"), n(c, "year"), n(c, "meeting_rules"));
+    println!("members at year end {}", n(c, "members"));
+    println!("regular meetings    {MONTHS}");
+    println!("  by month          {}", months(c, "regular_by_month"));
+    println!("  held / expected   {} / {} (months missing: {})", n(c, "regular_held"), n(c, "regular_expected"), n(c, "months_missing"));
+    println!("thematic by quarter {} (held {} of {})", n(c, "thematic_by_quarter"), n(c, "thematic_held"), n(c, "thematic_expected"));
+    println!("every meeting held  {}", n(c, "every_meeting_held"));
+    println!("attendance          {} ({} of {})", per_mille(c, "attendance_permille"), n(c, "attendance_present"), n(c, "attendance_expected"));
+    println!("meeting score bands {}", n(c, "bands"));
+    println!("members meeting the points minimum every month {}", per_mille(c, "points_compliance_permille"));
+    for p in c["programmes"].as_array().into_iter().flatten() {
+        println!("programme {} — {} (latest score {}, threshold {})", n(p, "programme_id"), n(p, "status"), n(p, "latest_score"), n(p, "threshold"));
+        println!("  indicator score   {}", months(p, "indicator_by_month"));
+    }
+    println!("{:<24} {:>8} {:>9} {:>6} {:>6} {:>8}", "member", "points", "attended", "spoke", "tasks", "late");
+    for m in c["member_standings"].as_array().into_iter().flatten() {
+        println!(
+            "{:<24} {:>8} {:>5}/{:<3} {:>6} {:>6} {:>8}",
+            n(m, "member_id"),
+            n(m, "points_year"),
+            n(m, "meetings_present"),
+            n(m, "meetings_expected"),
+            n(m, "times_spoke"),
+            n(m, "tasks_assigned"),
+            n(m, "tasks_late")
+        );
+    }
+}
+
+fn print_committee(c: &Value) {
+    println!("committee {} ({}) — {}", n(c, "org_id"), n(c, "name"), n(c, "year"));
+    println!("cells {}   members {}", n(c, "cells"), n(c, "members"));
+    println!("cells holding every meeting {}", n(c, "cells_every_meeting_held"));
+    println!("attendance {}   member-months meeting the points minimum {}", per_mille(c, "attendance_permille"), per_mille(c, "points_compliance_permille"));
+    println!("programme status {}", n(c, "programme_status"));
+    println!("cells by programme score:");
+    for l in c["cell_leaderboard"].as_array().into_iter().flatten() {
+        println!("  {:>3}. {:<32} {:>5}", n(l, "rank"), n(l, "name"), n(l, "value"));
+    }
+    println!("members by study points this year:");
+    for l in c["member_leaderboard"].as_array().into_iter().flatten() {
+        println!("  {:>3}. {:<32} {:>7}  ({})", n(l, "rank"), n(l, "name"), n(l, "value"), n(l, "cell_id"));
+    }
+}
+
+pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
+    let EvaluateArgs { server, org, year, rule_set, out, json } = args;
+    let Some((name, version)) = rule_set.split_once('@') else {
+        bail!("--rule-set {rule_set:?} is not name@version (e.g. vn-qd366-2025@1)");
+    };
+    let version: u32 = version.parse().with_context(|| format!("--rule-set {rule_set:?}: the version is not a number"))?;
+    let mut client = EvaluationClient::new(channel(&server.server).await?);
+    let rule_set = pb::RuleSetRef { name: name.to_owned(), version };
+    let response = client
+        .evaluate(pb::EvaluateRequest { org_id: org, year, rule_set: Some(rule_set) })
+        .await
+        .map_err(refused)?
+        .into_inner();
+    if let Some(path) = &out {
+        std::fs::write(path, &response.report).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if json {
+        println!("{}", String::from_utf8_lossy(&response.report));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let digest: String = response.digest.iter().map(|b| format!("{b:02x}")).collect();
+    let doc: Value = serde_json::from_slice(&response.report).context("the report is not JSON")?;
+    println!("evaluation of {} ({}) for {}", n(&doc, "org_id"), n(&doc, "org_name"), n(&doc, "year"));
+    println!("rule set   {name}@{version}");
+    println!("log size   {}", response.log_size);
+    println!("digest     {digest}");
+    println!("{:<12} {:>10} {:>6} {:>10} {:>14} {:>15}", "", "excellent", "good", "completed", "not completed", "not classified");
+    for who in ["cells", "members"] {
+        let s = &doc["summary"][who];
+        println!(
+            "{:<12} {:>10} {:>6} {:>10} {:>14} {:>15}",
+            who,
+            n(s, "excellent"),
+            n(s, "good"),
+            n(s, "completed"),
+            n(s, "not_completed"),
+            n(s, "not_classified")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
