@@ -113,7 +113,11 @@ impl<P: Projection> Shared<P> {
     /// A shared projection holding `state`.
     pub fn new(state: P) -> Arc<Self> {
         let covered = state.covered();
-        Arc::new(Self { state: RwLock::new(state), covered: watch::Sender::new(covered), failure: watch::Sender::new(None) })
+        Arc::new(Self {
+            state: RwLock::new(state),
+            covered: watch::Sender::new(covered),
+            failure: watch::Sender::new(None),
+        })
     }
 
     /// Reads the state. Hold the guard briefly: the engine waits for it to apply events.
@@ -171,7 +175,17 @@ pub fn recorded(stored: &StoredEvent) -> Result<Recorded, EngineError> {
     let Envelope { event_id, stream, revision, event_type, schema_version: _, occurred_at, recorded_at, actor, .. } =
         envelope;
     let event = decode_event(&event_type, &stored.payload).ok();
-    Ok(Recorded { position: stored.position, stream, revision, event_id, occurred_at, recorded_at, actor, hash: stored.hash, event })
+    Ok(Recorded {
+        position: stored.position,
+        stream,
+        revision,
+        event_id,
+        occurred_at,
+        recorded_at,
+        actor,
+        hash: stored.hash,
+        event,
+    })
 }
 
 /// Replays the whole log of `store` into a fresh `P`.
@@ -246,12 +260,8 @@ impl Snapshots {
     /// Writes `P`'s snapshot durably: a temporary file, fsynced, renamed over the old one.
     pub fn save<P: Projection>(&self, covered: u64, body: Vec<u8>) -> std::io::Result<()> {
         create_private_dir(&self.dir)?;
-        let file = SnapshotFile {
-            projection: P::NAME.to_owned(),
-            covered,
-            body_sha256: Sha256::digest(&body).to_vec(),
-            body,
-        };
+        let file =
+            SnapshotFile { projection: P::NAME.to_owned(), covered, body_sha256: Sha256::digest(&body).to_vec(), body };
         let path = self.path(P::NAME);
         let tmp = self.dir.join(format!("{}.snapshot.tmp", P::NAME));
         {
@@ -301,7 +311,9 @@ async fn belongs_to<P: Projection>(state: &P, store: &dyn EventStore) -> bool {
     }
     let after = covered.checked_sub(2);
     match store.read_all(after, 1).await {
-        Ok(events) => events.first().is_some_and(|e| e.position == covered - 1 && Some(e.hash) == state.last_event_hash()),
+        Ok(events) => {
+            events.first().is_some_and(|e| e.position == covered - 1 && Some(e.hash) == state.last_event_hash())
+        }
         Err(_) => false,
     }
 }
@@ -399,7 +411,10 @@ enum ChunkError {
 }
 
 /// Applies what could be read of `chunk`, in order, and publishes the new coverage.
-fn apply_chunk<P: Projection>(shared: &Shared<P>, chunk: Vec<Result<StoredEvent, ReadError>>) -> Result<(), ChunkError> {
+fn apply_chunk<P: Projection>(
+    shared: &Shared<P>,
+    chunk: Vec<Result<StoredEvent, ReadError>>,
+) -> Result<(), ChunkError> {
     let mut outcome = Ok(());
     let mut decoded = Vec::with_capacity(chunk.len());
     for item in chunk {

@@ -238,9 +238,11 @@ pub fn evaluate(
         return Err(EvaluationError::Unreadable(state.unreadable()));
     }
     let node = state.index().org(org).ok_or_else(|| EvaluationError::UnknownOrg(org.to_string()))?;
-    let set = rules.get(name, version).ok_or_else(|| EvaluationError::UnknownRuleSet(format!("{name} version {version}")))?;
-    let classification =
-        rules.classification(name, version).ok_or_else(|| EvaluationError::UnknownRuleSet(format!("{name} version {version}")))?;
+    let set =
+        rules.get(name, version).ok_or_else(|| EvaluationError::UnknownRuleSet(format!("{name} version {version}")))?;
+    let classification = rules
+        .classification(name, version)
+        .ok_or_else(|| EvaluationError::UnknownRuleSet(format!("{name} version {version}")))?;
     Date::last_of_year(year).ok_or(EvaluationError::BadYear(year))?;
 
     let mut cells = Vec::new();
@@ -248,7 +250,8 @@ pub fn evaluate(
     let mut summary = Summary::default();
     let mut cell_years = Vec::new();
     for cell in standings::cells_below(state, org) {
-        let standing = standings::cell(state, rules, &cell, year).map_err(|_| EvaluationError::UnknownOrg(cell.to_string()))?;
+        let standing =
+            standings::cell(state, rules, &cell, year).map_err(|_| EvaluationError::UnknownOrg(cell.to_string()))?;
         let years: Vec<MemberYear> =
             standing.member_standings.iter().filter(|m| m.member_at_year_end).map(member_year).collect();
         for (classified, y) in classification.classify_members(year, &years).into_iter().zip(&years) {

@@ -7,10 +7,10 @@
 //!   replaceable by a deployment.
 #![deny(missing_docs)]
 
-pub mod rules;
 pub mod engine;
 pub mod evaluation;
 pub mod record;
+pub mod rules;
 pub mod snapshot;
 pub mod standings;
 pub mod state;

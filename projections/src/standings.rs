@@ -247,7 +247,9 @@ fn month_end(year: u16, month: u8) -> Date {
 /// and HD 12 before.
 fn meeting_rules<'a>(state: &State, rules: &'a RuleBook, cell: &Id, year: u16) -> Option<(String, &'a MeetingRules)> {
     let named = programmes_of(state, cell).into_iter().flat_map(|p| {
-        state.programme(&p).map(|p| p.launched.rule_sets.iter().map(|r| (r.name.to_string(), r.version)).collect::<Vec<_>>())
+        state
+            .programme(&p)
+            .map(|p| p.launched.rule_sets.iter().map(|r| (r.name.to_string(), r.version)).collect::<Vec<_>>())
     });
     for (name, version) in named.flatten() {
         if let Some(m) = rules.meetings(&name, version) {
@@ -290,7 +292,8 @@ pub fn cell(state: &State, rules: &RuleBook, cell: &Id, year: u16) -> Result<Cel
 
     let mut members: BTreeMap<Id, MemberStanding> = BTreeMap::new();
     for member in state.members_ever(cell) {
-        let months_active = (1..=12u8).filter(|m| state.is_member(cell, member, Some(month_end(year, *m)))).count() as u32;
+        let months_active =
+            (1..=12u8).filter(|m| state.is_member(cell, member, Some(month_end(year, *m)))).count() as u32;
         let standing = MemberStanding {
             member_id: member.to_string(),
             cell_id: cell.to_string(),
@@ -628,7 +631,8 @@ fn programme_line(
 
 /// One member's year: their standing in the cell they belong to at the end of it (or left last).
 pub fn member(state: &State, rules: &RuleBook, member: &Id, year: u16) -> Result<MemberStanding, StandingsError> {
-    let cells = state.index().member_cells.get(member).map(|s| s.iter().map(|(c, _)| c.clone()).collect::<BTreeSet<_>>());
+    let cells =
+        state.index().member_cells.get(member).map(|s| s.iter().map(|(c, _)| c.clone()).collect::<BTreeSet<_>>());
     let cells = cells.ok_or_else(|| StandingsError::NotFound(format!("no member {member} is recorded")))?;
     let year_end = Date::last_of_year(year).ok_or_else(|| StandingsError::NotFound(format!("year {year}")))?;
     let cell_id = cells
@@ -658,8 +662,17 @@ pub fn cells_below(state: &State, org: &Id) -> Vec<Id> {
 }
 
 /// A committee's year, its subtree rolled up, with leaderboards of `top` lines.
-pub fn committee(state: &State, rules: &RuleBook, org: &Id, year: u16, top: usize) -> Result<CommitteeStanding, StandingsError> {
-    let node = state.index().org(org).ok_or_else(|| StandingsError::NotFound(format!("no organization {org} is registered")))?;
+pub fn committee(
+    state: &State,
+    rules: &RuleBook,
+    org: &Id,
+    year: u16,
+    top: usize,
+) -> Result<CommitteeStanding, StandingsError> {
+    let node = state
+        .index()
+        .org(org)
+        .ok_or_else(|| StandingsError::NotFound(format!("no organization {org} is registered")))?;
     let mut out = CommitteeStanding {
         org_id: org.to_string(),
         name: node.name.clone(),

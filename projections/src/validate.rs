@@ -102,6 +102,15 @@ pub fn check_submission(
     stream: &StreamName,
     events: &[Candidate<'_>],
 ) -> Result<(), (usize, Rejection)> {
+    for (i, candidate) in events.iter().enumerate() {
+        if let Some(j) = events[..i].iter().position(|earlier| earlier.event_id == candidate.event_id) {
+            let reason = format!(
+                "{} is also the id of event {j} of this submission; each event has its own id",
+                candidate.event_id
+            );
+            return Err((i, invalid("event_id", reason)));
+        }
+    }
     let mut undos = Vec::with_capacity(events.len());
     let mut outcome = Ok(());
     for (i, candidate) in events.iter().enumerate() {
@@ -303,7 +312,10 @@ impl Rules<'_, '_> {
     fn registered_cell(&self, cell: &Id) -> Result<&OrgNode, Rejection> {
         match self.state.index().org(cell) {
             Some(node) if node.level == OrgLevel::Cell => Ok(node),
-            _ => Err(conflict("stream", format!("cell-{cell} is not a registered cell; record its OrganizationRegistered first"))),
+            _ => Err(conflict(
+                "stream",
+                format!("cell-{cell} is not a registered cell; record its OrganizationRegistered first"),
+            )),
         }
     }
 
@@ -336,7 +348,10 @@ impl Rules<'_, '_> {
         }
         let Some(parent_id) = &e.parent_id else { return Ok(()) };
         let Some(parent) = self.state.index().org(parent_id) else {
-            return Err(conflict("parent_id", format!("{parent_id} is not a registered organization; register it first")));
+            return Err(conflict(
+                "parent_id",
+                format!("{parent_id} is not a registered organization; register it first"),
+            ));
         };
         if rank(parent.level) >= rank(e.level) {
             return Err(conflict(
@@ -647,7 +662,9 @@ impl Rules<'_, '_> {
         let held = self.meeting_of(cell, meeting)?;
         match held.attendance.iter().find(|a| a.member_id == *member) {
             Some(a) if a.status == AttendanceStatus::Present => Ok(()),
-            Some(a) => Err(conflict("member_id", format!("{member} was not present at meeting {meeting} ({})", a.status))),
+            Some(a) => {
+                Err(conflict("member_id", format!("{member} was not present at meeting {meeting} ({})", a.status)))
+            }
             None => Err(conflict("member_id", format!("{member} is not on meeting {meeting}'s attendance list"))),
         }
     }
@@ -705,7 +722,10 @@ impl Rules<'_, '_> {
                 if !state.is_registered(&e.cell_id, &e.programme_id) {
                     return Err(conflict(
                         "cell_id",
-                        format!("cell-{} has not registered for {}; selection needs a registration", e.cell_id, e.programme_id),
+                        format!(
+                            "cell-{} has not registered for {}; selection needs a registration",
+                            e.cell_id, e.programme_id
+                        ),
                     ));
                 }
                 if let Some(ids) = state.index().selections.get(&(e.programme_id.clone(), e.cell_id.clone())) {
@@ -791,7 +811,10 @@ impl Rules<'_, '_> {
                     let (s, id) = ids.first().expect("index sets are never empty");
                     return Err(exists(
                         "member_id",
-                        format!("{} is already classified for {} ({s}, event {id}); correct that event instead", e.member_id, e.year),
+                        format!(
+                            "{} is already classified for {} ({s}, event {id}); correct that event instead",
+                            e.member_id, e.year
+                        ),
                     ));
                 }
                 Ok(())
@@ -803,7 +826,10 @@ impl Rules<'_, '_> {
                     let (s, id) = ids.first().expect("index sets are never empty");
                     return Err(exists(
                         "cell_id",
-                        format!("cell-{} is already classified for {} ({s}, event {id}); correct that event instead", e.cell_id, e.year),
+                        format!(
+                            "cell-{} is already classified for {} ({s}, event {id}); correct that event instead",
+                            e.cell_id, e.year
+                        ),
                     ));
                 }
                 Ok(())
@@ -826,13 +852,20 @@ impl Rules<'_, '_> {
                 }
                 Ok(())
             }
-            other => Err(invalid("stream", format!("a {} is not recorded in a committee's stream", other.event_type()))),
+            other => {
+                Err(invalid("stream", format!("a {} is not recorded in a committee's stream", other.event_type())))
+            }
         }
     }
 
     /// A decision about `cell` in `programme`, recorded by `org`: the programme is `org`'s, and
     /// the cell is below it.
-    fn programme_decision(&self, org: &Id, programme_id: &Id, cell: &Id) -> Result<crate::state::Programme<'_>, Rejection> {
+    fn programme_decision(
+        &self,
+        org: &Id,
+        programme_id: &Id,
+        cell: &Id,
+    ) -> Result<crate::state::Programme<'_>, Rejection> {
         let programme = self.programme("programme_id", programme_id)?;
         if programme.stream != self.stream {
             return Err(conflict(
@@ -857,7 +890,10 @@ impl Rules<'_, '_> {
         let launched = programme.launched;
         let id = &launched.programme_id;
         if state.index().selections.get(&(id.clone(), cell.clone())).is_none() {
-            return Err(conflict("cell_id", format!("cell-{cell} was not selected for {id}; certification needs a selection")));
+            return Err(conflict(
+                "cell_id",
+                format!("cell-{cell} was not selected for {id}; certification needs a selection"),
+            ));
         }
         if state.is_certified(id, cell) {
             return Err(exists("cell_id", format!("cell-{cell} is already certified in {id}")));
@@ -866,7 +902,8 @@ impl Rules<'_, '_> {
         if score < threshold {
             return Err(conflict("score", format!("{score} is below {id}'s certification threshold of {threshold}")));
         }
-        let best: u64 = launched.framework.criteria.iter().flat_map(|c| c.indicators.iter()).map(|i| u64::from(i.max_points)).sum();
+        let best: u64 =
+            launched.framework.criteria.iter().flat_map(|c| c.indicators.iter()).map(|i| u64::from(i.max_points)).sum();
         if u64::from(score) > best {
             return Err(conflict("score", format!("{score} is above the {best} points {id}'s framework allows")));
         }
@@ -895,7 +932,10 @@ impl Rules<'_, '_> {
                 _ => None,
             });
         let Some(inspection) = latest else {
-            return Err(conflict("cell_id", format!("no inspection of cell-{cell} in {id} has checked its hard criteria")));
+            return Err(conflict(
+                "cell_id",
+                format!("no inspection of cell-{cell} in {id} has checked its hard criteria"),
+            ));
         };
         for criterion in hard {
             let met = inspection.criteria.iter().any(|c| c.criterion_id == criterion.criterion_id && c.met);

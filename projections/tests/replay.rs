@@ -247,7 +247,8 @@ fn incremental_with_restarts_equals_rebuilt_from_zero() {
             }
             if rng.gen_bool(0.1) {
                 let before = incremental.encode();
-                let undos: Vec<_> = log.events[i..(i + 3).min(log.events.len())].iter().map(|e| incremental.apply(e)).collect();
+                let undos: Vec<_> =
+                    log.events[i..(i + 3).min(log.events.len())].iter().map(|e| incremental.apply(e)).collect();
                 for undo in undos.into_iter().rev() {
                     incremental.undo(undo);
                 }
@@ -269,7 +270,8 @@ fn incremental_with_restarts_equals_rebuilt_from_zero() {
 fn corrections_and_retractions_change_the_figures() {
     // A hand-made history, to show the property above is not comparing two empty states.
     let log = random_log(7, 400);
-    let corrected = log.state.streams().values().flat_map(|b| b.facts.values()).filter(|f| f.corrected_by.is_some()).count();
+    let corrected =
+        log.state.streams().values().flat_map(|b| b.facts.values()).filter(|f| f.corrected_by.is_some()).count();
     let retracted = log
         .state
         .streams()

@@ -75,7 +75,11 @@ impl Domain {
                     let cx = Context { rules: &self.rules, limits: &self.limits, today };
                     let candidates: Vec<_> = events
                         .iter()
-                        .map(|c| Candidate { event_id: c.new.event_id, occurred_at: c.new.occurred_at, event: &c.event })
+                        .map(|c| Candidate {
+                            event_id: c.new.event_id,
+                            occurred_at: c.new.occurred_at,
+                            event: &c.event,
+                        })
                         .collect();
                     check_submission(&mut state, &cx, stream, &candidates)
                         .map_err(|(i, rejection)| AppendOutcome::Status(refusal(fields, i, rejection)))?;

@@ -59,14 +59,12 @@ impl LedgerService {
                 )));
             }
             let events = new_events(&stream, fields, submissions, UNAUTHENTICATED_ACTOR)?;
-            let receipts = self
-                .domain
-                .append(self.store.as_ref(), &stream, expected, fields, events)
-                .await
-                .map_err(|outcome| match outcome {
+            let receipts = self.domain.append(self.store.as_ref(), &stream, expected, fields, events).await.map_err(
+                |outcome| match outcome {
                     AppendOutcome::Status(status) => status,
                     AppendOutcome::Store(e) => append_status(e),
-                })?;
+                },
+            )?;
             Ok(receipts.iter().map(receipt).collect())
         }
         .await;

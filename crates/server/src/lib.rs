@@ -9,8 +9,8 @@
 
 mod guard;
 mod ledger;
-mod reports;
 pub mod metrics;
+mod reports;
 mod submission;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
@@ -25,8 +25,8 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 pub use guard::Domain;
 pub use ledger::LedgerService;
-pub use reports::ReportService;
 pub use metrics::Metrics;
+pub use reports::ReportService;
 pub use submission::{MAX_CLOCK_SKEW, UNAUTHENTICATED_ACTOR};
 
 /// Why the server stopped with an error.

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use chibo_domain::{Id, InvalidField};
-use chibo_proto::v1::{self as pb, evaluation_server::Evaluation, standings_server::Standings};
 use chibo_projections::evaluation::{self, EvaluationError};
 use chibo_projections::standings::{self, StandingsError};
+use chibo_proto::v1::{self as pb, evaluation_server::Evaluation, standings_server::Standings};
 use chibo_store::EventStore;
 use serde::Serialize;
 use tonic::{Request, Response, Status};
@@ -45,7 +45,10 @@ fn not_found(e: StandingsError) -> Status {
     Status::not_found(e.to_string())
 }
 
-fn respond<T: Serialize>(value: Result<T, StandingsError>, log_size: u64) -> Result<Response<pb::StandingResponse>, Status> {
+fn respond<T: Serialize>(
+    value: Result<T, StandingsError>,
+    log_size: u64,
+) -> Result<Response<pb::StandingResponse>, Status> {
     let value = value.map_err(not_found)?;
     let json = serde_json::to_string(&value).map_err(|e| Status::internal(e.to_string()))?;
     Ok(Response::new(pb::StandingResponse { json, log_size }))

@@ -266,7 +266,9 @@ impl Index {
                 toggle_in(&mut self.member_classified, (e.year, e.member_id.clone()), (s, id), on)
             }
             Event::CellClassified(e) => toggle_in(&mut self.cell_classified, (e.year, e.cell_id.clone()), (s, id), on),
-            Event::SigningKeyRegistered(e) => toggle_in(&mut self.keys, (s, e.key_id.clone()), (position, id, true), on),
+            Event::SigningKeyRegistered(e) => {
+                toggle_in(&mut self.keys, (s, e.key_id.clone()), (position, id, true), on)
+            }
             Event::SigningKeyRevoked(e) => toggle_in(&mut self.keys, (s, e.key_id.clone()), (position, id, false), on),
             _ => {}
         }

@@ -201,11 +201,8 @@ impl State {
                     .is_some_and(|old| old.event.event_type() == correction.replacement.event_type());
                 if replaceable {
                     let old = book.facts.get(&target).cloned().expect("checked above");
-                    let new = Fact {
-                        event: (*correction.replacement).clone(),
-                        corrected_by: Some(*event_id),
-                        ..old.clone()
-                    };
+                    let new =
+                        Fact { event: (*correction.replacement).clone(), corrected_by: Some(*event_id), ..old.clone() };
                     self.index.toggle(stream, &target, &old, false);
                     self.index.toggle(stream, &target, &new, true);
                     book.facts.insert(target, new);

@@ -84,11 +84,7 @@ impl State {
     /// The cells other than `except` where `member` is a member after every recorded change.
     pub fn active_elsewhere(&self, member: &Id, except: &Id) -> Option<Id> {
         let cells = self.index().member_cells.get(member)?;
-        cells
-            .iter()
-            .map(|(cell, _)| cell)
-            .find(|cell| *cell != except && self.is_member(cell, member, None))
-            .cloned()
+        cells.iter().map(|(cell, _)| cell).find(|cell| *cell != except && self.is_member(cell, member, None)).cloned()
     }
 
     /// The programme `id`, as its launch in force says.

@@ -68,11 +68,21 @@ fn print_member(m: &Value) {
     println!("  year / cumulative {} / {}", n(m, "points_year"), n(m, "points_cumulative"));
     println!("  monthly minimum   {} (months under it: {})", n(m, "monthly_minimum"), n(m, "months_under_minimum"));
     println!("meetings attended   {} of {}", n(m, "meetings_present"), n(m, "meetings_expected"));
-    println!("  excused / unexcused {} / {} (removal flag: {})", n(m, "excused"), n(m, "unexcused"), n(m, "removal_flag"));
+    println!(
+        "  excused / unexcused {} / {} (removal flag: {})",
+        n(m, "excused"),
+        n(m, "unexcused"),
+        n(m, "removal_flag")
+    );
     println!("spoke               {}", n(m, "times_spoke"));
     println!("commended           {}", n(m, "commendations"));
     println!("reminded / criticised {} / {}", n(m, "reminders"), n(m, "criticisms"));
-    println!("tasks done / assigned / late {} / {} / {}", n(m, "tasks_done"), n(m, "tasks_assigned"), n(m, "tasks_late"));
+    println!(
+        "tasks done / assigned / late {} / {} / {}",
+        n(m, "tasks_done"),
+        n(m, "tasks_assigned"),
+        n(m, "tasks_late")
+    );
 }
 
 fn print_cell(c: &Value) {
@@ -80,14 +90,35 @@ fn print_cell(c: &Value) {
     println!("members at year end {}", n(c, "members"));
     println!("regular meetings    {MONTHS}");
     println!("  by month          {}", months(c, "regular_by_month"));
-    println!("  held / expected   {} / {} (months missing: {})", n(c, "regular_held"), n(c, "regular_expected"), n(c, "months_missing"));
-    println!("thematic by quarter {} (held {} of {})", n(c, "thematic_by_quarter"), n(c, "thematic_held"), n(c, "thematic_expected"));
+    println!(
+        "  held / expected   {} / {} (months missing: {})",
+        n(c, "regular_held"),
+        n(c, "regular_expected"),
+        n(c, "months_missing")
+    );
+    println!(
+        "thematic by quarter {} (held {} of {})",
+        n(c, "thematic_by_quarter"),
+        n(c, "thematic_held"),
+        n(c, "thematic_expected")
+    );
     println!("every meeting held  {}", n(c, "every_meeting_held"));
-    println!("attendance          {} ({} of {})", per_mille(c, "attendance_permille"), n(c, "attendance_present"), n(c, "attendance_expected"));
+    println!(
+        "attendance          {} ({} of {})",
+        per_mille(c, "attendance_permille"),
+        n(c, "attendance_present"),
+        n(c, "attendance_expected")
+    );
     println!("meeting score bands {}", n(c, "bands"));
     println!("members meeting the points minimum every month {}", per_mille(c, "points_compliance_permille"));
     for p in c["programmes"].as_array().into_iter().flatten() {
-        println!("programme {} — {} (latest score {}, threshold {})", n(p, "programme_id"), n(p, "status"), n(p, "latest_score"), n(p, "threshold"));
+        println!(
+            "programme {} — {} (latest score {}, threshold {})",
+            n(p, "programme_id"),
+            n(p, "status"),
+            n(p, "latest_score"),
+            n(p, "threshold")
+        );
         println!("  indicator score   {}", months(p, "indicator_by_month"));
     }
     println!("{:<24} {:>8} {:>9} {:>6} {:>6} {:>8}", "member", "points", "attended", "spoke", "tasks", "late");
@@ -109,7 +140,11 @@ fn print_committee(c: &Value) {
     println!("committee {} ({}) — {}", n(c, "org_id"), n(c, "name"), n(c, "year"));
     println!("cells {}   members {}", n(c, "cells"), n(c, "members"));
     println!("cells holding every meeting {}", n(c, "cells_every_meeting_held"));
-    println!("attendance {}   member-months meeting the points minimum {}", per_mille(c, "attendance_permille"), per_mille(c, "points_compliance_permille"));
+    println!(
+        "attendance {}   member-months meeting the points minimum {}",
+        per_mille(c, "attendance_permille"),
+        per_mille(c, "points_compliance_permille")
+    );
     println!("programme status {}", n(c, "programme_status"));
     println!("cells by programme score:");
     for l in c["cell_leaderboard"].as_array().into_iter().flatten() {
@@ -126,7 +161,8 @@ pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let Some((name, version)) = rule_set.split_once('@') else {
         bail!("--rule-set {rule_set:?} is not name@version (e.g. vn-qd366-2025@1)");
     };
-    let version: u32 = version.parse().with_context(|| format!("--rule-set {rule_set:?}: the version is not a number"))?;
+    let version: u32 =
+        version.parse().with_context(|| format!("--rule-set {rule_set:?}: the version is not a number"))?;
     let mut client = EvaluationClient::new(channel(&server.server).await?);
     let rule_set = pb::RuleSetRef { name: name.to_owned(), version };
     let response = client
@@ -147,7 +183,10 @@ pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     println!("rule set   {name}@{version}");
     println!("log size   {}", response.log_size);
     println!("digest     {digest}");
-    println!("{:<12} {:>10} {:>6} {:>10} {:>14} {:>15}", "", "excellent", "good", "completed", "not completed", "not classified");
+    println!(
+        "{:<12} {:>10} {:>6} {:>10} {:>14} {:>15}",
+        "", "excellent", "good", "completed", "not completed", "not classified"
+    );
     for who in ["cells", "members"] {
         let s = &doc["summary"][who];
         println!(
