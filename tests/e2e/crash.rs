@@ -4,6 +4,10 @@
 //! unacknowledged is half there (a batch is all in or all out); the global order has no gap;
 //! every chain verifies; and a retry of whatever was in flight is answered idempotently.
 //!
+//! The load keeps the server's rules, so that nothing but a crash stands in its way: the cells
+//! are registered first, each with one member per writer, and each member's study points are
+//! spread over the days so that none passes the daily cap.
+//!
 //! The run is random but reproducible: it prints its seed, and `CHIBO_CRASH_SEED=N` replays it.
 
 use std::{
@@ -15,12 +19,17 @@ use std::{
 use chibo_integrity::Envelope;
 use chibo_proto::v1 as pb;
 use rand::{rngs::StdRng, Rng, SeedableRng};
+use tonic::Code;
 
-use crate::harness::{points, read_all, verify, Server};
+use crate::harness::{self, cell, points_on, read_all, verify, Fixture, Server};
 
 const KILLS: usize = 24;
 const WRITERS: usize = 8;
 const BATCH: usize = 3;
+const CELLS: usize = 6;
+/// Study points per event are below this, so four events a day stay within the daily cap of 200.
+const MAX_POINTS: u32 = 50;
+const EVENTS_PER_DAY: usize = 4;
 
 /// What the load sent: one entry per request, with what came back, if anything.
 #[derive(Clone)]
@@ -33,23 +42,59 @@ struct Sent {
 #[derive(Default)]
 struct Ledger {
     sent: Vec<Sent>,
+    /// How many events each member has been sent so far, across restarts: the next event's day.
+    events_of: HashMap<String, usize>,
+}
+
+/// The member who earns writer `writer`'s points in cell `c{cell}` (a member belongs to one
+/// cell at a time).
+fn member(writer: usize, cell: usize) -> String {
+    format!("m{writer}-c{cell}")
+}
+
+/// Registers the cells `c0`…`c5`, each with one member per writer, and counts the requests as
+/// sent and acknowledged.
+async fn record_fixture(
+    client: &mut pb::ledger_client::LedgerClient<tonic::transport::Channel>,
+    ledger: &Mutex<Ledger>,
+) {
+    let cells: Vec<_> = (0..CELLS).map(|c| cell(format!("c{c}"), (0..WRITERS).map(|w| member(w, c)))).collect();
+    let fixture = Fixture::record(client, &cells).await;
+    let mut ledger = ledger.lock().unwrap();
+    for harness::Request { stream, events, receipts } in fixture.requests {
+        ledger.sent.push(Sent { stream, events, receipts: Some(receipts) });
+    }
 }
 
 async fn load(url: String, ledger: Arc<Mutex<Ledger>>, writer: usize, seed: u64) {
     let Ok(mut client) = pb::ledger_client::LedgerClient::connect(url).await else { return };
     let mut rng = StdRng::seed_from_u64(seed);
     loop {
-        let stream = format!("cell-c{}", rng.gen_range(0..6));
+        let cell = rng.gen_range(0..CELLS);
+        let stream = format!("cell-c{cell}");
         let n = if rng.gen_bool(0.3) { BATCH } else { 1 };
-        let events: Vec<_> = (0..n).map(|_| points(&format!("m{writer}"), rng.gen_range(1..50))).collect();
-        let index = {
+        let member = member(writer, cell);
+        let (index, events) = {
             let mut ledger = ledger.lock().unwrap();
+            let before = ledger.events_of.entry(member.clone()).or_default();
+            let events: Vec<_> = (*before..*before + n)
+                .map(|k| {
+                    points_on(&member, rng.gen_range(1..MAX_POINTS), &harness::day(1 + (k / EVENTS_PER_DAY) as u32))
+                })
+                .collect();
+            *before += n;
             ledger.sent.push(Sent { stream: stream.clone(), events: events.clone(), receipts: None });
-            ledger.sent.len() - 1
+            (ledger.sent.len() - 1, events)
         };
         let request = pb::SubmitBatchRequest { stream, expected_revision: None, events };
         match client.submit_batch(request).await {
             Ok(response) => ledger.lock().unwrap().sent[index].receipts = Some(response.into_inner().receipts),
+            // Every event the load sends keeps the rules; a refusal means the test is wrong.
+            Err(status)
+                if matches!(status.code(), Code::InvalidArgument | Code::FailedPrecondition | Code::AlreadyExists) =>
+            {
+                panic!("writer {writer}: the server refused a valid event: {status:?}")
+            }
             Err(_) => return, // the server died under us
         }
     }
@@ -70,6 +115,9 @@ async fn sigkill_under_load_loses_no_acknowledged_event() {
         let sent = ledger.lock().unwrap().sent.clone();
         check_log(&mut client, &sent, kill).await;
         retry_in_flight(&mut client, &ledger).await;
+        if kill == 0 {
+            record_fixture(&mut client, &ledger).await;
+        }
 
         let tasks: Vec<_> =
             (0..WRITERS).map(|w| tokio::spawn(load(server.url.clone(), ledger.clone(), w, rng.gen()))).collect();

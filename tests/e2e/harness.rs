@@ -114,7 +114,8 @@ pub fn event_id() -> String {
     format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
-/// A valid StudyPointsEarned submission for `member`.
+/// A StudyPointsEarned submission for `member`, on 2026-01-05: valid in a cell `member` has
+/// joined (see [`Fixture`]).
 pub fn points(member: &str, points: u32) -> pb::EventSubmission {
     pb::EventSubmission {
         event_id: event_id(),
@@ -143,4 +144,156 @@ pub async fn read_all(client: &mut LedgerClient<Channel>) -> Vec<pb::RecordedEve
         events.push(event);
     }
     events
+}
+
+/// A valid StudyPointsEarned submission for `member`, on `date`.
+pub fn points_on(member: &str, points: u32, date: &str) -> pb::EventSubmission {
+    let mut submission = self::points(member, points);
+    if let Some(pb::event::Kind::StudyPointsEarned(p)) = submission.event.as_mut().and_then(|e| e.kind.as_mut()) {
+        p.date = date.into();
+    }
+    submission
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the rules need recorded first
+//
+// The server checks every submission against what is already recorded: a cell's events need the
+// cell registered under a committee, a member's events need the member to have joined. The
+// fixture records exactly that, dated before anything a test's own events say.
+
+/// The province committee at the root of every fixture's tree: `org-thaibinh`.
+pub const PROVINCE: &str = "thaibinh";
+
+/// The day the fixture's organizations are registered and its members join, in Vietnam: before
+/// every date the tests' own events use.
+pub const FOUNDED: &str = "2024-01-01";
+
+/// 08:00 on [`FOUNDED`] in Vietnam (01:00 UTC): when the fixture's events happened.
+const FOUNDED_AT: i64 = 1_704_070_800;
+
+/// The day `n` days after [`FOUNDED`], for tests that spread study points over many days (one
+/// member may earn at most 200 points a day).
+pub fn day(n: u32) -> String {
+    let founded = chibo_domain::Date::parse("date", FOUNDED).unwrap();
+    founded.plus_days(i64::from(n)).expect("a day chibo can record").to_string()
+}
+
+/// A cell for [`Fixture::record`]: its id and its members' ids.
+pub struct CellSetup {
+    id: String,
+    members: Vec<String>,
+}
+
+/// The cell `cell-{id}` with `members` (each member belongs to one cell at a time).
+pub fn cell(id: impl Into<String>, members: impl IntoIterator<Item = impl Into<String>>) -> CellSetup {
+    CellSetup { id: id.into(), members: members.into_iter().map(Into::into).collect() }
+}
+
+/// For a cell without members: `cell("b", NO_MEMBERS)`.
+pub const NO_MEMBERS: [&str; 0] = [];
+
+/// One request the fixture made, and its receipts.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The stream submitted to.
+    pub stream: String,
+    /// The events, in order.
+    pub events: Vec<pb::EventSubmission>,
+    /// Their receipts, in the same order.
+    pub receipts: Vec<pb::Receipt>,
+}
+
+/// What a test's own events stand on, as recorded: the province committee, then each cell
+/// registered under it, each with its members.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// The requests, in the order made.
+    pub requests: Vec<Request>,
+}
+
+impl Fixture {
+    /// Records `org-thaibinh` (one Submit), then for each cell one SubmitBatch to `cell-{id}`: its
+    /// OrganizationRegistered under the province, then a MemberJoined for each member, all on
+    /// [`FOUNDED`].
+    pub async fn record(client: &mut LedgerClient<Channel>, cells: &[CellSetup]) -> Fixture {
+        let mut requests = Vec::new();
+        let province = registered(PROVINCE, None, pb::OrgLevel::Province, "Tỉnh ủy Thái Bình");
+        let reply = client
+            .submit(pb::SubmitRequest {
+                stream: format!("org-{PROVINCE}"),
+                expected_revision: None,
+                event: Some(province.clone()),
+            })
+            .await
+            .expect("the fixture's province is accepted");
+        let receipt = reply.into_inner().receipt.expect("Submit returns a receipt");
+        requests.push(Request { stream: format!("org-{PROVINCE}"), events: vec![province], receipts: vec![receipt] });
+        for CellSetup { id, members } in cells {
+            let stream = format!("cell-{id}");
+            let mut events = vec![registered(id, Some(PROVINCE), pb::OrgLevel::Cell, &format!("Chi bộ {id}"))];
+            events.extend(members.iter().map(|m| joined(m)));
+            let request =
+                pb::SubmitBatchRequest { stream: stream.clone(), expected_revision: None, events: events.clone() };
+            let receipts = client
+                .submit_batch(request)
+                .await
+                .unwrap_or_else(|e| panic!("the fixture's {stream} is accepted: {e:?}"))
+                .into_inner()
+                .receipts;
+            requests.push(Request { stream, events, receipts });
+        }
+        Fixture { requests }
+    }
+
+    /// How many events it recorded.
+    pub fn len(&self) -> usize {
+        self.requests.iter().map(|r| r.events.len()).sum()
+    }
+
+    /// Its receipts, in log order.
+    pub fn receipts(&self) -> impl Iterator<Item = &pb::Receipt> {
+        self.requests.iter().flat_map(|r| &r.receipts)
+    }
+
+    /// How many events it recorded in `stream`: the revision a test's first event there gets.
+    pub fn in_stream(&self, stream: &str) -> u64 {
+        self.requests.iter().filter(|r| r.stream == stream).map(|r| r.events.len() as u64).sum()
+    }
+}
+
+fn founded_at() -> Option<pbjson_types::Timestamp> {
+    Some(pbjson_types::Timestamp { seconds: FOUNDED_AT, nanos: 0 })
+}
+
+fn registered(id: &str, parent: Option<&str>, level: pb::OrgLevel, name: &str) -> pb::EventSubmission {
+    pb::EventSubmission {
+        event_id: event_id(),
+        occurred_at: founded_at(),
+        event: Some(pb::Event {
+            kind: Some(pb::event::Kind::OrganizationRegistered(pb::OrganizationRegistered {
+                org_id: id.into(),
+                parent_id: parent.unwrap_or_default().into(),
+                level: level.into(),
+                name: name.into(),
+                cell_type: String::new(),
+            })),
+        }),
+    }
+}
+
+fn joined(member: &str) -> pb::EventSubmission {
+    pb::EventSubmission {
+        event_id: event_id(),
+        occurred_at: founded_at(),
+        event: Some(pb::Event {
+            kind: Some(pb::event::Kind::MemberJoined(pb::MemberJoined {
+                member_id: member.into(),
+                name: format!("Đồng chí {member}"),
+                date: FOUNDED.into(),
+                how: pb::MembershipChange::Admitted.into(),
+                transfer_cell_id: String::new(),
+            })),
+        }),
+    }
 }

@@ -32,7 +32,7 @@ use tonic::{
     Code, Request, Status,
 };
 
-use crate::harness::{self, Server};
+use crate::harness::{self, Fixture, Server};
 
 // ---------------------------------------------------------------------------------------------
 // Building submissions
@@ -99,7 +99,10 @@ fn meeting_held(duration_minutes: u32) -> pb::MeetingHeld {
 
 /// One event of every kind a client may submit to a committee's stream, `org-kien-xuong`, in
 /// the order they are submitted. Every field is set where the shape rules allow it, so that a
-/// field the server dropped or re-encoded would show.
+/// field the server dropped or re-encoded would show. Each keeps the rules against what is
+/// recorded before it: the first two come before the cell's events, the rest after
+/// [`CELL_EVENTS_BEFORE_DECISIONS`] of them (the cell must register and be scored before the
+/// committee selects, inspects and certifies it).
 fn committee_events() -> Vec<Kind> {
     let indicator =
         |id: &str, max_points: u32| pb::Indicator {
@@ -108,7 +111,7 @@ fn committee_events() -> Vec<Kind> {
     vec![
         Kind::OrganizationRegistered(pb::OrganizationRegistered {
             org_id: "kien-xuong".into(),
-            parent_id: "thaibinh".into(),
+            parent_id: harness::PROVINCE.into(),
             level: pb::OrgLevel::District.into(),
             name: "Huyện ủy Kiến Xương".into(),
             cell_type: String::new(),
@@ -135,7 +138,7 @@ fn committee_events() -> Vec<Kind> {
             }),
             // Exactly the framework's 100 points: the threshold may equal the best score.
             certification_threshold: 100,
-            rule_sets: vec![rule_set("vn-qd366-2025", 1).unwrap(), rule_set("phutho-meeting-score", 2).unwrap()],
+            rule_sets: vec![rule_set("vn-qd366-2025", 1).unwrap(), rule_set("phutho-meeting-score", 1).unwrap()],
             monthly_study_points_minimum: 20,
         }),
         Kind::CellSelected(pb::CellSelected {
@@ -144,20 +147,6 @@ fn committee_events() -> Vec<Kind> {
             decision_number: "123-QĐ/HU".into(),
             date: "2026-02-01".into(),
         }),
-        Kind::CellCertified(pb::CellCertified {
-            programme_id: "kieu-mau-2026".into(),
-            cell_id: "tan-hoa".into(),
-            decision_number: "456-QĐ/HU".into(),
-            date: "2026-10-20".into(),
-            score: 93,
-        }),
-        Kind::CertificationRevoked(pb::CertificationRevoked {
-            programme_id: "kieu-mau-2026".into(),
-            cell_id: "tan-hoa".into(),
-            decision_number: "789-QĐ/HU".into(),
-            date: "2026-11-01".into(),
-            reason: "Vi phạm kỷ luật".into(),
-        }),
         Kind::InspectionConducted(pb::InspectionConducted {
             inspection_id: "kt-2026-1".into(),
             cell_id: "tan-hoa".into(),
@@ -165,10 +154,25 @@ fn committee_events() -> Vec<Kind> {
             findings: "Sổ sách đầy đủ".into(),
             conclusion: pb::InspectionConclusion::NeedsImprovement.into(),
             programme_id: "kieu-mau-2026".into(),
+            // The hard criterion is met, as certification needs.
             criteria: vec![
-                pb::CriterionCheck { criterion_id: "leads".into(), met: true },
-                pb::CriterionCheck { criterion_id: "products".into(), met: false },
+                pb::CriterionCheck { criterion_id: "leads".into(), met: false },
+                pb::CriterionCheck { criterion_id: "products".into(), met: true },
             ],
+        }),
+        Kind::CellCertified(pb::CellCertified {
+            programme_id: "kieu-mau-2026".into(),
+            cell_id: "tan-hoa".into(),
+            decision_number: "456-QĐ/HU".into(),
+            date: "2026-10-20".into(),
+            score: 100,
+        }),
+        Kind::CertificationRevoked(pb::CertificationRevoked {
+            programme_id: "kieu-mau-2026".into(),
+            cell_id: "tan-hoa".into(),
+            decision_number: "789-QĐ/HU".into(),
+            date: "2026-11-01".into(),
+            reason: "Vi phạm kỷ luật".into(),
         }),
         Kind::MemberClassified(pb::MemberClassified {
             year: 2025,
@@ -198,10 +202,26 @@ fn committee_events() -> Vec<Kind> {
     ]
 }
 
+/// How many of [`committee_events`] come before the cell's events.
+const COMMITTEE_EVENTS_BEFORE_CELL: usize = 2;
+
+/// How many of [`cell_events`] come before the committee's decisions about the cell.
+const CELL_EVENTS_BEFORE_DECISIONS: usize = 8;
+
 /// One event of every kind a client may submit to a cell's stream, `cell-tan-hoa`, in the
 /// order they are submitted. The correction replaces the meeting (`meeting_id`) and the
-/// retraction withdraws the study points (`points_id`), both earlier in the stream.
+/// retraction withdraws the study points (`points_id`), both earlier in the stream. The cell
+/// `dong-hai` that members transfer from and to is the fixture's.
 fn cell_events(meeting_id: &str, points_id: &str) -> Vec<Kind> {
+    let admitted = |member: &str, name: &str| {
+        Kind::MemberJoined(pb::MemberJoined {
+            member_id: member.into(),
+            name: name.into(),
+            date: harness::FOUNDED.into(),
+            how: pb::MembershipChange::Admitted.into(),
+            transfer_cell_id: String::new(),
+        })
+    };
     vec![
         Kind::OrganizationRegistered(pb::OrganizationRegistered {
             org_id: "tan-hoa".into(),
@@ -210,6 +230,8 @@ fn cell_events(meeting_id: &str, points_id: &str) -> Vec<Kind> {
             name: "Chi bộ ấp Tân Hoà".into(),
             cell_type: "commune".into(),
         }),
+        admitted("nguyen-van-a", "Nguyễn Văn A"),
+        admitted("pham-d", "Phạm D"),
         Kind::MemberJoined(pb::MemberJoined {
             member_id: "le-van-c".into(),
             name: "Lê Văn C".into(),
@@ -230,6 +252,17 @@ fn cell_events(meeting_id: &str, points_id: &str) -> Vec<Kind> {
             date: "2024-04-01".into(),
         }),
         Kind::CellRegistered(pb::CellRegistered { programme_id: "kieu-mau-2026".into(), date: "2026-01-15".into() }),
+        // Every indicator at its maximum: the score certification at a threshold of 100 needs.
+        Kind::IndicatorsScored(pb::IndicatorsScored {
+            programme_id: "kieu-mau-2026".into(),
+            period: "2026-03".into(),
+            scores: vec![
+                pb::IndicatorScore { indicator_id: "i1".into(), points: 20 },
+                pb::IndicatorScore { indicator_id: "i2".into(), points: 30 },
+                pb::IndicatorScore { indicator_id: "i3".into(), points: 50 },
+            ],
+            scored_by: pb::ScoredBy::Committee.into(),
+        }),
         Kind::MeetingHeld(meeting_held(120)),
         Kind::MemberSpoke(pb::MemberSpoke {
             meeting_id: "2026-03".into(),
@@ -241,10 +274,11 @@ fn cell_events(meeting_id: &str, points_id: &str) -> Vec<Kind> {
             member_id: "nguyen-van-a".into(),
             reason: "Hoàn thành xuất sắc nhiệm vụ".into(),
         }),
+        // Only a member present at the meeting may be reminded there.
         Kind::MemberReminded(pb::MemberReminded {
             meeting_id: "2026-03".into(),
-            member_id: "pham-d".into(),
-            reason: "Vắng họp không có lý do chính đáng".into(),
+            member_id: "nguyen-van-a".into(),
+            reason: "Nộp báo cáo tháng chậm".into(),
             severity: pb::ReminderSeverity::Criticism.into(),
         }),
         Kind::ResolutionAdopted(pb::ResolutionAdopted {
@@ -268,11 +302,12 @@ fn cell_events(meeting_id: &str, points_id: &str) -> Vec<Kind> {
         }),
         Kind::MeetingScored(pb::MeetingScored {
             meeting_id: "2026-03".into(),
-            rubric: rule_set("phutho-meeting-score", 2),
+            rubric: rule_set("phutho-meeting-score", 1),
             parts: vec![
                 pb::ScorePart { part: "preparation".into(), points: 15 },
                 pb::ScorePart { part: "attendance".into(), points: 18 },
                 pb::ScorePart { part: "running".into(), points: 40 },
+                pb::ScorePart { part: "closing".into(), points: 17 },
             ],
             scorer: "kien-xuong".into(),
         }),
@@ -282,16 +317,6 @@ fn cell_events(meeting_id: &str, points_id: &str) -> Vec<Kind> {
             date: "2026-03-10".into(),
             activity: "Nghị quyết Đại hội XIV".into(),
             source_ref: "stdv-8812".into(),
-        }),
-        Kind::IndicatorsScored(pb::IndicatorsScored {
-            programme_id: "kieu-mau-2026".into(),
-            period: "2026-03".into(),
-            scores: vec![
-                pb::IndicatorScore { indicator_id: "i1".into(), points: 18 },
-                pb::IndicatorScore { indicator_id: "i2".into(), points: 30 },
-                pb::IndicatorScore { indicator_id: "i3".into(), points: 0 },
-            ],
-            scored_by: pb::ScoredBy::Committee.into(),
         }),
         Kind::CandidateTrained(pb::CandidateTrained {
             candidate_id: "hoang-e".into(),
@@ -310,7 +335,7 @@ fn cell_events(meeting_id: &str, points_id: &str) -> Vec<Kind> {
 
 /// What the test sent for one event, and where it should have landed.
 struct Sent {
-    stream: &'static str,
+    stream: String,
     revision: u64,
     submission: pb::EventSubmission,
 }
@@ -362,6 +387,22 @@ async fn every_event_kind_reads_back_byte_identical() {
 
     const ORG: &str = "org-kien-xuong";
     const CELL: &str = "cell-tan-hoa";
+    // What the rules need first: the province, and the cell dong-hai that members transfer
+    // from and to. The fixture's events are checked like the test's own.
+    let fixture = Fixture::record(&mut client, &[harness::cell("dong-hai", harness::NO_MEMBERS)]).await;
+    let recorded: Vec<Sent> = fixture
+        .requests
+        .iter()
+        .flat_map(|r| {
+            r.events.iter().zip(&r.receipts).map(|(submission, receipt)| Sent {
+                stream: r.stream.clone(),
+                revision: receipt.revision,
+                submission: submission.clone(),
+            })
+        })
+        .collect();
+    assert_eq!((fixture.in_stream(ORG), fixture.in_stream(CELL)), (0, 0), "the test's own streams start empty");
+
     // Distinct times with nanoseconds, so a truncated or shuffled occurred_at would show.
     let mut clock = 0;
     let mut next_time = || {
@@ -373,7 +414,7 @@ async fn every_event_kind_reads_back_byte_identical() {
         .into_iter()
         .enumerate()
         .map(|(i, kind)| Sent {
-            stream: ORG,
+            stream: ORG.into(),
             revision: i as u64,
             submission: submission(harness::event_id(), next_time(), kind),
         })
@@ -388,14 +429,15 @@ async fn every_event_kind_reads_back_byte_identical() {
                 Kind::StudyPointsEarned(_) => points_id.clone(),
                 _ => harness::event_id(),
             };
-            Sent { stream: CELL, revision: i as u64, submission: submission(id, next_time(), kind) }
+            Sent { stream: CELL.into(), revision: i as u64, submission: submission(id, next_time(), kind) }
         })
         .collect();
 
     // The committee's events one by one with Submit, each expecting the revision before it; the
     // cell's in two SubmitBatch calls; interleaved, so global positions and stream revisions
     // differ.
-    let mut receipts: HashMap<String, pb::Receipt> = HashMap::new();
+    let mut receipts: HashMap<String, pb::Receipt> =
+        fixture.receipts().map(|r| (r.event_id.clone(), r.clone())).collect();
     let submit_org = |range: std::ops::Range<usize>| {
         let mut client = client.clone();
         let org = &org;
@@ -428,16 +470,16 @@ async fn every_event_kind_reads_back_byte_identical() {
         }
     };
     let mut all_receipts = Vec::new();
-    all_receipts.extend(submit_org(0..5).await);
-    all_receipts.extend(submit_cell(0..7).await);
-    all_receipts.extend(submit_org(5..org.len()).await);
-    all_receipts.extend(submit_cell(7..cell.len()).await);
+    all_receipts.extend(submit_org(0..COMMITTEE_EVENTS_BEFORE_CELL).await);
+    all_receipts.extend(submit_cell(0..CELL_EVENTS_BEFORE_DECISIONS).await);
+    all_receipts.extend(submit_org(COMMITTEE_EVENTS_BEFORE_CELL..org.len()).await);
+    all_receipts.extend(submit_cell(CELL_EVENTS_BEFORE_DECISIONS..cell.len()).await);
     for receipt in all_receipts {
         assert!(!receipt.duplicate);
         receipts.insert(receipt.event_id.clone(), receipt);
     }
 
-    let sent: Vec<&Sent> = org.iter().chain(&cell).collect();
+    let sent: Vec<&Sent> = recorded.iter().chain(&org).chain(&cell).collect();
     let by_id: HashMap<&str, &Sent> = sent.iter().map(|s| (s.submission.event_id.as_str(), *s)).collect();
     assert_eq!(receipts.len(), sent.len(), "one receipt per event");
 
@@ -480,8 +522,8 @@ async fn every_event_kind_reads_back_byte_identical() {
         assert_eq!(envelope.payload_digest, chibo_integrity::payload_digest(&salt, &event.payload));
         assert_eq!(event.hash, chibo_integrity::event_hash(&event.envelope));
         let prev = last_hash
-            .insert(sent.stream.to_owned(), event.hash.clone())
-            .unwrap_or_else(|| chibo_integrity::genesis(sent.stream).to_vec());
+            .insert(sent.stream.clone(), event.hash.clone())
+            .unwrap_or_else(|| chibo_integrity::genesis(&sent.stream).to_vec());
         assert_eq!(envelope.prev_hash.to_vec(), prev, "{id}: prev_hash");
 
         assert_receipt_matches(&receipts[&id], event);
@@ -504,7 +546,8 @@ async fn every_event_kind_reads_back_byte_identical() {
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["intact"], true, "{report}");
     assert_eq!(report["events"], sent.len(), "{report}");
-    assert_eq!(report["streams"], 2, "{report}");
+    let streams: BTreeSet<&str> = sent.iter().map(|s| s.stream.as_str()).collect();
+    assert_eq!(report["streams"], streams.len(), "{report}");
 }
 
 /// The catalogue type of a oneof choice. The match is exhaustive, so a kind added to the
@@ -599,8 +642,9 @@ async fn health_and_reflection_answer() {
 // ---------------------------------------------------------------------------------------------
 // 3. Bad input: refused, with the field named, and nothing written
 
-/// A server with a couple of events in `cell-a`, and the log as it stood after them: every
-/// refusal must leave it exactly so.
+/// A server with the fixture (the province; `cell-a` with its members, `cell-b` with none) and
+/// a couple of events in `cell-a`, and the log as it stood after them: every refusal must leave
+/// it exactly so.
 struct Refusals {
     server: Server,
     client: LedgerClient<Channel>,
@@ -608,15 +652,26 @@ struct Refusals {
     log: Vec<pb::RecordedEvent>,
 }
 
+/// The members of `cell-a`.
+const MEMBERS_OF_A: [&str; 5] = ["nguyen-van-a", "le-van-c", "a", "b", "c"];
+
 impl Refusals {
     async fn start(dir: &std::path::Path) -> Refusals {
         let server = Server::start(dir);
         let mut client = server.client().await;
-        let seeds = vec![harness::points("nguyen-van-a", 10), harness::points("le-van-c", 5)];
+        let cells = [harness::cell("a", MEMBERS_OF_A), harness::cell("b", harness::NO_MEMBERS)];
+        let fixture = Fixture::record(&mut client, &cells).await;
+        // The first seed is valid in any registered cell, so that its id can be tried in cell-b.
+        let seeds = vec![trained("hoang-e"), harness::points("le-van-c", 5)];
         let seeded = client.submit_batch(batch("cell-a", seeds)).await.expect("the seed is accepted").into_inner();
         let log = harness::read_all(&mut client).await;
-        assert_eq!(log.len(), 2);
+        assert_eq!(log.len(), fixture.len() + 2);
         Refusals { server, client, seeded: seeded.receipts, log }
+    }
+
+    /// The stored events of the seed, as they were submitted.
+    fn seed_submissions(&self) -> Vec<pb::EventSubmission> {
+        self.seeded.iter().map(|r| resubmission(&self.log[r.position as usize])).collect()
     }
 
     /// Asserts that `result` is refused with `code`, that its message contains every one of
@@ -662,6 +717,16 @@ async fn submit_one(
 
 fn with_kind(kind: Kind) -> pb::EventSubmission {
     submission(harness::event_id(), at(PAST, 0), kind)
+}
+
+/// A CandidateTrained: valid in any registered cell.
+fn trained(candidate: &str) -> pb::EventSubmission {
+    with_kind(Kind::CandidateTrained(pb::CandidateTrained {
+        candidate_id: candidate.into(),
+        name: format!("Quần chúng {candidate}"),
+        course: "Lớp bồi dưỡng nhận thức về Đảng".into(),
+        date: "2026-05-20".into(),
+    }))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -769,10 +834,22 @@ async fn bad_input_is_refused_and_writes_nothing() {
     // Batches that cannot be appended as they are.
     let result = client.submit_batch(batch("cell-a", vec![])).await;
     t.check("an empty batch", result, invalid, &["events: ", "is empty"]).await;
+
+    t.server.stop().await;
+}
+
+/// One event id twice in one batch is a malformed request, whatever is recorded: the store's
+/// `DuplicateInBatch`, `INVALID_ARGUMENT` (ARCHITECTURE.md, invariant 3). The rules against
+/// current state must not turn it into `ALREADY_EXISTS` by applying the first copy tentatively
+/// and then finding the second "already recorded".
+#[tokio::test(flavor = "multi_thread")]
+async fn one_event_id_twice_in_a_batch_is_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Refusals::start(dir.path()).await;
+    let mut client = t.client.clone();
     let twice = harness::points("a", 1);
     let result = client.submit_batch(batch("cell-a", vec![twice.clone(), twice.clone()])).await;
-    t.check("one event id twice in a batch", result, invalid, &[&format!("event_id {}", twice.event_id)]).await;
-
+    t.check("one event id twice in a batch", result, Code::InvalidArgument, &["event_id", &twice.event_id]).await;
     t.server.stop().await;
 }
 
@@ -782,12 +859,15 @@ async fn conflicts_are_refused_and_resubmissions_answered() {
     let mut t = Refusals::start(dir.path()).await;
     let mut client = t.client.clone();
     let seeded = t.seeded.clone();
-    let first = resubmission(&t.log[0]);
+    let first = t.seed_submissions().remove(0);
 
-    // The stream `cell-a` is at revision 1.
-    let stale = pb::SubmitRequest { expected_revision: exact(5), ..submit("cell-a", harness::points("a", 1)) };
+    // The stream `cell-a` is at the seed's last revision.
+    let head = seeded.last().unwrap().revision;
+    let ahead = head + 4;
+    let stale = pb::SubmitRequest { expected_revision: exact(ahead), ..submit("cell-a", harness::points("a", 1)) };
     let result = client.submit(stale).await;
-    t.check("expecting revision 5 of a stream at 1", result, Code::FailedPrecondition, &["expected_revision: "]).await;
+    let case = format!("expecting revision {ahead} of a stream at {head}");
+    t.check(&case, result, Code::FailedPrecondition, &["expected_revision: "]).await;
     let fresh = pb::SubmitRequest { expected_revision: no_stream(), ..submit("cell-a", harness::points("a", 1)) };
     let result = client.submit(fresh).await;
     t.check("expecting no stream of an existing one", result, Code::FailedPrecondition, &["expected_revision: "]).await;
@@ -809,7 +889,8 @@ async fn conflicts_are_refused_and_resubmissions_answered() {
     let result = submit_one(&mut client, "cell-b", first.clone()).await;
     t.check("an event id reused in another stream", result, Code::AlreadyExists, &[&mention]).await;
     let result = client.submit_batch(batch("cell-a", vec![harness::points("a", 1), first.clone()])).await;
-    t.check("an event id reused later in a batch", result, Code::AlreadyExists, &[&mention]).await;
+    let in_batch = format!("events[1].event_id: {}", first.event_id);
+    t.check("an event id reused later in a batch", result, Code::AlreadyExists, &[&in_batch]).await;
 
     // The same event again is answered with its original receipt, whatever the expected
     // revision now says, and writes nothing.
@@ -817,23 +898,23 @@ async fn conflicts_are_refused_and_resubmissions_answered() {
     let receipt = client.submit(again).await.expect("a resubmission is answered").into_inner().receipt.unwrap();
     assert_eq!(receipt, pb::Receipt { duplicate: true, ..seeded[0].clone() });
     assert!(harness::read_all(&mut client).await == t.log, "a resubmission writes nothing");
-    let again = batch("cell-a", t.log.iter().map(resubmission).collect());
+    let again = batch("cell-a", t.seed_submissions());
     let receipts = client.submit_batch(again).await.expect("a resubmitted batch is answered").into_inner().receipts;
     let originals: Vec<_> = seeded.iter().map(|r| pb::Receipt { duplicate: true, ..r.clone() }).collect();
     assert_eq!(receipts, originals);
     assert!(harness::read_all(&mut client).await == t.log, "a resubmitted batch writes nothing");
 
-    // Through all of that the stream stayed at revision 1.
+    // Through all of that the stream stayed at its revision, and the log at its length.
     let receipts = client
         .submit_batch(pb::SubmitBatchRequest {
-            expected_revision: exact(1),
+            expected_revision: exact(head),
             ..batch("cell-a", vec![harness::points("c", 1)])
         })
         .await
         .expect("the expected revision admits the append")
         .into_inner()
         .receipts;
-    assert_eq!((receipts[0].revision, receipts[0].position), (2, 2));
+    assert_eq!((receipts[0].revision, receipts[0].position), (head + 1, t.log.len() as u64));
 
     t.server.stop().await;
 }
@@ -884,8 +965,9 @@ async fn oversize_requests_are_refused_and_write_nothing() {
     )
     .await;
 
-    // Exactly at the limit is fine.
-    let request = batch("cell-a", (0..limit).map(|_| harness::points("a", 1)).collect());
+    // Exactly at the limit is fine (one point per event, spread over days: at most 200 a day).
+    let spread = |i: usize| harness::points_on("a", 1, &harness::day(1 + (i / 200) as u32));
+    let request = batch("cell-a", (0..limit).map(spread).collect());
     let receipts = client.submit_batch(request).await.expect("a batch at the limit is accepted").into_inner().receipts;
     assert_eq!(receipts.len(), limit);
 
@@ -963,8 +1045,9 @@ async fn undecodable_requests_are_refused_and_write_nothing() {
     // The raw path itself works: a valid encoding goes through.
     let valid = submit("cell-a", harness::points("a", 1)).encode_to_vec();
     submit_raw(channel.clone(), valid).await.expect("a valid raw request is accepted");
+    let before = t.log.len();
     t.log = harness::read_all(&mut t.client).await;
-    assert_eq!(t.log.len(), 3);
+    assert_eq!(t.log.len(), before + 1);
 
     // An event of a type this server does not know: field 99 of the Event oneof. prost skips
     // unknown fields, so the server sees an Event of no kind.
@@ -1012,27 +1095,40 @@ async fn subscribe_streams_live_events() {
     let server = Server::start(dir.path());
     let mut client = server.client().await;
 
+    // Writers on their own connections, unary and batched, to different streams and one shared;
+    // each writer's points go to its own member in each.
+    const WRITERS: usize = 3;
+    const ROUNDS: usize = 20;
+    let own = |w: usize| format!("w{w}");
+    let shared = |w: usize| format!("s{w}");
+    let early_members: Vec<String> = (0..5).map(|i| format!("m-{i}")).collect();
+    let mut cells = vec![harness::cell("early", &early_members), harness::cell("shared", (0..WRITERS).map(shared))];
+    cells.extend((0..WRITERS).map(|w| harness::cell(format!("writer-{w}"), [own(w)])));
+    let fixture = Fixture::record(&mut client, &cells).await;
+    let mut receipts: Vec<pb::Receipt> = fixture.receipts().cloned().collect();
+
     // Some events before the subscription, so it catches up first and then goes live.
-    let early = (0..5).map(|i| harness::points(&format!("m-{i}"), 1)).collect();
-    let mut receipts = client.submit_batch(batch("cell-early", early)).await.unwrap().into_inner().receipts;
+    let early = early_members.iter().map(|m| harness::points(m, 1)).collect();
+    receipts.extend(client.submit_batch(batch("cell-early", early)).await.unwrap().into_inner().receipts);
     let mut subscription =
         client.subscribe(pb::SubscribeRequest { after_position: None }).await.expect("Subscribe answers").into_inner();
 
-    // Writers on their own connections, unary and batched, to different streams and one shared.
-    const WRITERS: usize = 3;
-    const ROUNDS: usize = 20;
     let mut writers = Vec::new();
     for w in 0..WRITERS {
         let mut client = server.client().await;
         writers.push(tokio::spawn(async move {
             let mut receipts = Vec::new();
             for round in 0..ROUNDS {
-                let stream = if round % 2 == 0 { format!("cell-writer-{w}") } else { "cell-shared".to_owned() };
+                let (stream, member) = if round % 2 == 0 {
+                    (format!("cell-writer-{w}"), own(w))
+                } else {
+                    ("cell-shared".to_owned(), shared(w))
+                };
                 if round % 5 == 4 {
-                    let events = (0..3).map(|_| harness::points("a", 1)).collect();
+                    let events = (0..3).map(|_| harness::points(&member, 1)).collect();
                     receipts.extend(client.submit_batch(batch(&stream, events)).await.unwrap().into_inner().receipts);
                 } else {
-                    let reply = client.submit(submit(&stream, harness::points("a", 1))).await.unwrap();
+                    let reply = client.submit(submit(&stream, harness::points(&member, 1))).await.unwrap();
                     receipts.push(reply.into_inner().receipt.unwrap());
                 }
             }
@@ -1043,7 +1139,7 @@ async fn subscribe_streams_live_events() {
         receipts.extend(writer.await.unwrap());
     }
     let total = receipts.len();
-    assert_eq!(total, 5 + WRITERS * ROUNDS + WRITERS * (ROUNDS / 5) * 2);
+    assert_eq!(total, fixture.len() + 5 + WRITERS * ROUNDS + WRITERS * (ROUNDS / 5) * 2);
 
     let mut seen = Vec::new();
     while seen.len() < total {
@@ -1094,6 +1190,14 @@ async fn metrics_are_served() {
     let server = Server::start(dir.path());
     let mut client = server.client().await;
 
+    let cells = [harness::cell("a", ["a", "b"]), harness::cell("b", ["c"])];
+    let fixture = Fixture::record(&mut client, &cells).await;
+    // What the fixture's appends counted: the counts below are the test's own, on top.
+    let (status, before) = http_get(&server.metrics).await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let counted = |page: &str, name: &str| sample(page, name).unwrap_or(0.0);
+    assert_eq!(counted(&before, "chibo_events_appended_total"), fixture.len() as f64, "{before}");
+
     let events = (0..3).map(|_| harness::points("a", 1)).collect();
     client.submit_batch(batch("cell-a", events)).await.unwrap();
     let once = harness::points("b", 2);
@@ -1105,12 +1209,14 @@ async fn metrics_are_served() {
 
     let (status, page) = http_get(&server.metrics).await;
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
-    assert_eq!(sample(&page, "chibo_events_appended_total"), Some(5.0), "{page}");
-    assert_eq!(sample(&page, "chibo_appends_total{outcome=\"ok\"}"), Some(3.0), "{page}");
-    assert_eq!(sample(&page, "chibo_appends_total{outcome=\"duplicate\"}"), Some(1.0), "{page}");
-    assert_eq!(sample(&page, "chibo_appends_total{outcome=\"InvalidArgument\"}"), Some(1.0), "{page}");
+    let added = |name: &str| counted(&page, name) - counted(&before, name);
+    assert_eq!(added("chibo_events_appended_total"), 5.0, "{page}");
+    assert_eq!(added("chibo_appends_total{outcome=\"ok\"}"), 3.0, "{page}");
+    assert_eq!(added("chibo_appends_total{outcome=\"duplicate\"}"), 1.0, "{page}");
+    assert_eq!(added("chibo_appends_total{outcome=\"InvalidArgument\"}"), 1.0, "{page}");
     assert!(page.contains("# TYPE chibo_commit_duration_seconds histogram"), "{page}");
-    let commits = sample(&page, "chibo_commit_duration_seconds_count").expect("commits are counted");
+    assert!(sample(&page, "chibo_commit_duration_seconds_count").is_some(), "commits are counted: {page}");
+    let commits = added("chibo_commit_duration_seconds_count");
     assert!((1.0..=3.0).contains(&commits), "three appends make one to three commits: {commits}");
 
     server.stop().await;
@@ -1144,21 +1250,31 @@ async fn sigterm_drains_and_exits_cleanly() {
         }
     });
 
-    // Writers that keep submitting until the server is gone.
+    // Writers that keep submitting until the server is gone, each to its own cell for its own
+    // member, one point per event, at most 200 a day.
+    const WRITERS: usize = 4;
+    let cells: Vec<_> = (0..WRITERS).map(|w| harness::cell(format!("load-{w}"), [format!("m{w}")])).collect();
+    Fixture::record(&mut server.client().await, &cells).await;
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let mut writers = Vec::new();
-    for w in 0..4 {
+    for w in 0..WRITERS {
         let mut client = server.client().await;
         let acknowledged = acknowledged.clone();
         writers.push(tokio::spawn(async move {
             let mut receipts = Vec::new();
             let stream = format!("cell-load-{w}");
+            let member = format!("m{w}");
+            let mut sent = 0;
+            let mut next = || {
+                sent += 1;
+                harness::points_on(&member, 1, &harness::day(1 + (sent / 200) as u32))
+            };
             for round in 0usize.. {
                 let reply = if round % 4 == 3 {
-                    let events = (0..5).map(|_| harness::points("a", 1)).collect();
+                    let events = (0..5).map(|_| next()).collect();
                     client.submit_batch(batch(&stream, events)).await.map(|r| r.into_inner().receipts)
                 } else {
-                    let reply = client.submit(submit(&stream, harness::points("a", 1))).await;
+                    let reply = client.submit(submit(&stream, next())).await;
                     reply.map(|r| r.into_inner().receipt.into_iter().collect())
                 };
                 match reply {
@@ -1189,6 +1305,8 @@ async fn sigterm_drains_and_exits_cleanly() {
     for writer in writers {
         let (got, status) = timeout(Duration::from_secs(10), writer).await.expect("each writer sees the end").unwrap();
         assert_ne!(status.code(), Code::Ok);
+        let refused = matches!(status.code(), Code::InvalidArgument | Code::FailedPrecondition | Code::AlreadyExists);
+        assert!(!refused, "a writer ends with the shutdown, not with a refusal: {status:?}");
         receipts.extend(got);
     }
     let (seen, end) = timeout(Duration::from_secs(10), subscriber).await.expect("the subscription ends").unwrap();

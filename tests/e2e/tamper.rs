@@ -6,26 +6,44 @@ use std::path::Path;
 
 use rusqlite::{params, Connection};
 
-use crate::harness::{chibo, points, verify, Server};
+use crate::harness::{cell, chibo, points, verify, Fixture, Server};
 
-const CELLS: [&str; 3] = ["cell-a", "cell-b", "cell-c"];
+const CELLS: [&str; 3] = ["a", "b", "c"];
 const PER_CELL: usize = 4;
 
-/// A data directory with four events in each of three cells, interleaved; the server stopped.
-async fn recorded_log(dir: &Path) {
+/// The `n`th member of `cell` (a member belongs to one cell at a time); the `n`th study-points
+/// event of each cell is theirs.
+fn member(cell: &str, n: usize) -> String {
+    format!("{cell}-m{n}")
+}
+
+/// The revision of the `n`th study-points event of a cell: after the fixture's registration
+/// of the cell and its members.
+fn points_revision(n: usize) -> u64 {
+    (1 + PER_CELL + n) as u64
+}
+
+/// A data directory with the fixture (the province; each cell and its members), then four
+/// study-points events in each of three cells, interleaved; the server stopped. Returns how
+/// many events the fixture recorded.
+async fn recorded_log(dir: &Path) -> usize {
     let server = Server::start(dir);
     let mut client = server.client().await;
+    let cells: Vec<_> = CELLS.iter().map(|id| cell(*id, (0..PER_CELL).map(|n| member(id, n)))).collect();
+    let fixture = Fixture::record(&mut client, &cells).await;
     for i in 0..PER_CELL {
-        for cell in CELLS {
+        for id in CELLS {
             let request = chibo_proto::v1::SubmitRequest {
-                stream: cell.into(),
+                stream: format!("cell-{id}"),
                 expected_revision: None,
-                event: Some(points(&format!("m{i}"), 10 + i as u32)),
+                event: Some(points(&member(id, i), 10 + i as u32)),
             };
-            client.submit(request).await.unwrap();
+            let receipt = client.submit(request).await.unwrap().into_inner().receipt.unwrap();
+            assert_eq!(receipt.revision, points_revision(i));
         }
     }
     server.stop().await;
+    fixture.len()
 }
 
 /// Opens the database as an attacker would: with the append-only triggers gone.
@@ -35,14 +53,15 @@ fn tamper(dir: &Path) -> Connection {
     conn
 }
 
-fn position_of(conn: &Connection, stream: &str, revision: i64) -> i64 {
+fn position_of(conn: &Connection, stream: &str, revision: u64) -> i64 {
+    let revision = revision as i64;
     conn.query_row("SELECT position FROM events WHERE stream = ?1 AND revision = ?2", params![stream, revision], |r| {
         r.get(0)
     })
     .unwrap()
 }
 
-fn flip_byte(conn: &Connection, column: &str, stream: &str, revision: i64) {
+fn flip_byte(conn: &Connection, column: &str, stream: &str, revision: u64) {
     let position = position_of(conn, stream, revision);
     let mut blob: Vec<u8> =
         conn.query_row(&format!("SELECT {column} FROM events WHERE position = ?1"), [position], |r| r.get(0)).unwrap();
@@ -70,28 +89,32 @@ fn assert_broken_at(dir: &Path, stream: &str, revision: u64, problem: &str) {
 #[tokio::test]
 async fn an_untouched_log_verifies_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    recorded_log(dir.path()).await;
+    let fixture = recorded_log(dir.path()).await;
     let (report, code) = verify(dir.path());
     assert_eq!((code, report["intact"].as_bool()), (0, Some(true)), "{report}");
-    assert_eq!(report["events"], (CELLS.len() * PER_CELL) as u64);
+    let events = fixture + CELLS.len() * PER_CELL;
+    assert_eq!(report["events"], events as u64);
     let text = chibo(&["verify", "--data", dir.path().to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&text.stdout).starts_with("ok: 12 events in 3 streams"));
+    // The cells' streams and the province's.
+    let streams = CELLS.len() + 1;
+    let expected = format!("ok: {events} events in {streams} streams");
+    assert!(String::from_utf8_lossy(&text.stdout).starts_with(&expected), "{text:?}");
 }
 
 #[tokio::test]
 async fn a_flipped_envelope_byte_is_found() {
     let dir = tempfile::tempdir().unwrap();
     recorded_log(dir.path()).await;
-    flip_byte(&tamper(dir.path()), "envelope", "cell-b", 2);
-    assert_broken_at(dir.path(), "cell-b", 2, "not the hash of the stored envelope");
+    flip_byte(&tamper(dir.path()), "envelope", "cell-b", points_revision(2));
+    assert_broken_at(dir.path(), "cell-b", points_revision(2), "not the hash of the stored envelope");
 }
 
 #[tokio::test]
 async fn a_flipped_payload_byte_is_found() {
     let dir = tempfile::tempdir().unwrap();
     recorded_log(dir.path()).await;
-    flip_byte(&tamper(dir.path()), "payload", "cell-a", 1);
-    assert_broken_at(dir.path(), "cell-a", 1, "payload does not match");
+    flip_byte(&tamper(dir.path()), "payload", "cell-a", points_revision(1));
+    assert_broken_at(dir.path(), "cell-a", points_revision(1), "payload does not match");
 }
 
 #[tokio::test]
@@ -99,9 +122,10 @@ async fn a_deleted_event_is_found() {
     let dir = tempfile::tempdir().unwrap();
     recorded_log(dir.path()).await;
     let conn = tamper(dir.path());
-    let position = position_of(&conn, "cell-c", 1);
+    let revision = points_revision(1);
+    let position = position_of(&conn, "cell-c", revision);
     conn.execute("DELETE FROM events WHERE position = ?1", [position]).unwrap();
-    assert_broken_at(dir.path(), "cell-c", 1, "revision 1 is missing");
+    assert_broken_at(dir.path(), "cell-c", revision, &format!("revision {revision} is missing"));
     let (report, _) = verify(dir.path());
     assert_eq!(report["gaps"][0]["expected"], position, "{report}");
 }
@@ -111,16 +135,17 @@ async fn two_swapped_events_are_found() {
     let dir = tempfile::tempdir().unwrap();
     recorded_log(dir.path()).await;
     let conn = tamper(dir.path());
-    // Swap the places of cell-a revisions 1 and 2 in the global order: each row keeps its
-    // content but takes the other's position.
-    let (p1, p2) = (position_of(&conn, "cell-a", 1), position_of(&conn, "cell-a", 2));
+    // Swap the places of two study-points events of cell-a in the global order: each row keeps
+    // its content but takes the other's position.
+    let (r1, r2) = (points_revision(1), points_revision(2));
+    let (p1, p2) = (position_of(&conn, "cell-a", r1), position_of(&conn, "cell-a", r2));
     conn.execute_batch(&format!(
         "UPDATE events SET position = -1 WHERE position = {p1};
          UPDATE events SET position = {p1} WHERE position = {p2};
          UPDATE events SET position = {p2} WHERE position = -1;"
     ))
     .unwrap();
-    assert_broken_at(dir.path(), "cell-a", 1, "revision 1 is missing or out of place");
+    assert_broken_at(dir.path(), "cell-a", r1, &format!("revision {r1} is missing or out of place"));
 }
 
 #[tokio::test]
@@ -131,12 +156,12 @@ async fn a_consistent_forgery_is_found_at_the_next_link() {
     // A careful forger rewrites a payload and everything derived from it: the payload digest
     // in the envelope, the envelope, the stored hash. The event itself now checks out, but the
     // next event of the stream still names the original's hash as its prev_hash.
-    let position = position_of(&conn, "cell-b", 1);
+    let position = position_of(&conn, "cell-b", points_revision(1));
     let (envelope, salt): (Vec<u8>, Vec<u8>) = conn
         .query_row("SELECT envelope, salt FROM events WHERE position = ?1", [position], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap();
     let forged_payload = prost::Message::encode_to_vec(&chibo_proto::v1::StudyPointsEarned {
-        member_id: "m1".into(),
+        member_id: member("b", 1),
         points: 5000,
         date: "2026-01-05".into(),
         activity: "Nghị quyết 21-NQ/TW".into(),
@@ -151,5 +176,5 @@ async fn a_consistent_forgery_is_found_at_the_next_link() {
         params![forged_payload, forged, hash.to_vec(), position],
     )
     .unwrap();
-    assert_broken_at(dir.path(), "cell-b", 2, "prev_hash");
+    assert_broken_at(dir.path(), "cell-b", points_revision(2), "prev_hash");
 }

@@ -21,12 +21,34 @@ fn lines(out: &std::process::Output) -> Vec<Value> {
 async fn the_readme_walkthrough_works() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let submit =
-        |file: &str| lines(&chibo(&["submit", "--server", &server.url, "--stream", "cell-tan-hoa", &example(file)]));
-    assert_eq!(submit("1-cell.json")[0]["revision"], 0);
+    let submit_to = |stream: &str, file: &str| {
+        lines(&chibo(&["submit", "--server", &server.url, "--stream", stream, &example(file)]))
+    };
+    // The organizations first, each parent before its children, each in its own stream.
+    let organizations = [
+        ("org-ca-mau", "1a-province.json"),
+        ("org-dam-doi", "1b-district.json"),
+        ("org-tan-tien", "1c-commune.json"),
+        ("cell-tan-hoa", "1d-cell.json"),
+    ];
+    for (stream, file) in organizations {
+        assert_eq!(submit_to(stream, file)[0]["revision"], 0, "{file}");
+    }
+    // Before its members are recorded, the meeting is refused as the README says.
+    let early = chibo(&["submit", "--server", &server.url, "--stream", "cell-tan-hoa", &example("3-meeting.json")]);
+    assert_eq!(early.status.code(), Some(2));
+    let said = "chibo: the server refused: FailedPrecondition: event.event.meeting_held.attendance[0].member_id: \
+                nguyen-van-an is not a member of cell-tan-hoa on 2026-01-05";
+    assert!(String::from_utf8_lossy(&early.stderr).contains(said), "{early:?}");
+
+    let submit = |file: &str| submit_to("cell-tan-hoa", file);
     assert_eq!(submit("2-members.json").len(), 3);
     let meeting = submit("3-meeting.json");
-    assert_eq!((meeting[0]["revision"].as_u64(), meeting[0]["duplicate"].as_bool()), (Some(4), Some(false)));
+    // The committees' three events and the cell's four come before it in the global order.
+    assert_eq!(
+        (meeting[0]["revision"].as_u64(), meeting[0]["position"].as_u64(), meeting[0]["duplicate"].as_bool()),
+        (Some(4), Some(7), Some(false))
+    );
     // Running the walkthrough twice records nothing twice.
     assert_eq!(submit("3-meeting.json")[0]["duplicate"], true);
 
@@ -49,5 +71,7 @@ async fn the_readme_walkthrough_works() {
 
     server.stop().await;
     let (report, code) = verify(dir.path());
-    assert_eq!((code, report["events"].as_u64()), (0, Some(5)), "{report}");
+    assert_eq!((code, report["events"].as_u64(), report["streams"].as_u64()), (0, Some(8), Some(4)), "{report}");
+    let text = chibo(&["verify", "--data", dir.path().to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&text.stdout).starts_with("ok: 8 events in 4 streams"), "{text:?}");
 }
