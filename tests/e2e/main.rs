@@ -5,5 +5,6 @@ mod harness;
 
 mod crash;
 mod ledger;
+mod rules;
 mod tamper;
 mod walkthrough;
