@@ -14,9 +14,7 @@
 
 use std::collections::BTreeSet;
 
-use chibo_domain::event::{
-    AttendanceStatus, ClassificationLevel, EventCorrected, EventRetracted, MeetingHeld, OrgLevel, StreamHome,
-};
+use chibo_domain::event::{AttendanceStatus, EventCorrected, EventRetracted, MeetingHeld, OrgLevel, StreamHome};
 use chibo_domain::{Date, Event, EventId, EventType, Id, InvalidField, StreamName, Timestamp};
 
 use crate::record::Recorded;
@@ -792,7 +790,7 @@ impl Rules<'_, '_> {
             }
             Event::MemberClassified(e) => {
                 self.cell_below("cell_id", org, &e.cell_id)?;
-                self.classification_rules(&e.rule_set.name, e.rule_set.version, e.year, e.level)?;
+                self.classification_rules(&e.rule_set.name, e.rule_set.version, e.year)?;
                 let (first_day, last_day) = year_bounds(e.year)?;
                 let member_in_year = state.is_member(&e.cell_id, &e.member_id, Some(last_day))
                     || state
@@ -821,7 +819,7 @@ impl Rules<'_, '_> {
             }
             Event::CellClassified(e) => {
                 self.cell_below("cell_id", org, &e.cell_id)?;
-                self.classification_rules(&e.rule_set.name, e.rule_set.version, e.year, e.level)?;
+                self.classification_rules(&e.rule_set.name, e.rule_set.version, e.year)?;
                 if let Some(ids) = state.index().cell_classified.get(&(e.year, e.cell_id.clone())) {
                     let (s, id) = ids.first().expect("index sets are never empty");
                     return Err(exists(
@@ -952,7 +950,7 @@ impl Rules<'_, '_> {
         Ok(())
     }
 
-    fn classification_rules(&self, name: &Id, version: u32, year: u16, _level: ClassificationLevel) -> Checked {
+    fn classification_rules(&self, name: &Id, version: u32, year: u16) -> Checked {
         if self.cx.rules.classification(name.as_str(), version).is_none() {
             return Err(conflict("rule_set", format!("no classification rule set {name} version {version} is known")));
         }

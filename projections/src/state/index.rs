@@ -36,12 +36,8 @@ pub struct CellIndex {
     pub membership: BTreeMap<Id, BTreeSet<(Date, u64, EventId)>>,
     /// Meetings by meeting id.
     pub meetings: BTreeMap<Id, BTreeSet<EventId>>,
-    /// Meetings by date.
-    pub meetings_by_date: BTreeSet<(Date, u64, EventId)>,
     /// Regular meetings by month.
     pub regular_by_month: BTreeMap<Period, BTreeSet<EventId>>,
-    /// Events about a meeting (spoke, commended, reminded, resolution, score), by meeting id.
-    pub about_meeting: BTreeMap<Id, BTreeSet<EventId>>,
     /// Resolutions by id.
     pub resolutions: BTreeMap<Id, BTreeSet<EventId>>,
     /// Tasks by id.
@@ -192,23 +188,11 @@ impl Index {
             }
             Event::MeetingHeld(e) => {
                 toggle_in(&mut index.meetings, e.meeting_id.clone(), id, on);
-                if on {
-                    index.meetings_by_date.insert((e.date, revision, id));
-                } else {
-                    index.meetings_by_date.remove(&(e.date, revision, id));
-                }
                 if e.kind == MeetingKind::Regular {
                     toggle_in(&mut index.regular_by_month, e.date.period(), id, on);
                 }
             }
-            Event::MemberSpoke(e) => toggle_in(&mut index.about_meeting, e.meeting_id.clone(), id, on),
-            Event::MemberCommended(e) => toggle_in(&mut index.about_meeting, e.meeting_id.clone(), id, on),
-            Event::MemberReminded(e) => toggle_in(&mut index.about_meeting, e.meeting_id.clone(), id, on),
-            Event::MeetingScored(e) => toggle_in(&mut index.about_meeting, e.meeting_id.clone(), id, on),
-            Event::ResolutionAdopted(e) => {
-                toggle_in(&mut index.about_meeting, e.meeting_id.clone(), id, on);
-                toggle_in(&mut index.resolutions, e.resolution_id.clone(), id, on);
-            }
+            Event::ResolutionAdopted(e) => toggle_in(&mut index.resolutions, e.resolution_id.clone(), id, on),
             Event::TaskAssigned(e) => toggle_in(&mut index.tasks, e.task_id.clone(), id, on),
             Event::TaskCompleted(e) => toggle_in(&mut index.completions, e.task_id.clone(), id, on),
             Event::StudyPointsEarned(e) => {
