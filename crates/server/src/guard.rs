@@ -58,14 +58,14 @@ impl Domain {
         fields: Fields,
         events: Vec<Checked>,
     ) -> Result<Vec<Receipt>, AppendOutcome> {
-        let new: Vec<_> = events.iter().map(|c| c.new.clone()).collect();
+        let (mut new, payloads): (Vec<_>, Vec<_>) = events.into_iter().map(|c| (c.new, c.event)).unzip();
         for _ in 0..MAX_ATTEMPTS {
             self.caught_up(store).await.map_err(AppendOutcome::Status)?;
             let at = {
                 let mut state = self.state.write();
                 let book = state.stream(stream);
                 let head = book.map(|s| s.next_revision).unwrap_or(0);
-                let retry = book.is_some_and(|s| s.ids.contains_key(&events[0].new.event_id));
+                let retry = book.is_some_and(|s| s.ids.contains_key(&new[0].event_id));
                 if retry {
                     // The store answers a retry with the original receipts, or refuses a
                     // different submission under a recorded id.
@@ -73,13 +73,10 @@ impl Domain {
                 } else {
                     let today = crate::submission::now().date_in_vietnam();
                     let cx = Context { rules: &self.rules, limits: &self.limits, today };
-                    let candidates: Vec<_> = events
+                    let candidates: Vec<_> = new
                         .iter()
-                        .map(|c| Candidate {
-                            event_id: c.new.event_id,
-                            occurred_at: c.new.occurred_at,
-                            event: &c.event,
-                        })
+                        .zip(&payloads)
+                        .map(|(n, event)| Candidate { event_id: n.event_id, occurred_at: n.occurred_at, event })
                         .collect();
                     check_submission(&mut state, &cx, stream, &candidates)
                         .map_err(|(i, rejection)| AppendOutcome::Status(refusal(fields, i, rejection)))?;
@@ -90,7 +87,9 @@ impl Domain {
                     }
                 }
             };
-            match store.append(stream, at, new.clone()).await {
+            // Only an append that may be retried keeps a copy of its events.
+            let batch = if expected == ExpectedRevision::Any { new.clone() } else { std::mem::take(&mut new) };
+            match store.append(stream, at, batch).await {
                 Err(AppendError::WrongExpectedRevision { .. }) if expected == ExpectedRevision::Any => continue,
                 Err(e) => return Err(AppendOutcome::Store(e)),
                 Ok(receipts) => return Ok(receipts),
