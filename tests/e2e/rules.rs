@@ -8,8 +8,8 @@
 //! That a refusal wrote nothing is checked through the committed position: each accepted case's
 //! receipts must start exactly where the previous accepted case ended, and at the end the log
 //! must hold the setup and the accepted cases' events and nothing else; an event of a refused
-//! case found there is reported under that case's name. (One ReadAll per case would do the same
-//! at a price: each streaming call costs the server's ~40 ms Nagle delay.)
+//! case found there is reported under that case's name, which a ReadAll per case would not
+//! make any clearer.
 //!
 //! The cases run in the order written, and the accepted ones change what later ones are checked
 //! against (a cell registers for the programme, then it can be selected), so the order is part
