@@ -291,9 +291,13 @@ pub fn cell(state: &State, rules: &RuleBook, cell: &Id, year: u16) -> Result<Cel
         .unwrap_or(0);
 
     let mut members: BTreeMap<Id, MemberStanding> = BTreeMap::new();
+    // Whether each member is a member at the end of each month: asked once, used twice.
+    let mut active: BTreeMap<Id, [bool; 12]> = BTreeMap::new();
     for member in state.members_ever(cell) {
-        let months_active =
-            (1..=12u8).filter(|m| state.is_member(cell, member, Some(month_end(year, *m)))).count() as u32;
+        let months: [bool; 12] =
+            std::array::from_fn(|m| state.is_member(cell, member, Some(month_end(year, m as u8 + 1))));
+        active.insert(member.clone(), months);
+        let months_active = months.iter().filter(|a| **a).count() as u32;
         let standing = MemberStanding {
             member_id: member.to_string(),
             cell_id: cell.to_string(),
@@ -513,7 +517,7 @@ pub fn cell(state: &State, rules: &RuleBook, cell: &Id, year: u16) -> Result<Cel
     for (id, m) in members.iter_mut() {
         m.points_by_month = points_by_member_month.get(id).copied().unwrap_or([0; 12]);
         for month in 1..=12u8 {
-            if !state.is_member(cell, id, Some(month_end(year, month))) {
+            if !active.get(id).is_some_and(|a| a[usize::from(month - 1)]) {
                 continue;
             }
             member_months += 1;
@@ -548,15 +552,7 @@ pub fn cell(state: &State, rules: &RuleBook, cell: &Id, year: u16) -> Result<Cel
         .filter_map(|p| state.programme(p).map(|launched| (p, launched)))
         .map(|(p, programme)| programme_line(state, cell, p, programme.launched, year))
         .collect();
-    let cadence = cadence.unwrap_or(crate::rules::Cadence {
-        regular_expected: 0,
-        regular_held: 0,
-        months_missing: Vec::new(),
-        thematic_expected: 0,
-        thematic_held: 0,
-        quarters_missing: Vec::new(),
-        every_meeting_held: false,
-    });
+    let cadence = cadence.unwrap_or_default();
     Ok(CellStanding {
         cell_id: cell.to_string(),
         name: node.name.clone(),

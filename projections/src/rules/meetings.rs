@@ -79,8 +79,9 @@ pub struct MeetingVerdict {
     pub failures: Vec<String>,
 }
 
-/// Whether a cell held the meetings a span of the year asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Whether a cell held the meetings a span of the year asks for. The default is "nothing
+/// expected, nothing held" (no meeting rule set to judge by).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cadence {
     /// Regular meetings the months in the span ask for.
     pub regular_expected: u32,
