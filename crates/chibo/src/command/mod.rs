@@ -8,7 +8,7 @@ mod verify;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chibo_proto::v1::ledger_client::LedgerClient;
+use chibo_proto::v1::{self as pb, ledger_client::LedgerClient};
 use tonic::transport::Channel;
 
 use crate::cli::{Cli, Command};
@@ -28,6 +28,17 @@ async fn connect(server: &str) -> anyhow::Result<LedgerClient<Channel>> {
         Channel::from_shared(server.to_owned()).with_context(|| format!("--server {server:?} is not a URL"))?;
     let channel = endpoint.connect().await.with_context(|| format!("cannot reach the chibo server at {server}"))?;
     Ok(LedgerClient::new(channel))
+}
+
+/// Appends `events` to `stream` in one `SubmitBatch`, all or nothing; the receipts in order.
+async fn submit_batch(
+    client: &mut LedgerClient<Channel>,
+    stream: String,
+    expected_revision: Option<pb::ExpectedRevision>,
+    events: Vec<pb::EventSubmission>,
+) -> anyhow::Result<Vec<pb::Receipt>> {
+    let request = pb::SubmitBatchRequest { stream, expected_revision, events };
+    Ok(client.submit_batch(request).await.map_err(refused)?.into_inner().receipts)
 }
 
 /// Turns a refusal by the server into an error that says what the server said.
