@@ -22,6 +22,10 @@ pub enum Command {
     Read(ReadArgs),
     /// Verify every hash chain of a data directory, offline. Exits 1 if anything is broken.
     Verify(VerifyArgs),
+    /// Build a demo province over gRPC: Thái Bình's committees, cells and members, and a year
+    /// of their meetings, study points and model-cell programmes. The same seed writes the same
+    /// events, so running it again records nothing new.
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -96,4 +100,19 @@ pub struct VerifyArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The seed: the same seed (with the same --cells and --year) gives the same events.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How many cells (chi bộ) the province has.
+    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..=2000))]
+    pub cells: u32,
+    /// The year of cell life to record; it must be over. Default: the last complete year.
+    #[arg(long)]
+    pub year: Option<i32>,
 }

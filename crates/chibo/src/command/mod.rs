@@ -1,5 +1,6 @@
 //! One file per command, dispatched here.
 
+mod demo;
 mod read;
 mod serve;
 mod submit;
@@ -19,6 +20,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => submit::run(args).await,
         Command::Read(args) => read::run(args).await,
         Command::Verify(args) => verify::run(args),
+        Command::Demo(args) => demo::run(args).await,
     }
 }
 
