@@ -4,6 +4,7 @@
 mod harness;
 
 mod crash;
+mod demo;
 mod ledger;
 mod rules;
 mod tamper;

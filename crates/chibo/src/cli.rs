@@ -27,6 +27,10 @@ pub enum Command {
     /// Evaluate an organization's year through a classification rule set; prints the report's
     /// digest, the rule set and the log size it covers.
     Evaluate(EvaluateArgs),
+    /// Build a demo province over gRPC: Thái Bình's committees, cells and members, and a year
+    /// of their meetings, study points and model-cell programmes. The same seed writes the same
+    /// events, so running it again records nothing new.
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -161,4 +165,19 @@ pub struct VerifyArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The seed: the same seed (with the same --cells and --year) gives the same events.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How many cells (chi bộ) the province has.
+    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..=2000))]
+    pub cells: u32,
+    /// The year of cell life to record; it must be over. Default: the last complete year.
+    #[arg(long)]
+    pub year: Option<i32>,
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod command;
+mod demo;
 mod json;
 
 use std::process::ExitCode;

@@ -1,5 +1,6 @@
 //! One file per command, dispatched here.
 
+mod demo;
 mod read;
 mod reports;
 mod serve;
@@ -9,7 +10,7 @@ mod verify;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chibo_proto::v1::ledger_client::LedgerClient;
+use chibo_proto::v1::{self as pb, ledger_client::LedgerClient};
 use tonic::transport::Channel;
 
 use crate::cli::{Cli, Command};
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify::run(args),
         Command::Standings(args) => reports::standings(args).await,
         Command::Evaluate(args) => reports::evaluate(args).await,
+        Command::Demo(args) => demo::run(args).await,
     }
 }
 
@@ -35,6 +37,17 @@ async fn channel(server: &str) -> anyhow::Result<Channel> {
     let endpoint =
         Channel::from_shared(server.to_owned()).with_context(|| format!("--server {server:?} is not a URL"))?;
     endpoint.connect().await.with_context(|| format!("cannot reach the chibo server at {server}"))
+}
+
+/// Appends `events` to `stream` in one `SubmitBatch`, all or nothing; the receipts in order.
+async fn submit_batch(
+    client: &mut LedgerClient<Channel>,
+    stream: String,
+    expected_revision: Option<pb::ExpectedRevision>,
+    events: Vec<pb::EventSubmission>,
+) -> anyhow::Result<Vec<pb::Receipt>> {
+    let request = pb::SubmitBatchRequest { stream, expected_revision, events };
+    Ok(client.submit_batch(request).await.map_err(refused)?.into_inner().receipts)
 }
 
 /// Turns a refusal by the server into an error that says what the server said.

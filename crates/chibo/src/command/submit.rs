@@ -7,7 +7,7 @@ use chibo_proto::v1 as pb;
 
 use crate::{
     cli::SubmitArgs,
-    command::{connect, refused},
+    command::{connect, refused, submit_batch},
     json,
 };
 
@@ -42,12 +42,7 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<ExitCode> {
                 .enumerate()
                 .map(|(i, item)| json::submission(item).with_context(|| format!("events[{i}]")))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            client
-                .submit_batch(pb::SubmitBatchRequest { stream, expected_revision, events })
-                .await
-                .map_err(refused)?
-                .into_inner()
-                .receipts
+            submit_batch(&mut client, stream, expected_revision, events).await?
         }
         item @ serde_json::Value::Object(_) => {
             let event = json::submission(item).context("event")?;

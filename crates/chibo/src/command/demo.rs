@@ -1,0 +1,179 @@
+//! `chibo demo`: builds the demo province (see `crate::demo`) on a running server, one batch
+//! at a time in the plan's order, with a progress line on stderr and a summary on stdout.
+
+use std::{
+    io::{IsTerminal, Write},
+    process::ExitCode,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context};
+use chibo_integrity::Envelope;
+use chibo_proto::v1::{self as pb, ledger_client::LedgerClient};
+use tonic::transport::Channel;
+
+use crate::{
+    cli::DemoArgs,
+    command::{connect, refused, submit_batch},
+    demo::{self, calendar::Day, Batch, Plan, Settings},
+};
+
+/// The first year the demo builds: its organizations are recorded 36 years earlier.
+const FIRST_YEAR: i32 = 2000;
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let DemoArgs { server, seed, cells, year } = args;
+    let started = Instant::now();
+    let today = Day::today_in_vietnam();
+    let last_complete = today.year() - 1;
+    let year = year.unwrap_or(last_complete);
+    if year > last_complete {
+        let (y, m, d) = today.parts();
+        bail!(
+            "--year {year} is not over (today is {y:04}-{m:02}-{d:02} in Vietnam): the demo records a whole year, so \
+             the latest it can build is {last_complete}"
+        );
+    }
+    if year < FIRST_YEAR {
+        bail!("--year {year} is too early: the demo builds years from {FIRST_YEAR} to {last_complete}");
+    }
+    let settings = Settings { seed, cells: cells as usize, year };
+
+    let mut client = connect(&server.server).await?;
+    let plan = demo::build(&settings).context("cannot build the demo province")?;
+    check_not_another_province(&mut client, &plan).await?;
+    let events = plan.events();
+    let Plan { batches, committees, cells, members } = plan;
+    let mut progress = Progress::new(events);
+    let mut new = 0;
+    // One batch at a time, in the plan's order: the log's global order is then the same on
+    // every run with these settings, and every batch finds what it depends on recorded.
+    for Batch { stream, events: batch } in batches {
+        let count = batch.len();
+        let receipts = submit_batch(&mut client, stream.clone(), Some(any()), batch)
+            .await
+            .with_context(|| format!("submitting {count} events to {stream}"))?;
+        new += receipts.iter().filter(|r| !r.duplicate).count();
+        progress.advance(receipts.len(), &stream);
+    }
+    progress.finish();
+
+    println!("chibo demo: the province {} for {year}, seed {seed}", demo::PROVINCE);
+    println!("  organizations  {committees} committees, {cells} cells");
+    println!("  members        {}", thousands(members));
+    println!(
+        "  events         {} ({} new, {} already recorded)",
+        thousands(events),
+        thousands(new),
+        thousands(events - new)
+    );
+    println!("  elapsed        {:.1} s", started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn any() -> pb::ExpectedRevision {
+    pb::ExpectedRevision { kind: Some(pb::expected_revision::Kind::Any(pb::Empty {})) }
+}
+
+/// Refuses to write into a server that holds a demo province built with other settings: its
+/// events would clash with ours (the same organizations and members, other event ids).
+async fn check_not_another_province(client: &mut LedgerClient<Channel>, plan: &Plan) -> anyhow::Result<()> {
+    let first = plan.batches.first().context("the plan is empty")?;
+    let request = pb::ReadStreamRequest { stream: first.stream.clone(), from_revision: 0, max_count: 1 };
+    let mut events = client.read_stream(request).await.map_err(refused)?.into_inner();
+    let Some(recorded) = events.message().await.map_err(refused)? else { return Ok(()) };
+    let envelope = Envelope::decode(&recorded.envelope).context("the server sent an undecodable envelope")?;
+    if envelope.event_id.to_string() != first.events[0].event_id {
+        bail!(
+            "the server already holds {} from another demo run (another --seed, --cells or --year) or from real \
+             use; start the server on a fresh data directory to build this one",
+            first.stream
+        );
+    }
+    Ok(())
+}
+
+/// The progress line: redrawn in place on a terminal, a few plain lines otherwise.
+struct Progress {
+    total: usize,
+    done: usize,
+    terminal: bool,
+    drawn: Option<Instant>,
+    /// The next quarter (1 to 4) to report in plain mode.
+    next_quarter: usize,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        Progress { total, done: 0, terminal: std::io::stderr().is_terminal(), drawn: None, next_quarter: 1 }
+    }
+
+    fn advance(&mut self, events: usize, label: &str) {
+        self.done += events;
+        let mut err = std::io::stderr().lock();
+        if self.terminal {
+            if self.drawn.is_some_and(|at| at.elapsed() < Duration::from_millis(100)) {
+                return;
+            }
+            self.drawn = Some(Instant::now());
+            let width = 30;
+            let filled = self.done * width / self.total.max(1);
+            let _ = write!(
+                err,
+                "\r[{}{}] {:>3}% {} of {} events  {label:<40}",
+                "#".repeat(filled),
+                "-".repeat(width - filled),
+                self.done * 100 / self.total.max(1),
+                thousands(self.done),
+                thousands(self.total),
+            );
+            let _ = err.flush();
+        } else {
+            while self.next_quarter <= 4 && self.done * 4 >= self.next_quarter * self.total {
+                let _ = writeln!(
+                    err,
+                    "chibo demo: {}% ({} of {} events, {label})",
+                    self.next_quarter * 25,
+                    thousands(self.done),
+                    thousands(self.total)
+                );
+                self.next_quarter += 1;
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.terminal {
+            self.drawn = None;
+            self.advance(0, "done");
+            let _ = writeln!(std::io::stderr());
+        }
+    }
+}
+
+/// 171234 → "171,234".
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(171_234), "171,234");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}
