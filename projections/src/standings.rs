@@ -230,11 +230,7 @@ pub enum StandingsError {
 }
 
 fn permille(part: u64, whole: u64) -> u32 {
-    if whole == 0 {
-        0
-    } else {
-        (part * 1000 / whole) as u32
-    }
+    (part * 1000).checked_div(whole).map_or(0, |p| p as u32)
 }
 
 fn month_end(year: u16, month: u8) -> Date {
@@ -392,10 +388,9 @@ pub fn cell(state: &State, rules: &RuleBook, cell: &Id, year: u16) -> Result<Cel
         let in_meeting = |meeting: &Id| meeting_dates.contains_key(meeting);
         match &fact.event {
             Event::MemberSpoke(e) if in_meeting(&e.meeting_id) => {
-                if spoke.entry(e.meeting_id.clone()).or_default().insert(e.member_id.clone()) {
-                    if let Some(m) = members.get_mut(&e.member_id) {
-                        m.times_spoke += 1;
-                    }
+                let first_time = spoke.entry(e.meeting_id.clone()).or_default().insert(e.member_id.clone());
+                if let Some(m) = members.get_mut(&e.member_id).filter(|_| first_time) {
+                    m.times_spoke += 1;
                 }
             }
             Event::MemberCommended(e) if in_meeting(&e.meeting_id) => {

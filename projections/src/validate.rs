@@ -887,7 +887,7 @@ impl Rules<'_, '_> {
         let state = self.state;
         let launched = programme.launched;
         let id = &launched.programme_id;
-        if state.index().selections.get(&(id.clone(), cell.clone())).is_none() {
+        if !state.index().selections.contains_key(&(id.clone(), cell.clone())) {
             return Err(conflict(
                 "cell_id",
                 format!("cell-{cell} was not selected for {id}; certification needs a selection"),

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chibo_domain::event::{
-    MemberJoined, MemberJoinedFields, MembershipChange, OrgLevel, OrganizationRegistered,
-    OrganizationRegisteredFields, StudyPointsEarned, StudyPointsEarnedFields,
+    MemberJoined, MemberJoinedFields, MembershipChange, OrgLevel, OrganizationRegistered, OrganizationRegisteredFields,
+    StudyPointsEarned, StudyPointsEarnedFields,
 };
 use chibo_domain::{Date, Event, EventId, Id, StreamName, Timestamp};
 use chibo_projections::engine::{self, Projection, Shared, SnapshotPolicy, Snapshots};
@@ -105,7 +105,8 @@ async fn run_to(store: Arc<dyn EventStore>, snapshots: &Snapshots, log_size: u64
 /// awaits, so the figure is the snapshot's (or 0 for a rebuild), never a race.
 async fn loaded(store: Arc<dyn EventStore>, snapshots: &Snapshots) -> (Arc<Shared<State>>, u64) {
     let policy = SnapshotPolicy::default();
-    let (shared, _task) = engine::start::<State, _>(store, Some(snapshots.clone()), policy, std::future::pending()).await;
+    let (shared, _task) =
+        engine::start::<State, _>(store, Some(snapshots.clone()), policy, std::future::pending()).await;
     let covered = shared.read().covered();
     (shared, covered)
 }

@@ -12,6 +12,13 @@ use chibo_domain::{Date, Event, EventId, Id, Period, StreamName};
 
 use super::Fact;
 
+/// A set of entries under each key; a key is present only while its set is not empty.
+pub type Sets<K, V> = BTreeMap<K, BTreeSet<V>>;
+
+/// An inspection as indexed: its date, its position in the log, the committee stream that
+/// recorded it and its event id.
+pub type InspectionEntry = (Date, u64, StreamName, EventId);
+
 /// An organization of the tree, as its registration in force says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgNode {
@@ -33,23 +40,23 @@ pub struct OrgNode {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CellIndex {
     /// Per member: their joins and departures, by (date, revision).
-    pub membership: BTreeMap<Id, BTreeSet<(Date, u64, EventId)>>,
+    pub membership: Sets<Id, (Date, u64, EventId)>,
     /// Meetings by meeting id.
-    pub meetings: BTreeMap<Id, BTreeSet<EventId>>,
+    pub meetings: Sets<Id, EventId>,
     /// Regular meetings by month.
-    pub regular_by_month: BTreeMap<Period, BTreeSet<EventId>>,
+    pub regular_by_month: Sets<Period, EventId>,
     /// Resolutions by id.
-    pub resolutions: BTreeMap<Id, BTreeSet<EventId>>,
+    pub resolutions: Sets<Id, EventId>,
     /// Tasks by id.
-    pub tasks: BTreeMap<Id, BTreeSet<EventId>>,
+    pub tasks: Sets<Id, EventId>,
     /// Task completions by task id.
-    pub completions: BTreeMap<Id, BTreeSet<EventId>>,
+    pub completions: Sets<Id, EventId>,
     /// Study points per member per day.
     pub points_by_day: BTreeMap<(Id, Date), u64>,
     /// Registrations by programme.
-    pub registrations: BTreeMap<Id, BTreeSet<EventId>>,
+    pub registrations: Sets<Id, EventId>,
     /// Indicator scores by (programme, month, scorer).
-    pub indicator_scores: BTreeMap<(Id, Period, ScoredBy), BTreeSet<EventId>>,
+    pub indicator_scores: Sets<(Id, Period, ScoredBy), EventId>,
 }
 
 /// Everything derived from the facts in force.
@@ -57,35 +64,35 @@ pub struct CellIndex {
 pub struct Index {
     /// Registrations in force per organization id, by position: the first one counts (a
     /// second could only come from a log written before the rules).
-    registrations: BTreeMap<Id, BTreeSet<(u64, EventId)>>,
+    registrations: Sets<Id, (u64, EventId)>,
     /// The organization each registration in force describes.
     nodes: BTreeMap<EventId, OrgNode>,
     /// Registrations naming each parent: (child, registration).
-    children: BTreeMap<Id, BTreeSet<(Id, EventId)>>,
+    children: Sets<Id, (Id, EventId)>,
     /// Each cell's own index, by cell id.
     pub cells: BTreeMap<Id, CellIndex>,
     /// Programmes: the committee stream that launched each, and the launch's event id.
-    pub programmes: BTreeMap<Id, BTreeSet<(StreamName, EventId)>>,
+    pub programmes: Sets<Id, (StreamName, EventId)>,
     /// Per member, the cells whose records name them as joining or leaving.
-    pub member_cells: BTreeMap<Id, BTreeSet<(Id, EventId)>>,
+    pub member_cells: Sets<Id, (Id, EventId)>,
     /// Selections by (programme, cell), with the committee stream.
-    pub selections: BTreeMap<(Id, Id), BTreeSet<(StreamName, EventId)>>,
+    pub selections: Sets<(Id, Id), (StreamName, EventId)>,
     /// Certifications (`true`) and revocations (`false`) by (programme, cell), in log order.
-    pub certifications: BTreeMap<(Id, Id), BTreeSet<(u64, StreamName, EventId, bool)>>,
+    pub certifications: Sets<(Id, Id), (u64, StreamName, EventId, bool)>,
     /// Inspections by (programme or none, cell), by (date, position).
-    pub inspections: BTreeMap<(Option<Id>, Id), BTreeSet<(Date, u64, StreamName, EventId)>>,
+    pub inspections: Sets<(Option<Id>, Id), InspectionEntry>,
     /// Inspection ids per committee stream.
-    pub inspection_ids: BTreeMap<(StreamName, Id), BTreeSet<EventId>>,
+    pub inspection_ids: Sets<(StreamName, Id), EventId>,
     /// Member classifications by (year, member).
-    pub member_classified: BTreeMap<(u16, Id), BTreeSet<(StreamName, EventId)>>,
+    pub member_classified: Sets<(u16, Id), (StreamName, EventId)>,
     /// Cell classifications by (year, cell).
-    pub cell_classified: BTreeMap<(u16, Id), BTreeSet<(StreamName, EventId)>>,
+    pub cell_classified: Sets<(u16, Id), (StreamName, EventId)>,
     /// Signing keys by (committee stream, key id): registered (`true`) or revoked (`false`).
-    pub keys: BTreeMap<(StreamName, Id), BTreeSet<(u64, EventId, bool)>>,
+    pub keys: Sets<(StreamName, Id), (u64, EventId, bool)>,
 }
 
 /// Adds `value` to the set under `key`, or removes it (dropping the set when it empties).
-fn toggle_in<K: Ord, V: Ord>(map: &mut BTreeMap<K, BTreeSet<V>>, key: K, value: V, on: bool) {
+fn toggle_in<K: Ord, V: Ord>(map: &mut Sets<K, V>, key: K, value: V, on: bool) {
     if on {
         map.entry(key).or_default().insert(value);
     } else if let Some(set) = map.get_mut(&key) {

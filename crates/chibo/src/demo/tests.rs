@@ -254,7 +254,7 @@ impl World {
                     }
                     MeetingKind::Thematic => {
                         assert!(d.month() % 3 != 0, "{what}: a thematic meeting in a quarter's last month");
-                        *state.thematic_quarters.entry((d.month() + 2) / 3).or_default() += 1;
+                        *state.thematic_quarters.entry(d.month().div_ceil(3)).or_default() += 1;
                     }
                     MeetingKind::Extraordinary => {}
                 }

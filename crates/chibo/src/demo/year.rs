@@ -178,12 +178,15 @@ impl CellYear<'_> {
         let year = self.year;
         // (day, kind, month or quarter, meeting id)
         let mut meetings: Vec<(Day, MeetingKind, u32, String)> = (1..=12)
-            .map(|m| (self.schedule.regular[m as usize - 1], MeetingKind::Regular, m, format!("thuong-ky-{year}-{m:02}")))
+            .map(|m| {
+                (self.schedule.regular[m as usize - 1], MeetingKind::Regular, m, format!("thuong-ky-{year}-{m:02}"))
+            })
             .collect();
         let mut in_quarter = [0u32; 5];
         for &(day, q) in &self.schedule.thematic {
             in_quarter[q as usize] += 1;
-            let suffix = if in_quarter[q as usize] == 1 { String::new() } else { format!("-{}", in_quarter[q as usize]) };
+            let suffix =
+                if in_quarter[q as usize] == 1 { String::new() } else { format!("-{}", in_quarter[q as usize]) };
             meetings.push((day, MeetingKind::Thematic, q, format!("chuyen-de-{year}-q{q}{suffix}")));
         }
         meetings.sort_by_key(|(day, ..)| *day);
