@@ -6,6 +6,7 @@ mod harness;
 mod crash;
 mod demo;
 mod ledger;
+mod reports;
 mod rules;
 mod tamper;
 mod walkthrough;

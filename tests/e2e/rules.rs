@@ -56,7 +56,7 @@ fn at(seconds: i64) -> Option<pbjson_types::Timestamp> {
 }
 
 /// `kind` as a submission with a fresh id.
-fn ev(kind: Kind) -> pb::EventSubmission {
+pub(crate) fn ev(kind: Kind) -> pb::EventSubmission {
     ev_id(&harness::event_id(), kind)
 }
 
@@ -142,14 +142,14 @@ fn role(member: &str, date: &str) -> Kind {
     })
 }
 
-fn attendance(member: &str, status: pb::AttendanceStatus) -> pb::Attendance {
+pub(crate) fn attendance(member: &str, status: pb::AttendanceStatus) -> pb::Attendance {
     let reason = if status == pb::AttendanceStatus::Excused { "ốm" } else { "" };
     pb::Attendance { member_id: member.into(), status: status.into(), reason: reason.into() }
 }
 
 /// A meeting with `present` all present, documents posted the day before, a guest from
 /// org-thi-tran.
-fn meeting(id: &str, kind: pb::MeetingKind, date: &str, present: &[&str]) -> pb::MeetingHeld {
+pub(crate) fn meeting(id: &str, kind: pb::MeetingKind, date: &str, present: &[&str]) -> pb::MeetingHeld {
     let date_parsed = Date::parse("date", date).unwrap();
     pb::MeetingHeld {
         meeting_id: id.into(),
@@ -175,11 +175,11 @@ fn regular(id: &str, date: &str) -> Kind {
     Kind::MeetingHeld(meeting(id, pb::MeetingKind::Regular, date, &["an", "binh", "cuong"]))
 }
 
-fn held(meeting: pb::MeetingHeld) -> Kind {
+pub(crate) fn held(meeting: pb::MeetingHeld) -> Kind {
     Kind::MeetingHeld(meeting)
 }
 
-fn spoke(meeting: &str, member: &str) -> Kind {
+pub(crate) fn spoke(meeting: &str, member: &str) -> Kind {
     Kind::MemberSpoke(pb::MemberSpoke {
         meeting_id: meeting.into(),
         member_id: member.into(),
@@ -187,7 +187,7 @@ fn spoke(meeting: &str, member: &str) -> Kind {
     })
 }
 
-fn commended(meeting: &str, member: &str) -> Kind {
+pub(crate) fn commended(meeting: &str, member: &str) -> Kind {
     Kind::MemberCommended(pb::MemberCommended {
         meeting_id: meeting.into(),
         member_id: member.into(),
@@ -232,7 +232,7 @@ fn done(task: &str, member: &str, date: &str) -> Kind {
     })
 }
 
-fn points(member: &str, points: u32, date: &str) -> Kind {
+pub(crate) fn points(member: &str, points: u32, date: &str) -> Kind {
     Kind::StudyPointsEarned(pb::StudyPointsEarned {
         member_id: member.into(),
         points,
@@ -394,7 +394,7 @@ fn corrected(target: &str, replacement: Kind) -> Kind {
     }))
 }
 
-fn retracted(target: &str) -> Kind {
+pub(crate) fn retracted(target: &str) -> Kind {
     Kind::EventRetracted(pb::EventRetracted { target_event_id: target.into(), reason: "Nhập nhầm".into() })
 }
 
@@ -545,15 +545,15 @@ impl Family {
         self.push(name, stream, vec![submission], Expect::Refused(code, path, word));
     }
 
-    /// `events`, submitted as one batch to `stream`, are refused because of event `index`.
+    /// `events`, submitted as one batch to `stream`, are refused because of event `index`, at
+    /// `path` within it.
     fn refuse_batch(
         &mut self,
         name: &str,
         stream: &str,
         events: Vec<Kind>,
         code: Code,
-        index: usize,
-        path: &str,
+        (index, path): (usize, &str),
         word: &'static str,
     ) {
         let path = format!("events[{index}].event.{path}: ");
@@ -860,8 +860,7 @@ fn cases(ids: &Setup) -> Vec<Family> {
         k1,
         vec![regular("2026-04", "2026-04-02"), regular("2026-04-b", "2026-04-16")],
         CONFLICT,
-        1,
-        "meeting_held.kind",
+        (1, "meeting_held.kind"),
         "already held its regular meeting of 2026-04",
     );
     f.refuse_batch(
@@ -869,8 +868,7 @@ fn cases(ids: &Setup) -> Vec<Family> {
         k1,
         vec![points("binh", 120, "2026-04-01"), points("binh", 90, "2026-04-01")],
         CONFLICT,
-        1,
-        "study_points_earned.points",
+        (1, "study_points_earned.points"),
         "already has 120 points",
     );
     f.accept_batch(
