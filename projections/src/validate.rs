@@ -399,6 +399,18 @@ impl Rules<'_, '_> {
                         ),
                     ));
                 }
+                // One cell at a time: a join dated before the last departure from another cell
+                // would make the two memberships overlap.
+                if let Some((other, on)) = state.last_left_elsewhere(&e.member_id, cell).filter(|(_, on)| e.date < *on)
+                {
+                    return Err(conflict(
+                        "date",
+                        format!(
+                            "{} is before {}'s departure from cell-{other} on {on}; a member belongs to one cell at a time",
+                            e.date, e.member_id
+                        ),
+                    ));
+                }
                 if let Some(from) = &e.transfer_cell_id {
                     self.known_cell("transfer_cell_id", from)?;
                 }
@@ -506,6 +518,18 @@ impl Rules<'_, '_> {
                     return Err(conflict(
                         "scorer",
                         format!("{} is neither a member of cell-{cell} nor a committee above it", e.scorer),
+                    ));
+                }
+                let key = (e.meeting_id.clone(), e.scorer.clone());
+                if let Some(ids) = state.index().cells.get(cell).and_then(|c| c.meeting_scores.get(&key)) {
+                    return Err(exists(
+                        "meeting_id",
+                        format!(
+                            "{} of cell-{cell} is already scored by {} (event {}); correct that event instead",
+                            e.meeting_id,
+                            e.scorer,
+                            first(ids)
+                        ),
                     ));
                 }
                 Ok(())

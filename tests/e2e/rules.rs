@@ -623,6 +623,7 @@ fn cases(ids: &Setup) -> Vec<Family> {
     f.refuse("transfer out to an unknown cell", k1, transferred_out("an", "2026-03-01", "ghost"), CONFLICT, "member_left.transfer_cell_id", "not a registered cell");
     f.refuse("a role for a non-member on that date", k1, role("an", "2024-12-01"), CONFLICT, "member_role_assigned.member_id", "not a member");
     f.accept("a role for a member", k1, role("an", "2025-02-01"));
+    f.refuse("a transfer in dated before the transfer out", k2, transferred_in("giang", "2025-12-01", "khu-1"), CONFLICT, "member_joined.date", "one cell at a time");
     f.accept("a transfer in after the transfer out", k2, transferred_in("giang", "2026-01-02", "khu-1"));
     f.accept("a new member of a new cell", k3, joined("hoa", "2026-03-01"));
     all.push(f);
@@ -795,6 +796,8 @@ fn cases(ids: &Setup) -> Vec<Family> {
     f.refuse("a scorer neither a member nor a committee above", k1, score("2026-02", MEETING_RUBRIC, &GOOD_SCORE, "viet-tri"), CONFLICT, "meeting_scored.scorer", "neither");
     f.accept("by a committee above the cell", k1, score("2026-02", MEETING_RUBRIC, &GOOD_SCORE, "lam-thao"));
     f.accept("by a member of the cell", k1, score("2026-01", MEETING_RUBRIC, &GOOD_SCORE, "an"));
+    f.refuse("a second score by the same scorer", k1, score("2026-02", MEETING_RUBRIC, &GOOD_SCORE, "lam-thao"), EXISTS, "meeting_scored.meeting_id", "already scored by lam-thao");
+    f.accept("the same meeting, by another scorer", k1, score("2026-02", MEETING_RUBRIC, &GOOD_SCORE, "an"));
     all.push(f);
 
     let mut f = Family::new("classifications");

@@ -57,6 +57,8 @@ pub struct CellIndex {
     pub registrations: Sets<Id, EventId>,
     /// Indicator scores by (programme, month, scorer).
     pub indicator_scores: Sets<(Id, Period, ScoredBy), EventId>,
+    /// Meeting scores by (meeting, scorer).
+    pub meeting_scores: Sets<(Id, Id), EventId>,
 }
 
 /// Everything derived from the facts in force.
@@ -202,6 +204,9 @@ impl Index {
             Event::ResolutionAdopted(e) => toggle_in(&mut index.resolutions, e.resolution_id.clone(), id, on),
             Event::TaskAssigned(e) => toggle_in(&mut index.tasks, e.task_id.clone(), id, on),
             Event::TaskCompleted(e) => toggle_in(&mut index.completions, e.task_id.clone(), id, on),
+            Event::MeetingScored(e) => {
+                toggle_in(&mut index.meeting_scores, (e.meeting_id.clone(), e.scorer.clone()), id, on)
+            }
             Event::StudyPointsEarned(e) => {
                 let key = (e.member_id.clone(), e.date);
                 let total = index.points_by_day.entry(key.clone()).or_default();

@@ -87,6 +87,17 @@ impl State {
         cells.iter().map(|(cell, _)| cell).find(|cell| *cell != except && self.is_member(cell, member, None)).cloned()
     }
 
+    /// `member`'s latest departure from a cell other than `except`: the cell and the day.
+    pub fn last_left_elsewhere(&self, member: &Id, except: &Id) -> Option<(Id, Date)> {
+        let cells = self.index().member_cells.get(member)?;
+        let left = cells.iter().map(|(cell, _)| cell).filter(|cell| *cell != except);
+        let left = left.filter_map(|cell| match self.membership(cell, member, None) {
+            Some(Membership::Left { on }) => Some((on, cell)),
+            _ => None,
+        });
+        left.max().map(|(on, cell)| (cell.clone(), on))
+    }
+
     /// The programme `id`, as its launch in force says.
     pub fn programme(&self, id: &Id) -> Option<Programme<'_>> {
         let (stream, event_id) = self.index().programmes.get(id)?.first()?;
