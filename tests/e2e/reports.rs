@@ -105,6 +105,18 @@ async fn standings_answer_the_same_over_grpc_and_the_cli() {
     let table = standings_cli(&server, &["committee", PROVINCE, "--year", "2026", "--top", "2"]);
     assert!(table.contains("1. ") && table.contains("80"), "{table}");
 
+    // A reader that stops reading (`chibo standings … | head -1`) ends the command quietly.
+    let mut child = std::process::Command::new(crate::harness::CHIBO)
+        .args(["standings", "--server", &server.url, "cell", "a", "--year", "2026"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let closed = child.wait_with_output().unwrap();
+    assert!(closed.status.success(), "a closed stdout is no failure: {closed:?}");
+    assert!(closed.stderr.is_empty(), "and no panic: {}", String::from_utf8_lossy(&closed.stderr));
+
     // Questions that cannot be answered say which field and why.
     let status = standings.member_standing(member("nobody")).await.unwrap_err();
     assert_eq!(status.code(), Code::NotFound, "{status:?}");

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(command::run(cli)) {
         Ok(code) => code,
+        Err(e) if command::is_closed_stdout(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("chibo: {e:#}");
             ExitCode::from(2)

@@ -2,6 +2,7 @@
 //! at a time in the plan's order, with a progress line on stderr and a summary on stdout.
 
 use std::{
+    fmt::Write as _,
     io::{IsTerminal, Write},
     process::ExitCode,
     time::{Duration, Instant},
@@ -58,16 +59,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     progress.finish();
 
-    println!("chibo demo: the province {} for {year}, seed {seed}", demo::PROVINCE);
-    println!("  organizations  {committees} committees, {cells} cells");
-    println!("  members        {}", thousands(members));
-    println!(
+    let mut out = String::new();
+    writeln!(out, "chibo demo: the province {} for {year}, seed {seed}", demo::PROVINCE)?;
+    writeln!(out, "  organizations  {committees} committees, {cells} cells")?;
+    writeln!(out, "  members        {}", thousands(members))?;
+    writeln!(
+        out,
         "  events         {} ({} new, {} already recorded)",
         thousands(events),
         thousands(new),
         thousands(events - new)
-    );
-    println!("  elapsed        {:.1} s", started.elapsed().as_secs_f64());
+    )?;
+    writeln!(out, "  elapsed        {:.1} s", started.elapsed().as_secs_f64())?;
+    super::emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -50,6 +50,22 @@ async fn submit_batch(
     Ok(client.submit_batch(request).await.map_err(refused)?.into_inner().receipts)
 }
 
+/// Writes `text` to stdout. A closed stdout (`chibo … | head`) is an error to return, which
+/// `main` turns into a quiet exit, never a panic.
+fn emit(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}
+
+/// Whether `error` is stdout closed by its reader: the reader has what it wanted.
+pub fn is_closed_stdout(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
 /// Turns a refusal by the server into an error that says what the server said.
 fn refused(status: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("the server refused: {:?}: {}", status.code(), status.message())

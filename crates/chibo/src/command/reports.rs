@@ -1,12 +1,13 @@
 //! `chibo standings` and `chibo evaluate`: tables for people, JSON for machines.
 
+use std::fmt::{self, Write as _};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use chibo_proto::v1::{self as pb, evaluation_client::EvaluationClient, standings_client::StandingsClient};
 use serde_json::Value;
 
-use super::{channel, refused};
+use super::{channel, emit, refused};
 use crate::cli::{EvaluateArgs, StandingsArgs, StandingsOf};
 
 pub async fn standings(args: StandingsArgs) -> anyhow::Result<ExitCode> {
@@ -22,24 +23,32 @@ pub async fn standings(args: StandingsArgs) -> anyhow::Result<ExitCode> {
     .map_err(refused)?
     .into_inner();
     if json {
-        println!("{}", response.json);
+        emit(&format!("{}\n", response.json))?;
         return Ok(ExitCode::SUCCESS);
     }
     let doc: Value = serde_json::from_str(&response.json).context("the server sent a standing that is not JSON")?;
+    let mut out = String::new();
     match of {
-        StandingsOf::Member => print_member(&doc),
-        StandingsOf::Cell => print_cell(&doc),
-        StandingsOf::Committee => print_committee(&doc),
-    }
-    println!("(computed from the first {} events of the log)", response.log_size);
+        StandingsOf::Member => print_member(&mut out, &doc),
+        StandingsOf::Cell => print_cell(&mut out, &doc),
+        StandingsOf::Committee => print_committee(&mut out, &doc),
+    }?;
+    writeln!(out, "(computed from the first {} events of the log)", response.log_size)?;
+    emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// A field for people: lists and maps spelled out ("1, 1, 0", "tot 15, kha 1"), empty ones as
+/// "none".
 fn n(doc: &Value, key: &str) -> String {
     match &doc[key] {
-        Value::Null => "-".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::Array(items) if items.is_empty() => "none".to_owned(),
+        Value::Array(items) => items.iter().map(n_value).collect::<Vec<_>>().join(", "),
+        Value::Object(entries) if entries.is_empty() => "none".to_owned(),
+        Value::Object(entries) => {
+            entries.iter().map(|(k, v)| format!("{k} {}", n_value(v))).collect::<Vec<_>>().join(", ")
+        }
+        other => n_value(other),
     }
 }
 
@@ -55,75 +64,89 @@ fn months(doc: &Value, key: &str) -> String {
 fn n_value(v: &Value) -> String {
     match v {
         Value::Null => "-".to_owned(),
+        Value::String(s) => s.clone(),
         other => other.to_string(),
     }
 }
 
 const MONTHS: &str = "    01   02   03   04   05   06   07   08   09   10   11   12";
 
-fn print_member(m: &Value) {
-    println!("member {} ({}) in cell {} — {}", n(m, "member_id"), n(m, "name"), n(m, "cell_id"), n(m, "year"));
-    println!("study points        {MONTHS}");
-    println!("  by month          {}", months(m, "points_by_month"));
-    println!("  year / cumulative {} / {}", n(m, "points_year"), n(m, "points_cumulative"));
-    println!("  monthly minimum   {} (months under it: {})", n(m, "monthly_minimum"), n(m, "months_under_minimum"));
-    println!("meetings attended   {} of {}", n(m, "meetings_present"), n(m, "meetings_expected"));
-    println!(
+fn print_member(out: &mut String, m: &Value) -> fmt::Result {
+    writeln!(out, "member {} ({}) in cell {} — {}", n(m, "member_id"), n(m, "name"), n(m, "cell_id"), n(m, "year"))?;
+    writeln!(out, "study points        {MONTHS}")?;
+    writeln!(out, "  by month          {}", months(m, "points_by_month"))?;
+    writeln!(out, "  year / cumulative {} / {}", n(m, "points_year"), n(m, "points_cumulative"))?;
+    writeln!(
+        out,
+        "  monthly minimum   {} (months under it: {})",
+        n(m, "monthly_minimum"),
+        n(m, "months_under_minimum")
+    )?;
+    writeln!(out, "meetings attended   {} of {}", n(m, "meetings_present"), n(m, "meetings_expected"))?;
+    writeln!(
+        out,
         "  excused / unexcused {} / {} (removal flag: {})",
         n(m, "excused"),
         n(m, "unexcused"),
         n(m, "removal_flag")
-    );
-    println!("spoke               {}", n(m, "times_spoke"));
-    println!("commended           {}", n(m, "commendations"));
-    println!("reminded / criticised {} / {}", n(m, "reminders"), n(m, "criticisms"));
-    println!(
+    )?;
+    writeln!(out, "spoke               {}", n(m, "times_spoke"))?;
+    writeln!(out, "commended           {}", n(m, "commendations"))?;
+    writeln!(out, "reminded / criticised {} / {}", n(m, "reminders"), n(m, "criticisms"))?;
+    writeln!(
+        out,
         "tasks done / assigned / late {} / {} / {}",
         n(m, "tasks_done"),
         n(m, "tasks_assigned"),
         n(m, "tasks_late")
-    );
+    )?;
+    Ok(())
 }
 
-fn print_cell(c: &Value) {
-    println!("cell {} ({}) — {} — rules {}", n(c, "cell_id"), n(c, "name"), n(c, "year"), n(c, "meeting_rules"));
-    println!("members at year end {}", n(c, "members"));
-    println!("regular meetings    {MONTHS}");
-    println!("  by month          {}", months(c, "regular_by_month"));
-    println!(
+fn print_cell(out: &mut String, c: &Value) -> fmt::Result {
+    writeln!(out, "cell {} ({}) — {} — rules {}", n(c, "cell_id"), n(c, "name"), n(c, "year"), n(c, "meeting_rules"))?;
+    writeln!(out, "members at year end {}", n(c, "members"))?;
+    writeln!(out, "regular meetings    {MONTHS}")?;
+    writeln!(out, "  by month          {}", months(c, "regular_by_month"))?;
+    writeln!(
+        out,
         "  held / expected   {} / {} (months missing: {})",
         n(c, "regular_held"),
         n(c, "regular_expected"),
         n(c, "months_missing")
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "thematic by quarter {} (held {} of {})",
         n(c, "thematic_by_quarter"),
         n(c, "thematic_held"),
         n(c, "thematic_expected")
-    );
-    println!("every meeting held  {}", n(c, "every_meeting_held"));
-    println!(
+    )?;
+    writeln!(out, "every meeting held  {}", n(c, "every_meeting_held"))?;
+    writeln!(
+        out,
         "attendance          {} ({} of {})",
         per_mille(c, "attendance_permille"),
         n(c, "attendance_present"),
         n(c, "attendance_expected")
-    );
-    println!("meeting score bands {}", n(c, "bands"));
-    println!("members meeting the points minimum every month {}", per_mille(c, "points_compliance_permille"));
+    )?;
+    writeln!(out, "meeting score bands {}", n(c, "bands"))?;
+    writeln!(out, "members meeting the points minimum every month {}", per_mille(c, "points_compliance_permille"))?;
     for p in c["programmes"].as_array().into_iter().flatten() {
-        println!(
+        writeln!(
+            out,
             "programme {} — {} (latest score {}, threshold {})",
             n(p, "programme_id"),
             n(p, "status"),
             n(p, "latest_score"),
             n(p, "threshold")
-        );
-        println!("  indicator score   {}", months(p, "indicator_by_month"));
+        )?;
+        writeln!(out, "  indicator score   {}", months(p, "indicator_by_month"))?;
     }
-    println!("{:<24} {:>8} {:>9} {:>6} {:>6} {:>8}", "member", "points", "attended", "spoke", "tasks", "late");
+    writeln!(out, "{:<24} {:>8} {:>9} {:>6} {:>6} {:>8}", "member", "points", "attended", "spoke", "tasks", "late")?;
     for m in c["member_standings"].as_array().into_iter().flatten() {
-        println!(
+        writeln!(
+            out,
             "{:<24} {:>8} {:>5}/{:<3} {:>6} {:>6} {:>8}",
             n(m, "member_id"),
             n(m, "points_year"),
@@ -132,32 +155,35 @@ fn print_cell(c: &Value) {
             n(m, "times_spoke"),
             n(m, "tasks_assigned"),
             n(m, "tasks_late")
-        );
+        )?;
     }
+    Ok(())
 }
 
-fn print_committee(c: &Value) {
-    println!("committee {} ({}) — {}", n(c, "org_id"), n(c, "name"), n(c, "year"));
-    println!("cells {}   members {}", n(c, "cells"), n(c, "members"));
-    println!("cells holding every meeting {}", n(c, "cells_every_meeting_held"));
-    println!(
+fn print_committee(out: &mut String, c: &Value) -> fmt::Result {
+    writeln!(out, "committee {} ({}) — {}", n(c, "org_id"), n(c, "name"), n(c, "year"))?;
+    writeln!(out, "cells {}   members {}", n(c, "cells"), n(c, "members"))?;
+    writeln!(out, "cells holding every meeting {}", n(c, "cells_every_meeting_held"))?;
+    writeln!(
+        out,
         "attendance {}   member-months meeting the points minimum {}",
         per_mille(c, "attendance_permille"),
         per_mille(c, "points_compliance_permille")
-    );
-    println!("programme status {}", n(c, "programme_status"));
-    println!("cells by programme score:");
+    )?;
+    writeln!(out, "programme status {}", n(c, "programme_status"))?;
+    writeln!(out, "cells by programme score:")?;
     for l in c["cell_leaderboard"].as_array().into_iter().flatten() {
-        println!("  {:>3}. {:<32} {:>5}", n(l, "rank"), n(l, "name"), n(l, "value"));
+        writeln!(out, "  {:>3}. {:<32} {:>5}", n(l, "rank"), n(l, "name"), n(l, "value"))?;
     }
-    println!("members by study points this year:");
+    writeln!(out, "members by study points this year:")?;
     for l in c["member_leaderboard"].as_array().into_iter().flatten() {
-        println!("  {:>3}. {:<32} {:>7}  ({})", n(l, "rank"), n(l, "name"), n(l, "value"), n(l, "cell_id"));
+        writeln!(out, "  {:>3}. {:<32} {:>7}  ({})", n(l, "rank"), n(l, "name"), n(l, "value"), n(l, "cell_id"))?;
     }
+    Ok(())
 }
 
 pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let EvaluateArgs { server, org, year, rule_set, out, json } = args;
+    let EvaluateArgs { server, org, year, rule_set, out: report_file, json } = args;
     let Some((name, version)) = rule_set.split_once('@') else {
         bail!("--rule-set {rule_set:?} is not name@version (e.g. vn-qd366-2025@1)");
     };
@@ -170,26 +196,29 @@ pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         .await
         .map_err(refused)?
         .into_inner();
-    if let Some(path) = &out {
+    if let Some(path) = &report_file {
         std::fs::write(path, &response.report).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if json {
-        println!("{}", String::from_utf8_lossy(&response.report));
+        emit(&format!("{}\n", String::from_utf8_lossy(&response.report)))?;
         return Ok(ExitCode::SUCCESS);
     }
+    let mut out = String::new();
     let digest: String = response.digest.iter().map(|b| format!("{b:02x}")).collect();
     let doc: Value = serde_json::from_slice(&response.report).context("the report is not JSON")?;
-    println!("evaluation of {} ({}) for {}", n(&doc, "org_id"), n(&doc, "org_name"), n(&doc, "year"));
-    println!("rule set   {name}@{version}");
-    println!("log size   {}", response.log_size);
-    println!("digest     {digest}");
-    println!(
+    writeln!(out, "evaluation of {} ({}) for {}", n(&doc, "org_id"), n(&doc, "org_name"), n(&doc, "year"))?;
+    writeln!(out, "rule set   {name}@{version}")?;
+    writeln!(out, "log size   {}", response.log_size)?;
+    writeln!(out, "digest     {digest}")?;
+    writeln!(
+        out,
         "{:<12} {:>10} {:>6} {:>10} {:>14} {:>15}",
         "", "excellent", "good", "completed", "not completed", "not classified"
-    );
+    )?;
     for who in ["cells", "members"] {
         let s = &doc["summary"][who];
-        println!(
+        writeln!(
+            out,
             "{:<12} {:>10} {:>6} {:>10} {:>14} {:>15}",
             who,
             n(s, "excellent"),
@@ -197,7 +226,8 @@ pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             n(s, "completed"),
             n(s, "not_completed"),
             n(s, "not_classified")
-        );
+        )?;
     }
+    emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }

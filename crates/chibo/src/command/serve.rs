@@ -65,7 +65,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => "off".to_owned(),
     };
     // One line on stdout for people and scripts (tests read the bound ports from it).
-    println!("chibo serving grpc={grpc_addr} metrics={metrics_shown} data={}", data.display());
+    let announce = format!("chibo serving grpc={grpc_addr} metrics={metrics_shown} data={}\n", data.display());
+    if let Err(e) = super::emit(&announce) {
+        tracing::warn!(error = %e, "cannot write the address line to stdout; serving anyway");
+    }
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(chibo_server::run(

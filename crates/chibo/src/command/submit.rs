@@ -54,8 +54,7 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         }
         _ => bail!("the input must be a JSON object (one submission) or an array (a batch)"),
     };
-    for receipt in receipts {
-        println!("{}", json::receipt(&receipt));
-    }
+    let lines: String = receipts.iter().map(|r| format!("{}\n", json::receipt(r))).collect();
+    super::emit(&lines)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! `chibo verify`: walks every chain of a data directory offline, with no server.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -15,6 +16,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     })
     .with_context(|| format!("cannot verify {}", data.display()))?;
     let summary = verifier.finish();
+    let mut out = String::new();
     if json {
         let breaks: Vec<_> = summary
             .breaks
@@ -40,22 +42,24 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             "breaks": breaks,
             "gaps": gaps,
         });
-        println!("{report}");
+        writeln!(out, "{report}")?;
     } else if summary.is_intact() {
-        println!("ok: {} events in {} streams; every chain verifies", summary.events, summary.streams);
+        writeln!(out, "ok: {} events in {} streams; every chain verifies", summary.events, summary.streams)?;
     } else {
-        println!(
+        writeln!(
+            out,
             "BROKEN: {} problem(s) in {} events, {} streams",
             summary.breaks.len() + summary.gaps.len(),
             summary.events,
             summary.streams
-        );
+        )?;
         for b in &summary.breaks {
-            println!("  {b}");
+            writeln!(out, "  {b}")?;
         }
         for g in &summary.gaps {
-            println!("  {g}");
+            writeln!(out, "  {g}")?;
         }
     }
+    super::emit(&out)?;
     Ok(if summary.is_intact() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
