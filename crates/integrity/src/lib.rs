@@ -7,12 +7,16 @@
 //!
 //! [`seal`] builds and encodes an envelope once, for the stores; [`Verifier`] walks stored
 //! events in global order and reports the first break of every stream's chain.
+//!
+//! [`note`] signs and opens C2SP `signed-note`s with Ed25519 keys.
 #![deny(missing_docs)]
 
 mod envelope;
 mod hash;
+pub mod note;
 mod verify;
 
 pub use envelope::{seal, Envelope, EnvelopeError, EnvelopeFields, Sealed};
 pub use hash::{event_hash, genesis, payload_digest, Hash, Salt, HASH_LEN, SALT_LEN};
+pub use note::{NoteError, NoteSigner, NoteVerifier, Verified};
 pub use verify::{Break, BreakKind, Gap, RawEvent, Summary, Verifier};
