@@ -6,11 +6,13 @@
 //! - `hash = SHA-256("chibo:event:v1\0" || envelope_bytes)`, over the stored envelope bytes.
 //!
 //! [`seal`] builds and encodes an envelope once, for the stores; [`Verifier`] walks stored
-//! events in global order and reports the first break of every stream's chain.
+//! events in global order and reports the first break of every stream's chain. [`merkle`] holds
+//! the Merkle log's tree algorithms: roots, inclusion and consistency proofs, their verifiers.
 #![deny(missing_docs)]
 
 mod envelope;
 mod hash;
+pub mod merkle;
 mod verify;
 
 pub use envelope::{seal, Envelope, EnvelopeError, EnvelopeFields, Sealed};
