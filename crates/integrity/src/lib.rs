@@ -6,7 +6,8 @@
 //! - `hash = SHA-256("chibo:event:v1\0" || envelope_bytes)`, over the stored envelope bytes.
 //!
 //! [`seal`] builds and encodes an envelope once, for the stores; [`Verifier`] walks stored
-//! events in global order and reports the first break of every stream's chain.
+//! events in global order and reports the first break of every stream's chain. [`merkle`] holds
+//! the Merkle log's tree algorithms: roots, inclusion and consistency proofs, their verifiers.
 //!
 //! Checkpoints are C2SP `tlog-checkpoint` bodies ([`checkpoint`]) signed as C2SP `signed-note`s
 //! with Ed25519 ([`note`]).
@@ -15,6 +16,7 @@
 pub mod checkpoint;
 mod envelope;
 mod hash;
+pub mod merkle;
 pub mod note;
 mod verify;
 
