@@ -6,13 +6,22 @@
 //! - `hash = SHA-256("chibo:event:v1\0" || envelope_bytes)`, over the stored envelope bytes.
 //!
 //! [`seal`] builds and encodes an envelope once, for the stores; [`Verifier`] walks stored
-//! events in global order and reports the first break of every stream's chain.
+//! events in global order and reports the first break of every stream's chain. [`merkle`] holds
+//! the Merkle log's tree algorithms: roots, inclusion and consistency proofs, their verifiers.
+//!
+//! Checkpoints are C2SP `tlog-checkpoint` bodies ([`checkpoint`]) signed as C2SP `signed-note`s
+//! with Ed25519 ([`note`]).
 #![deny(missing_docs)]
 
+pub mod checkpoint;
 mod envelope;
 mod hash;
+pub mod merkle;
+pub mod note;
 mod verify;
 
+pub use checkpoint::{Checkpoint, CheckpointError};
 pub use envelope::{seal, Envelope, EnvelopeError, EnvelopeFields, Sealed};
 pub use hash::{event_hash, genesis, payload_digest, Hash, Salt, HASH_LEN, SALT_LEN};
+pub use note::{NoteError, NoteSigner, NoteVerifier, Verified};
 pub use verify::{Break, BreakKind, Gap, RawEvent, Summary, Verifier};
