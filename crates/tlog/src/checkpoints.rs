@@ -291,6 +291,8 @@ impl Signer {
                     )));
                 }
                 let checkpoint = self.open(&note)?;
+                // Recorded only if the log still holds what it signed.
+                self.check_extends(&checkpoint).await?;
                 self.record(Signed { note, checkpoint, revision }).await?
             }
             (state, Some((revision, position, note))) => {
@@ -314,19 +316,26 @@ impl Signer {
         Ok(())
     }
 
-    /// Checks the tree holds, at `checkpoint`'s size, the root it names.
+    /// Checks the tree holds, at `checkpoint`'s size, the root it names: first waits for the
+    /// tree to catch up with what the store has committed, then compares.
     async fn check_extends(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
-        if !self.log.wait_for(checkpoint.size, Duration::from_secs(600)).await {
+        let committed = self.store.committed().borrow().map_or(0, |last| last + 1);
+        if !self.log.wait_for(committed, Duration::from_secs(600)).await {
+            return Err(CheckpointError::Store(format!(
+                "the Merkle tree did not catch up with the log's {committed} events within 10 minutes"
+            )));
+        }
+        if committed < checkpoint.size {
             return Err(CheckpointError::Conflict(format!(
-                "the log holds {} events, fewer than the {} of the last checkpoint signed",
-                self.log.size(),
+                "the log holds {committed} events, fewer than the {} of a checkpoint this key signed: the log is \
+                 older than what this key signed (restored from a backup?)",
                 checkpoint.size
             )));
         }
         let root = self.log.root(checkpoint.size).map_err(|e| CheckpointError::Conflict(e.to_string()))?;
         if root != checkpoint.root {
             return Err(CheckpointError::Conflict(format!(
-                "the log's root at size {} is not the root signed at that size: the history was rewritten",
+                "the log's root at size {} is not the root this key signed at that size: the history was rewritten",
                 checkpoint.size
             )));
         }
