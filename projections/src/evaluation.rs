@@ -188,10 +188,10 @@ fn member_inputs(y: &MemberYear) -> MemberInputs {
 fn cell_year(c: &CellStanding) -> CellYear {
     CellYear {
         cell_id: c.cell_id.clone(),
-        regular_expected: c.regular_expected,
-        regular_held: c.regular_held,
-        thematic_expected: c.thematic_expected,
-        thematic_held: c.thematic_held,
+        regular_expected: c.cadence.regular_expected,
+        regular_held: c.cadence.regular_held,
+        thematic_expected: c.cadence.thematic_expected,
+        thematic_held: c.cadence.thematic_held,
         attendance_expected: c.attendance_expected,
         attendance_present: c.attendance_present,
         member_months: c.member_months,

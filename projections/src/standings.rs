@@ -10,7 +10,7 @@ use chibo_domain::event::{AttendanceStatus, MeetingKind, MembershipChange, Remin
 use chibo_domain::{Date, Event, Id, StreamName};
 use serde::Serialize;
 
-use crate::rules::{MeetingRules, RuleBook, RuleSetBody};
+use crate::rules::{Cadence, MeetingRules, RuleBook, RuleSetBody};
 use crate::state::State;
 
 /// A member's year in one cell.
@@ -131,20 +131,10 @@ pub struct CellStanding {
     pub regular_by_month: [u32; 12],
     /// Thematic meetings in each quarter.
     pub thematic_by_quarter: [u32; 4],
-    /// Regular meetings expected and held (from the month the cell was registered).
-    pub regular_expected: u32,
-    /// Regular meetings held (at most the required number a month).
-    pub regular_held: u32,
-    /// Months without their regular meeting.
-    pub months_missing: Vec<u8>,
-    /// Thematic meetings expected.
-    pub thematic_expected: u32,
-    /// Thematic meetings held in expected quarters.
-    pub thematic_held: u32,
-    /// Quarters without a thematic meeting.
-    pub quarters_missing: Vec<u8>,
-    /// Every expected meeting held.
-    pub every_meeting_held: bool,
+    /// Meetings expected and held against the meeting rules, from the month the cell was
+    /// registered (its fields appear at this level of the JSON document).
+    #[serde(flatten)]
+    pub cadence: Cadence,
     /// Member-meetings expected.
     pub attendance_expected: u32,
     /// Member-meetings attended.
@@ -547,7 +537,6 @@ pub fn cell(state: &State, rules: &RuleBook, cell: &Id, year: u16) -> Result<Cel
         .filter_map(|p| state.programme(p).map(|launched| (p, launched)))
         .map(|(p, programme)| programme_line(state, cell, p, programme.launched, year))
         .collect();
-    let cadence = cadence.unwrap_or_default();
     Ok(CellStanding {
         cell_id: cell.to_string(),
         name: node.name.clone(),
@@ -557,13 +546,7 @@ pub fn cell(state: &State, rules: &RuleBook, cell: &Id, year: u16) -> Result<Cel
         members: members_at_end,
         regular_by_month,
         thematic_by_quarter,
-        regular_expected: cadence.regular_expected,
-        regular_held: cadence.regular_held,
-        months_missing: cadence.months_missing,
-        thematic_expected: cadence.thematic_expected,
-        thematic_held: cadence.thematic_held,
-        quarters_missing: cadence.quarters_missing,
-        every_meeting_held: cadence.every_meeting_held,
+        cadence: cadence.unwrap_or_default(),
         attendance_expected,
         attendance_present,
         attendance_permille: permille(attendance_present.into(), attendance_expected.into()),
@@ -686,7 +669,7 @@ pub fn committee(
         let c = cell(state, rules, &id, year)?;
         out.cells += 1;
         out.members += c.members;
-        out.cells_every_meeting_held += u32::from(c.every_meeting_held);
+        out.cells_every_meeting_held += u32::from(c.cadence.every_meeting_held);
         out.attendance_expected += c.attendance_expected;
         out.attendance_present += c.attendance_present;
         months += u64::from(c.member_months);

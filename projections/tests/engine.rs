@@ -7,21 +7,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chibo_domain::event::{
-    MemberJoined, MemberJoinedFields, MembershipChange, OrgLevel, OrganizationRegistered, OrganizationRegisteredFields,
-    StudyPointsEarned, StudyPointsEarnedFields,
+    MemberJoined, MemberJoinedFields, MembershipChange, OrgLevel, StudyPointsEarned, StudyPointsEarnedFields,
 };
-use chibo_domain::{Date, Event, EventId, Id, StreamName, Timestamp};
+use chibo_domain::{Date, Event, EventId, StreamName, Timestamp};
 use chibo_projections::engine::{self, Projection, Shared, SnapshotPolicy, Snapshots};
 use chibo_projections::State;
 use chibo_store::{EventStore, ExpectedRevision, NewEvent};
 use chibo_store_sqlite::{Options, SqliteStore};
 use tokio::sync::oneshot;
 
-const WAIT: Duration = Duration::from_secs(30);
+mod common;
+use common::{id, org};
 
-fn id(s: &str) -> Id {
-    Id::parse("id", s).unwrap()
-}
+const WAIT: Duration = Duration::from_secs(30);
 
 fn open(dir: &Path) -> Arc<dyn EventStore> {
     Arc::new(SqliteStore::open(&dir.join("log"), Options::default()).unwrap())
@@ -47,16 +45,6 @@ async fn append(store: &dyn EventStore, stream: &str, n: u8, event: impl Into<Ev
 /// A province, a cell, two members, and `days` days of study points for each, from `first`.
 async fn record(store: &dyn EventStore, first_day: u8, days: u8) {
     if first_day == 0 {
-        let org = |org_id: &str, parent: Option<&str>, level| {
-            OrganizationRegistered::new(OrganizationRegisteredFields {
-                org_id: id(org_id),
-                parent_id: parent.map(id),
-                level,
-                name: format!("Tổ chức {org_id}"),
-                cell_type: String::new(),
-            })
-            .unwrap()
-        };
         append(store, "org-p", 1, org("p", None, OrgLevel::Province)).await;
         append(store, "cell-c", 2, org("c", Some("p"), OrgLevel::Cell)).await;
         for (n, member) in [(3, "an"), (4, "binh")] {

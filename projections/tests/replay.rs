@@ -11,9 +11,8 @@ use chibo_projections::{Recorded, State};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-fn id(s: &str) -> Id {
-    Id::parse("id", s).unwrap()
-}
+mod common;
+use common::{id, org};
 
 fn date(s: &str) -> Date {
     Date::parse("date", s).unwrap()
@@ -55,18 +54,6 @@ impl Log {
         self.events.push(recorded);
         true
     }
-}
-
-fn org(org_id: &str, parent: Option<&str>, level: OrgLevel) -> Event {
-    OrganizationRegistered::new(OrganizationRegisteredFields {
-        org_id: id(org_id),
-        parent_id: parent.map(id),
-        level,
-        name: format!("Tổ chức {org_id}"),
-        cell_type: String::new(),
-    })
-    .unwrap()
-    .into()
 }
 
 /// A random history of two cells under one province: members come and go, meetings, points,

@@ -81,7 +81,7 @@ pub struct MeetingVerdict {
 
 /// Whether a cell held the meetings a span of the year asks for. The default is "nothing
 /// expected, nothing held" (no meeting rule set to judge by).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Cadence {
     /// Regular meetings the months in the span ask for.
     pub regular_expected: u32,
@@ -310,15 +310,7 @@ impl MeetingRules {
     ) -> Cadence {
         let from = from_month.clamp(1, 12);
         let through = through_month.clamp(1, 12);
-        let mut cadence = Cadence {
-            regular_expected: 0,
-            regular_held: 0,
-            months_missing: Vec::new(),
-            thematic_expected: 0,
-            thematic_held: 0,
-            quarters_missing: Vec::new(),
-            every_meeting_held: true,
-        };
+        let mut cadence = Cadence::default();
         for month in from..=through {
             let held = regular_by_month[usize::from(month - 1)];
             cadence.regular_expected += self.regular_per_month;
