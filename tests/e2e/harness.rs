@@ -152,6 +152,13 @@ pub async fn read_all(client: &mut LedgerClient<Channel>) -> Vec<pb::RecordedEve
     events
 }
 
+/// Whether `event` is one of the server's own signed checkpoints (`$checkpoints`), which it
+/// records beside what clients submit.
+pub fn is_checkpoint(event: &pb::RecordedEvent) -> bool {
+    let envelope = chibo_integrity::Envelope::decode(&event.envelope).expect("a stored envelope decodes");
+    envelope.stream.to_string() == "$checkpoints"
+}
+
 /// A valid StudyPointsEarned submission for `member`, on `date`.
 pub fn points_on(member: &str, points: u32, date: &str) -> pb::EventSubmission {
     let mut submission = self::points(member, points);

@@ -72,6 +72,9 @@ pub struct EvaluateArgs {
     /// The classification rule set, `name@version` (e.g. `vn-qd366-2025@1`).
     #[arg(long, default_value = "vn-qd366-2025@1")]
     pub rule_set: String,
+    /// Evaluate only the first N events of the log: reproduces a report that names log size N.
+    #[arg(long, value_name = "N")]
+    pub log_size: Option<u64>,
     /// Write the canonical report bytes to this file (its SHA-256 with the tag is the digest).
     #[arg(long)]
     pub out: Option<PathBuf>,
