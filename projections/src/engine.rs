@@ -190,16 +190,24 @@ pub fn recorded(stored: &StoredEvent) -> Result<Recorded, EngineError> {
 
 /// Replays the whole log of `store` into a fresh `P`.
 pub async fn rebuild<P: Projection>(store: &dyn EventStore) -> Result<P, EngineError> {
+    rebuild_prefix(store, u64::MAX).await
+}
+
+/// Replays the first `log_size` events of `store` (fewer if the log is shorter) into a fresh
+/// `P`: the state as it was when the log had that size.
+pub async fn rebuild_prefix<P: Projection>(store: &dyn EventStore, log_size: u64) -> Result<P, EngineError> {
     let mut state = P::empty();
     let mut after = None;
-    loop {
-        let page = store.read_all(after, 4096).await.map_err(|e| EngineError::Store(e.to_string()))?;
-        let Some(last) = page.last() else { return Ok(state) };
+    while state.covered() < log_size {
+        let want = usize::try_from(log_size - state.covered()).unwrap_or(usize::MAX).min(4096);
+        let page = store.read_all(after, want).await.map_err(|e| EngineError::Store(e.to_string()))?;
+        let Some(last) = page.last() else { break };
         after = Some(last.position);
-        for stored in &page {
+        for stored in page.iter().take(want) {
             state.apply_event(&recorded(stored)?);
         }
     }
+    Ok(state)
 }
 
 /// Where a projection's snapshots live.

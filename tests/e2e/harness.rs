@@ -27,9 +27,15 @@ pub struct Server {
 impl Server {
     /// Starts `chibo serve` on `data`, on free ports, and waits until it serves.
     pub fn start(data: &Path) -> Server {
+        Self::start_with(data, &[])
+    }
+
+    /// [`Server::start`] with more `serve` flags.
+    pub fn start_with(data: &Path, flags: &[&str]) -> Server {
         let mut child = Command::new(CHIBO)
             .args(["serve", "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--data"])
             .arg(data)
+            .args(flags)
             .env("CHIBO_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -144,6 +150,13 @@ pub async fn read_all(client: &mut LedgerClient<Channel>) -> Vec<pb::RecordedEve
         events.push(event);
     }
     events
+}
+
+/// Whether `event` is one of the server's own signed checkpoints (`$checkpoints`), which it
+/// records beside what clients submit.
+pub fn is_checkpoint(event: &pb::RecordedEvent) -> bool {
+    let envelope = chibo_integrity::Envelope::decode(&event.envelope).expect("a stored envelope decodes");
+    envelope.stream.to_string() == "$checkpoints"
 }
 
 /// A valid StudyPointsEarned submission for `member`, on `date`.

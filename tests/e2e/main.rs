@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod audit;
 mod crash;
 mod demo;
 mod ledger;

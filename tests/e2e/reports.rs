@@ -138,10 +138,17 @@ struct Evaluated {
     log_size: u64,
 }
 
-async fn evaluate(server: &Server, org: &str, year: u32, rule_set: (&str, u32)) -> Result<Evaluated, tonic::Status> {
+async fn evaluate(
+    server: &Server,
+    org: &str,
+    year: u32,
+    rule_set: (&str, u32),
+    log_size: Option<u64>,
+) -> Result<Evaluated, tonic::Status> {
     let mut client = EvaluationClient::new(server.channel().await);
     let rule_set = Some(pb::RuleSetRef { name: rule_set.0.into(), version: rule_set.1 });
-    let response = client.evaluate(pb::EvaluateRequest { org_id: org.into(), year, rule_set }).await?.into_inner();
+    let request = pb::EvaluateRequest { org_id: org.into(), year, rule_set, log_size };
+    let response = client.evaluate(request).await?.into_inner();
     let recomputed = Sha256::new().chain_update(b"chibo:evaluation:v1\0").chain_update(&response.report).finalize();
     assert_eq!(response.digest, recomputed.to_vec(), "the digest is SHA-256 of the tag and the report");
     Ok(Evaluated { report: response.report, digest: response.digest, log_size: response.log_size })
@@ -150,10 +157,11 @@ async fn evaluate(server: &Server, org: &str, year: u32, rule_set: (&str, u32)) 
 const RULE_SETS: [(&str, u32); 2] = [("vn-qd366-2025", 1), ("vn-qd124-2023", 1)];
 const DEMO_PROVINCE: &str = "tinh-thai-binh";
 
-async fn evaluate_both(server: &Server) -> Vec<Evaluated> {
+/// The demo province under both rule sets, over the first `log_size` events.
+async fn evaluate_both(server: &Server, log_size: u64) -> Vec<Evaluated> {
     let mut all = Vec::new();
     for rule_set in RULE_SETS {
-        all.push(evaluate(server, DEMO_PROVINCE, 2025, rule_set).await.unwrap());
+        all.push(evaluate(server, DEMO_PROVINCE, 2025, rule_set, Some(log_size)).await.unwrap());
     }
     all
 }
@@ -173,19 +181,43 @@ async fn evaluating_the_demo_province_gives_the_same_digest_every_time() {
     let out = chibo(&["demo", "--server", &server.url, "--cells", "12", "--seed", "5", "--year", "2025"]);
     assert!(out.status.success(), "chibo demo: {}", String::from_utf8_lossy(&out.stderr));
 
-    let first = evaluate_both(&server).await;
-    let log_size = crate::harness::read_all(&mut server.client().await).await.len() as u64;
-    assert_eq!(first[0].log_size, log_size, "the evaluation covers the whole log");
+    // Asked of the log as it stands, the evaluation covers all of it: every event after the
+    // size it names is one of the server's own checkpoints, signed since.
+    let now = evaluate(&server, DEMO_PROVINCE, 2025, RULE_SETS[0], None).await.unwrap();
+    let log = crate::harness::read_all(&mut server.client().await).await;
+    let covered = now.log_size as usize;
+    assert!(covered <= log.len() && log[covered..].iter().all(crate::harness::is_checkpoint));
+    assert!(log.len() > 10_000 && covered > log.len() - 10, "{covered} of {} events", log.len());
+
+    // Asked again at that size, under each rule set: the same bytes.
+    let first = evaluate_both(&server, now.log_size).await;
+    assert!(first[0].report == now.report && first[0].digest == now.digest);
+    assert_eq!((first[0].log_size, first[1].log_size), (now.log_size, now.log_size));
     assert_ne!(first[0].digest, first[1].digest, "another rule set, another report");
     let report: Value = serde_json::from_slice(&first[0].report).unwrap();
     assert_eq!(report["cells"].as_array().unwrap().len(), 12, "every cell of the province is classified");
     assert_eq!(report["rule_set"]["name"], "vn-qd366-2025");
-    same(&first, &evaluate_both(&server).await, "asked twice");
+    assert_eq!(report["log_size"], now.log_size, "the report names the log size it covers");
+    same(&first, &evaluate_both(&server, now.log_size).await, "asked twice");
+
+    // An earlier size is the province as it stood then: another report, naming that size.
+    let half = evaluate(&server, DEMO_PROVINCE, 2025, RULE_SETS[0], Some(now.log_size / 2)).await.unwrap();
+    assert_eq!(half.log_size, now.log_size / 2);
+    assert_ne!(half.digest, now.digest);
+    let again = evaluate(&server, DEMO_PROVINCE, 2025, RULE_SETS[0], Some(now.log_size / 2)).await.unwrap();
+    assert!(again.report == half.report, "a replayed prefix gives the same bytes each time");
+
+    // A size beyond the log is refused, naming the field.
+    let beyond = Some(log.len() as u64 + 1_000);
+    let status = evaluate(&server, DEMO_PROVINCE, 2025, RULE_SETS[0], beyond).await.err().unwrap();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().starts_with("log_size:"), "{status:?}");
 
     // The CLI writes the same bytes and prints the same digest.
     let file = dir.path().join("report.json");
-    let out =
-        chibo(&["evaluate", DEMO_PROVINCE, "--year", "2025", "--server", &server.url, "--out", file.to_str().unwrap()]);
+    let size = now.log_size.to_string();
+    let (file_arg, url) = (file.to_str().unwrap(), &server.url);
+    let out = chibo(&["evaluate", DEMO_PROVINCE, "--year", "2025", "--server", url, "--log-size", &size, "--out", file_arg]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(std::fs::read(&file).unwrap(), first[0].report);
     let hex: String = first[0].digest.iter().map(|b| format!("{b:02x}")).collect();
@@ -195,18 +227,18 @@ async fn evaluating_the_demo_province_gives_the_same_digest_every_time() {
     server.stop().await;
     server = Server::start(&data);
     assert!(data.join("projections/state.snapshot").is_file(), "shutdown wrote a snapshot");
-    same(&first, &evaluate_both(&server).await, "after a restart from the snapshot");
+    same(&first, &evaluate_both(&server, now.log_size).await, "after a restart from the snapshot");
 
     // Every projection state deleted: the state is rebuilt from the log alone.
     server.stop().await;
     std::fs::remove_dir_all(data.join("projections")).unwrap();
     server = Server::start(&data);
-    same(&first, &evaluate_both(&server).await, "after a rebuild from zero");
+    same(&first, &evaluate_both(&server, now.log_size).await, "after a rebuild from zero");
 
     // What cannot be evaluated says which field and why.
-    let status = evaluate(&server, DEMO_PROVINCE, 2025, ("no-such-rules", 1)).await.err().unwrap();
+    let status = evaluate(&server, DEMO_PROVINCE, 2025, ("no-such-rules", 1), None).await.err().unwrap();
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    let status = evaluate(&server, "nowhere", 2025, RULE_SETS[0]).await.err().unwrap();
+    let status = evaluate(&server, "nowhere", 2025, RULE_SETS[0], None).await.err().unwrap();
     assert_eq!(status.code(), Code::NotFound, "{status:?}");
     server.stop().await;
 }

@@ -72,6 +72,9 @@ pub struct EvaluateArgs {
     /// The classification rule set, `name@version` (e.g. `vn-qd366-2025@1`).
     #[arg(long, default_value = "vn-qd366-2025@1")]
     pub rule_set: String,
+    /// Evaluate only the first N events of the log: reproduces a report that names log size N.
+    #[arg(long, value_name = "N")]
+    pub log_size: Option<u64>,
     /// Write the canonical report bytes to this file (its SHA-256 with the tag is the digest).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -96,6 +99,27 @@ pub struct ServeArgs {
     pub shutdown_grace: u64,
     #[command(flatten)]
     pub rules: RulesArgs,
+    #[command(flatten)]
+    pub checkpoints: CheckpointArgs,
+}
+
+/// How the server signs checkpoints of its Merkle log.
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    /// The log's origin: the first line of every checkpoint, and the signing key's name
+    /// (e.g. `chibo.thaibinh.example/2026`).
+    #[arg(long, default_value = "chibo.localhost/log", env = "CHIBO_ORIGIN")]
+    pub origin: String,
+    /// The checkpoint signing key (created owner-only on first start). Default:
+    /// DATA/keys/checkpoint.key.
+    #[arg(long, env = "CHIBO_CHECKPOINT_KEY")]
+    pub checkpoint_key: Option<PathBuf>,
+    /// Sign a checkpoint after this many new events...
+    #[arg(long, default_value_t = 10_000, env = "CHIBO_CHECKPOINT_EVENTS")]
+    pub checkpoint_events: u64,
+    /// ...or after this many seconds with any new event.
+    #[arg(long, default_value_t = 60, env = "CHIBO_CHECKPOINT_SECONDS")]
+    pub checkpoint_seconds: u64,
 }
 
 /// The rule sets and limits the server checks submissions with.

@@ -1,4 +1,5 @@
-//! chibo's server: the `chibo.v1.Ledger` gRPC service over any [`EventStore`], with
+//! chibo's server: the `chibo.v1` gRPC services (Ledger, Standings, Evaluation, Audit) over any
+//! [`EventStore`], with
 //! `grpc.health.v1`, server reflection, and Prometheus metrics on a separate HTTP port.
 //!
 //! [`run`] takes bound listeners and a shutdown future, so `main` stays thin and tests start
@@ -7,6 +8,7 @@
 //! and acknowledged, or not started) and returns once they have.
 #![deny(missing_docs)]
 
+mod audit;
 mod guard;
 mod ledger;
 pub mod metrics;
@@ -17,12 +19,16 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use chibo_proto::{
     codec::MAX_MESSAGE_BYTES,
-    v1::{evaluation_server::EvaluationServer, ledger_server::LedgerServer, standings_server::StandingsServer},
+    v1::{
+        audit_server::AuditServer, evaluation_server::EvaluationServer, ledger_server::LedgerServer,
+        standings_server::StandingsServer,
+    },
 };
 use chibo_store::EventStore;
 use tokio::{net::TcpListener, sync::watch};
 use tokio_stream::wrappers::TcpListenerStream;
 
+pub use audit::AuditService;
 pub use guard::Domain;
 pub use ledger::LedgerService;
 pub use metrics::Metrics;
@@ -58,6 +64,7 @@ pub async fn run(
     store: Arc<dyn EventStore>,
     domain: Arc<Domain>,
     metrics: Arc<Metrics>,
+    audit: AuditService,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let (closing_tx, closing) = watch::channel(false);
@@ -84,6 +91,8 @@ pub async fn run(
     let evaluation = EvaluationServer::new(ReportService::new(store, domain));
     health.set_serving::<StandingsServer<ReportService>>().await;
     health.set_serving::<EvaluationServer<ReportService>>().await;
+    let audit = AuditServer::new(audit);
+    health.set_serving::<AuditServer<AuditService>>().await;
 
     let metrics_task = listeners.metrics.map(|listener| {
         let mut closing = closing.clone();
@@ -105,6 +114,7 @@ pub async fn run(
         .add_service(ledger)
         .add_service(standings)
         .add_service(evaluation)
+        .add_service(audit)
         .serve_with_incoming_shutdown(accept_nodelay(listeners.grpc), signal)
         .await;
     if let Some(task) = metrics_task {

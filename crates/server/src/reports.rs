@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use chibo_domain::{Id, InvalidField};
+use chibo_projections::engine::rebuild_prefix;
 use chibo_projections::evaluation::{self, EvaluationError};
+use chibo_projections::state::State;
 use chibo_projections::standings::{self, StandingsError};
 use chibo_proto::v1::{self as pb, evaluation_server::Evaluation, standings_server::Standings};
 use chibo_store::EventStore;
@@ -98,14 +100,31 @@ impl Standings for ReportService {
 #[tonic::async_trait]
 impl Evaluation for ReportService {
     async fn evaluate(&self, request: Request<pb::EvaluateRequest>) -> Result<Response<pb::EvaluateResponse>, Status> {
-        let pb::EvaluateRequest { org_id, year: y, rule_set } = request.into_inner();
+        let pb::EvaluateRequest { org_id, year: y, rule_set, log_size } = request.into_inner();
         let (org, y) = (id("org_id", &org_id)?, year(y)?);
         let rule_set = rule_set.ok_or_else(|| Status::invalid_argument("rule_set: is missing"))?;
         let pb::RuleSetRef { name, version } = rule_set.clone();
-        self.domain.caught_up(self.store.as_ref()).await?;
-        let done = {
+        let committed = self.domain.caught_up(self.store.as_ref()).await?;
+        if let Some(size) = log_size.filter(|size| *size > committed) {
+            return Err(Status::invalid_argument(format!(
+                "log_size: {size} is beyond the log, which holds {committed} events"
+            )));
+        }
+        let now = {
             let state = self.domain.state.read();
-            evaluation::evaluate(&state, &self.domain.rules, &org, y, &name, version)
+            let current = log_size.is_none_or(|size| size == state.log_size());
+            current.then(|| evaluation::evaluate(&state, &self.domain.rules, &org, y, &name, version))
+        };
+        let done = match (now, log_size) {
+            (Some(done), _) => done,
+            // An earlier size: the state as it was then, replayed from the log (projections are
+            // pure, so this is the report produced at the time, byte for byte).
+            (None, size) => {
+                let past: State = rebuild_prefix(self.store.as_ref(), size.unwrap_or(committed))
+                    .await
+                    .map_err(|e| Status::internal(format!("the server cannot read its log: {e}")))?;
+                evaluation::evaluate(&past, &self.domain.rules, &org, y, &name, version)
+            }
         };
         let done = done.map_err(|e| match e {
             EvaluationError::UnknownOrg(_) => Status::not_found(e.to_string()),

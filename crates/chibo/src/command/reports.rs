@@ -183,7 +183,7 @@ fn print_committee(out: &mut String, c: &Value) -> fmt::Result {
 }
 
 pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let EvaluateArgs { server, org, year, rule_set, out: report_file, json } = args;
+    let EvaluateArgs { server, org, year, rule_set, log_size, out: report_file, json } = args;
     let Some((name, version)) = rule_set.split_once('@') else {
         bail!("--rule-set {rule_set:?} is not name@version (e.g. vn-qd366-2025@1)");
     };
@@ -192,7 +192,7 @@ pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let mut client = EvaluationClient::new(channel(&server.server).await?);
     let rule_set = pb::RuleSetRef { name: name.to_owned(), version };
     let response = client
-        .evaluate(pb::EvaluateRequest { org_id: org, year, rule_set: Some(rule_set) })
+        .evaluate(pb::EvaluateRequest { org_id: org, year, rule_set: Some(rule_set), log_size })
         .await
         .map_err(refused)?
         .into_inner();

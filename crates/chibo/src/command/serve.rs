@@ -11,10 +11,10 @@ use chibo_store::EventStore;
 use chibo_store_sqlite::{Options, SqliteStore};
 use tokio::net::TcpListener;
 
-use crate::cli::{RulesArgs, ServeArgs};
+use crate::cli::{CheckpointArgs, RulesArgs, ServeArgs};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let ServeArgs { data, listen, metrics: metrics_addr, shutdown_grace, rules } = args;
+    let ServeArgs { data, listen, metrics: metrics_addr, shutdown_grace, rules, checkpoints } = args;
     if !chibo_server::is_loopback(&listen) {
         bail!(
             "refusing to serve on {listen}: this version of chibo has no TLS or credentials yet, \
@@ -54,6 +54,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let domain = Arc::new(Domain { state, rules: Arc::new(rules.book), limits: rules.limits });
     domain.caught_up(store.as_ref()).await.map_err(|s| anyhow::anyhow!("{}", s.message()))?;
     tracing::info!(events = domain.state.covered(), elapsed = ?started.elapsed(), "state caught up with the log");
+
+    // The Merkle log over the global order, and the checkpoints signed from it; both stop after
+    // the server has drained.
+    let (tlog_stop, tlog_stopped) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut stopped = tlog_stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let merkle_dir = data.join("merkle");
+    let log = chibo_tlog::MerkleLog::open(&merkle_dir, store.as_ref())
+        .await
+        .with_context(|| format!("cannot open the Merkle log in {}", merkle_dir.display()))?;
+    let follower = tokio::spawn(log.clone().follow(store.clone(), stopped()));
+    let config = checkpoint_config(&checkpoints, &data)?;
+    let key_file = config.key_file.clone();
+    let (signed, signer) = chibo_tlog::checkpoints::start(config, store.clone(), log.clone(), stopped())
+        .await
+        .with_context(|| format!("cannot sign checkpoints with {}", key_file.display()))?;
+    let audit = chibo_server::AuditService::new(store.clone(), log, signed);
     let grpc = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let metrics_listener = match metrics_addr {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("cannot serve metrics on {addr}"))?),
@@ -76,6 +97,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         store.clone(),
         domain.clone(),
         metrics,
+        audit,
         async move {
             let _ = stop_rx.await;
         },
@@ -99,6 +121,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if engine.await.is_err() {
         tracing::warn!("the projection engine failed while stopping");
     }
+    let _ = tlog_stop.send(true);
+    if signer.await.is_err() {
+        tracing::warn!("the checkpoint signer failed while stopping");
+    }
+    match follower.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "the Merkle log stopped with an error"),
+        Err(_) => tracing::warn!("the Merkle log failed while stopping"),
+    }
     // Dropping the last handle to the store lets its writer finish and close the database.
     drop(domain);
     drop(store);
@@ -118,6 +149,20 @@ async fn shutdown_signal() -> anyhow::Result<()> {
     #[cfg(not(unix))]
     tokio::signal::ctrl_c().await.context("cannot watch Ctrl-C")?;
     Ok(())
+}
+
+/// The checkpoint settings, resolved from their flags.
+fn checkpoint_config(args: &CheckpointArgs, data: &std::path::Path) -> anyhow::Result<chibo_tlog::CheckpointConfig> {
+    let CheckpointArgs { origin, checkpoint_key, checkpoint_events, checkpoint_seconds } = args;
+    if *checkpoint_events == 0 || *checkpoint_seconds == 0 {
+        bail!("--checkpoint-events and --checkpoint-seconds must be at least 1");
+    }
+    Ok(chibo_tlog::CheckpointConfig {
+        origin: origin.clone(),
+        key_file: checkpoint_key.clone().unwrap_or_else(|| data.join("keys").join("checkpoint.key")),
+        every_events: *checkpoint_events,
+        every: Duration::from_secs(*checkpoint_seconds),
+    })
 }
 
 /// The rule sets and limits, resolved from their flags.
