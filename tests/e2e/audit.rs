@@ -88,7 +88,8 @@ async fn every_event_is_proven_in_a_signed_checkpoint_and_checkpoints_are_consis
         // The same proof does not prove another position.
         if first.size > 1 {
             let other = (event.position + 1) % first.size;
-            let wrong = verify_inclusion(&leaf_hash(&event.hash), other, first.size, &hashes(&proof.hashes), &first_cp.root);
+            let wrong =
+                verify_inclusion(&leaf_hash(&event.hash), other, first.size, &hashes(&proof.hashes), &first_cp.root);
             assert!(wrong.is_err(), "position {} proven at {other}", event.position);
         }
     }
@@ -123,7 +124,8 @@ async fn every_event_is_proven_in_a_signed_checkpoint_and_checkpoints_are_consis
     let status = client.inclusion_proof(beyond).await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().starts_with("position:"), "{status:?}");
-    let status = client.consistency_proof(pb::ConsistencyProofRequest { old_size: 1, new_size: 1 << 40 }).await.unwrap_err();
+    let status =
+        client.consistency_proof(pb::ConsistencyProofRequest { old_size: 1, new_size: 1 << 40 }).await.unwrap_err();
     assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
 
     // The tree deleted: rebuilt from the log, to the same signed roots.

@@ -217,7 +217,8 @@ async fn evaluating_the_demo_province_gives_the_same_digest_every_time() {
     let file = dir.path().join("report.json");
     let size = now.log_size.to_string();
     let (file_arg, url) = (file.to_str().unwrap(), &server.url);
-    let out = chibo(&["evaluate", DEMO_PROVINCE, "--year", "2025", "--server", url, "--log-size", &size, "--out", file_arg]);
+    let out =
+        chibo(&["evaluate", DEMO_PROVINCE, "--year", "2025", "--server", url, "--log-size", &size, "--out", file_arg]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(std::fs::read(&file).unwrap(), first[0].report);
     let hex: String = first[0].digest.iter().map(|b| format!("{b:02x}")).collect();

@@ -1,5 +1,6 @@
 //! The `chibo` command: parse the command line, then hand over to the command.
 
+mod accepted;
 mod cli;
 mod command;
 mod demo;

@@ -198,6 +198,81 @@ pub fn open(signed: &str, verifier: &NoteVerifier) -> Result<Checkpoint, Checkpo
     Ok(checkpoint)
 }
 
+/// How a checkpoint relates to the last one a verifier accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// The same tree: same size, same root.
+    Same,
+    /// A larger tree, proven to extend the accepted one.
+    Extends,
+}
+
+/// Why a checkpoint cannot follow the one a verifier accepted before.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AcceptError {
+    /// Another log.
+    #[error("the checkpoint is of the log {new:?}, but the accepted one is of {accepted:?}")]
+    OtherLog {
+        /// The accepted checkpoint's origin.
+        accepted: String,
+        /// The new checkpoint's origin.
+        new: String,
+    },
+    /// A smaller tree than the one accepted: the log was rolled back.
+    #[error("rollback: the checkpoint is of {new_size} events, fewer than the {accepted_size} of the checkpoint accepted before")]
+    Rollback {
+        /// The accepted size.
+        accepted_size: u64,
+        /// The new size.
+        new_size: u64,
+    },
+    /// The same size with another root, or a consistency proof that fails: the history was
+    /// rewritten.
+    #[error("fork: {reason}")]
+    Fork {
+        /// What did not match.
+        reason: String,
+    },
+    /// A larger tree with no consistency proof from the accepted size.
+    #[error("no consistency proof from the accepted size {accepted_size} to {new_size}")]
+    NoProof {
+        /// The accepted size.
+        accepted_size: u64,
+        /// The new size.
+        new_size: u64,
+    },
+}
+
+/// Decides whether `new` may follow `accepted`, the last checkpoint a verifier accepted for the
+/// log: the same tree, or a larger one that `consistency` (the RFC 9162 consistency proof from
+/// the accepted size to the new one, if the caller has it) proves extends it. Both checkpoints'
+/// signatures are the caller's to have checked.
+pub fn accept(accepted: &Checkpoint, new: &Checkpoint, consistency: Option<&[Hash]>) -> Result<Accepted, AcceptError> {
+    if accepted.origin != new.origin {
+        return Err(AcceptError::OtherLog { accepted: accepted.origin.clone(), new: new.origin.clone() });
+    }
+    if new.size < accepted.size {
+        return Err(AcceptError::Rollback { accepted_size: accepted.size, new_size: new.size });
+    }
+    if new.size == accepted.size {
+        return if new.root == accepted.root {
+            Ok(Accepted::Same)
+        } else {
+            Err(AcceptError::Fork { reason: format!("two checkpoints of {} events with different roots", new.size) })
+        };
+    }
+    let proof = consistency.ok_or(AcceptError::NoProof { accepted_size: accepted.size, new_size: new.size })?;
+    crate::merkle::verify_consistency(accepted.size, new.size, &accepted.root, &new.root, proof)
+        .map(|()| Accepted::Extends)
+        .map_err(|e| AcceptError::Fork {
+            reason: format!(
+                "the tree of {} events does not extend the accepted tree of {}: {e}",
+                new.size, accepted.size
+            ),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -426,5 +501,31 @@ mod tests {
                 assert!(open(&garbled, &verifier).is_err());
             }
         }
+    }
+
+    #[test]
+    fn acceptance_refuses_rollbacks_forks_and_unproven_growth() {
+        use crate::merkle::{consistency_proof, MemoryTree};
+        let mut tree = MemoryTree::new();
+        let mut roots = vec![tree.root()];
+        for i in 0..9u8 {
+            tree.push(&[i]);
+            roots.push(tree.root());
+        }
+        let at = |size: u64| Checkpoint::new("example.org/log", size, roots[size as usize]);
+        let proof = |old, new| consistency_proof(&tree, old, new).unwrap();
+        assert_eq!(accept(&at(5), &at(5), None), Ok(Accepted::Same));
+        assert_eq!(accept(&at(5), &at(9), Some(&proof(5, 9))), Ok(Accepted::Extends));
+        assert!(matches!(accept(&at(9), &at(5), None), Err(AcceptError::Rollback { accepted_size: 9, new_size: 5 })));
+        assert!(matches!(accept(&at(5), &at(9), None), Err(AcceptError::NoProof { .. })));
+        let forked = Checkpoint::new("example.org/log", 5, roots[4]);
+        assert!(matches!(accept(&at(5), &forked, None), Err(AcceptError::Fork { .. })));
+        let forked = Checkpoint::new("example.org/log", 9, roots[8]);
+        assert!(matches!(accept(&at(5), &forked, Some(&proof(5, 9))), Err(AcceptError::Fork { .. })));
+        let mut bent = proof(5, 9);
+        bent[0][0] ^= 1;
+        assert!(matches!(accept(&at(5), &at(9), Some(&bent)), Err(AcceptError::Fork { .. })));
+        let other = Checkpoint::new("other.org/log", 9, roots[9]);
+        assert!(matches!(accept(&at(5), &other, Some(&proof(5, 9))), Err(AcceptError::OtherLog { .. })));
     }
 }

@@ -13,6 +13,7 @@
 //! with Ed25519 ([`note`]).
 #![deny(missing_docs)]
 
+pub mod bundle;
 pub mod checkpoint;
 mod envelope;
 mod hash;
@@ -20,7 +21,7 @@ pub mod merkle;
 pub mod note;
 mod verify;
 
-pub use checkpoint::{Checkpoint, CheckpointError};
+pub use checkpoint::{accept, AcceptError, Accepted, Checkpoint, CheckpointError};
 pub use envelope::{seal, Envelope, EnvelopeError, EnvelopeFields, Sealed};
 pub use hash::{event_hash, genesis, payload_digest, Hash, Salt, HASH_LEN, SALT_LEN};
 pub use note::{NoteError, NoteSigner, NoteVerifier, Verified};

@@ -83,7 +83,8 @@ impl Audit for AuditService {
         self.holds("tree_size", tree_size).await?;
         let hashes = self.log.inclusion_proof(position, tree_size).map_err(|e| proof_status("position", e))?;
         let root = self.log.root(tree_size).map_err(|e| proof_status("tree_size", e))?;
-        let stored = self.store.read_all(position.checked_sub(1), 1).await.map_err(|e| Status::unavailable(e.to_string()))?;
+        let stored =
+            self.store.read_all(position.checked_sub(1), 1).await.map_err(|e| Status::unavailable(e.to_string()))?;
         let event_hash = stored.first().filter(|e| e.position == position).map(|e| e.hash).ok_or_else(|| {
             Status::internal(format!("the store holds no event at position {position} below the tree size"))
         })?;

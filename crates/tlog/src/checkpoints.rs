@@ -229,11 +229,8 @@ where
 {
     let signer = load_or_create_key(&config.key_file, &config.origin)?;
     let state_file = state_path(&config.key_file);
-    let shared = Arc::new(Checkpoints {
-        verifier: signer.verifier(),
-        latest: RwLock::new(None),
-        stopped: RwLock::new(None),
-    });
+    let shared =
+        Arc::new(Checkpoints { verifier: signer.verifier(), latest: RwLock::new(None), stopped: RwLock::new(None) });
     let mut this = Signer { config, signer, state_file, store, log, shared: shared.clone(), last_position: None };
     let stop = |shared: &Checkpoints, e: CheckpointError| {
         tracing::error!(error = %e, "checkpoint signing stopped");
@@ -296,7 +293,8 @@ impl Signer {
                 self.record(Signed { note, checkpoint, revision }).await?
             }
             (state, Some((revision, position, note))) => {
-                if let Some((_, signed)) = state.filter(|(r, _)| recorded.first().is_some_and(|(first, ..)| first == r)) {
+                if let Some((_, signed)) = state.filter(|(r, _)| recorded.first().is_some_and(|(first, ..)| first == r))
+                {
                     if recorded[0].2 != signed {
                         return Err(CheckpointError::Conflict(format!(
                             "$checkpoints revision {} holds another checkpoint than the one {} says this key signed                              there",
@@ -416,10 +414,8 @@ impl Signer {
         }
         let root = self.log.root(size).map_err(|e| CheckpointError::Conflict(e.to_string()))?;
         let checkpoint = Checkpoint { origin: self.config.origin.clone(), size, root, extensions: Vec::new() };
-        let note = checkpoint::sign(&self.signer, &checkpoint).map_err(|e| CheckpointError::BadKey {
-            path: self.config.key_file.clone(),
-            reason: e.to_string(),
-        })?;
+        let note = checkpoint::sign(&self.signer, &checkpoint)
+            .map_err(|e| CheckpointError::BadKey { path: self.config.key_file.clone(), reason: e.to_string() })?;
         let revision = last.map_or(0, |l| l.revision + 1);
         // First the state file, durably: what is signed is never forgotten.
         write_state(&self.state_file, revision, &note)?;

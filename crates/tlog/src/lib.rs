@@ -9,7 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod checkpoints;
-mod fs;
+pub mod fs;
 pub mod log;
 pub mod tree;
 

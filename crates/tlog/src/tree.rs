@@ -320,7 +320,12 @@ mod tests {
         }
         tree.flush().unwrap();
         drop(tree);
-        std::fs::OpenOptions::new().write(true).open(dir.path().join("level-00.hashes")).unwrap().set_len(9 * 32).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("level-00.hashes"))
+            .unwrap()
+            .set_len(9 * 32)
+            .unwrap();
         let tree = FileTree::open(dir.path()).unwrap();
         let mut memory = MemoryTree::new();
         (0..9u64).for_each(|i| drop(memory.push(&event(i))));
