@@ -875,12 +875,14 @@ fn tally_meeting_line<T: Tally>(tally: &mut T, id: &EventId, fact: &Fact, held: 
             format!(": {}", names.join(", "))
         }
     };
-    tally.counted(Slot::MeetingLine(meeting), id, fact, 1, || format!("{} meeting on {}", held.kind.name(), held.date));
-    tally.counted(Slot::Meeting(meeting, MeetingFigure::Expected), id, fact, line.expected.into(), || {
-        format!("{} expected", line.expected)
+    tally.counted(Slot::MeetingLine(meeting), id, fact, 1, || {
+        format!("{} meeting {meeting} on {}", held.kind.name(), held.date)
     });
     tally.counted(Slot::Meeting(meeting, MeetingFigure::Present), id, fact, line.present.into(), || {
         format!("{} present", line.present)
+    });
+    tally.counted(Slot::Meeting(meeting, MeetingFigure::Expected), id, fact, line.expected.into(), || {
+        format!("{} on the attendance list", line.expected)
     });
     tally.counted(Slot::Meeting(meeting, MeetingFigure::Excused), id, fact, line.excused.into(), || {
         format!("{} excused{}", line.excused, names(AttendanceStatus::Excused))
