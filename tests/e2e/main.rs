@@ -7,6 +7,7 @@ mod audit;
 mod crash;
 mod demo;
 mod ledger;
+mod provenance;
 mod reports;
 mod rules;
 mod tamper;
