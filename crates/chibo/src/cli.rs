@@ -24,6 +24,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Standings of a member, a cell or a committee for a year, from a running server.
     Standings(StandingsArgs),
+    /// Audit trails, bundles for inspectors, and their offline verification.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Evaluate an organization's year through a classification rule set; prints the report's
     /// digest, the rule set and the log size it covers.
     Evaluate(EvaluateArgs),
@@ -31,6 +34,64 @@ pub enum Command {
     /// of their meetings, study points and model-cell programmes. The same seed writes the same
     /// events, so running it again records nothing new.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write an audit bundle of a cell or a committee for a period: its events, each with an
+    /// inclusion proof in a checkpoint signed for the export, and a signed manifest.
+    Export(ExportArgs),
+    /// The record of a cell, a committee or a member over a period, each event with its
+    /// inclusion proof, corrections beside what they correct.
+    Trail(TrailArgs),
+}
+
+/// A period: a year, or two dates.
+#[derive(Debug, Args)]
+pub struct PeriodArgs {
+    /// The calendar year (January 1 to December 31).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub year: Option<u16>,
+    /// The first day, YYYY-MM-DD.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The last day, YYYY-MM-DD.
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The cell or committee (its whole subtree).
+    pub org: String,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// The bundle file to write (standard output if absent).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// An inspector's state file: the bundle then carries the consistency proof from the
+    /// checkpoint accepted there.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrailArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The cell or committee (its whole subtree).
+    #[arg(required_unless_present = "member", conflicts_with = "member")]
+    pub org: Option<String>,
+    /// A member instead: the events that name them, in every cell they belonged to.
+    #[arg(long)]
+    pub member: Option<String>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// One JSON document per line (the gRPC messages in the protobuf JSON mapping).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
