@@ -569,9 +569,14 @@ fn malformed_values_name_the_field_and_the_event() {
     for (field, damage) in cases {
         let mut bundle = bundle(&log);
         damage(&mut stream(&mut bundle, "cell-b").events[2]);
-        let problem = only_problem(&check(&log, &bundle));
+        let report = check(&log, &bundle);
+        let problem = only_problem(&report);
         assert_eq!(problem.location, at("cell-b", 2, Some(position(&log, "cell-b", 2))), "{field}");
         assert!(matches!(&problem.kind, ProblemKind::Malformed { field: f, .. } if f == field), "{problem}");
+        // The event is still read when its envelope and payload are.
+        let readable = !matches!(field, "envelope" | "payload");
+        assert_eq!(report.streams[1].read.len(), if readable { 6 } else { 5 }, "{field}");
+        assert_eq!(report.streams[1].events, 6);
     }
 
     // Bytes that are no envelope, with their hash: the envelope is what is wrong.

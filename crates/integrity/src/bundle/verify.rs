@@ -567,11 +567,20 @@ fn fixed_field<const N: usize>(field: &str, text: &str) -> Result<[u8; N], Probl
     base64_array(text).map_err(|reason| ProblemKind::Malformed { field: field.to_owned(), reason })
 }
 
-fn decode(event: &BundleEvent) -> Result<Decoded, ProblemKind> {
-    let BundleEvent { position: _, envelope, payload, salt, hash, inclusion } = event;
+/// An event's envelope and payload bytes: what the report reads, even of an event whose other
+/// values are malformed.
+fn decode_content(event: &BundleEvent) -> Result<(Vec<u8>, Option<Vec<u8>>), ProblemKind> {
+    let envelope = base64_field("envelope", &event.envelope)?;
+    let payload = event.payload.as_deref().map(|p| base64_field("payload", p)).transpose()?;
+    Ok((envelope, payload))
+}
+
+/// An event's values, decoded, given its envelope and payload.
+fn decode(event: &BundleEvent, envelope: Vec<u8>, payload: Option<Vec<u8>>) -> Result<Decoded, ProblemKind> {
+    let BundleEvent { position: _, envelope: _, payload: _, salt, hash, inclusion } = event;
     Ok(Decoded {
-        envelope: base64_field("envelope", envelope)?,
-        payload: payload.as_deref().map(|p| base64_field("payload", p)).transpose()?,
+        envelope,
+        payload,
         salt: fixed_field("salt", salt)?,
         hash: fixed_field("hash", hash)?,
         inclusion: inclusion
@@ -607,13 +616,13 @@ fn walk(
 
     for (index, event) in stream.events.iter().enumerate() {
         report.events += 1;
-        let read = decode(event).map(|d| {
-            let envelope = Envelope::decode(&d.envelope);
-            (d, envelope)
+        let read = decode_content(event).map(|(bytes, payload)| {
+            let envelope = Envelope::decode(&bytes);
+            (bytes, payload, envelope)
         });
-        let envelope = read.as_ref().ok().and_then(|(_, envelope)| envelope.as_ref().ok());
-        if let (Ok((d, _)), Some(envelope)) = (&read, envelope) {
-            report.count(event.position, envelope, d.payload.as_deref(), period);
+        let envelope = read.as_ref().ok().and_then(|(_, _, envelope)| envelope.as_ref().ok());
+        if let (Ok((_, payload, _)), Some(envelope)) = (&read, envelope) {
+            report.count(event.position, envelope, payload.as_deref(), period);
         }
         if problem.is_some() {
             continue;
@@ -629,8 +638,9 @@ fn walk(
             (None, _) if first.is_some() => {
                 Err(ProblemKind::PastLast { last: range.map_or(u64::MAX, |(_, r)| r.last) })
             }
-            _ => read.and_then(|(d, envelope)| {
-                check_event(name, event.position, &d, envelope, revision, previous.as_ref(), tree)
+            _ => read.and_then(|(bytes, payload, envelope)| {
+                let decoded = decode(event, bytes, payload)?;
+                check_event(name, event.position, &decoded, envelope, revision, previous.as_ref(), tree)
             }),
         };
         match checked {
