@@ -1,5 +1,6 @@
 //! One file per command, dispatched here.
 
+mod audit;
 mod demo;
 mod read;
 mod reports;
@@ -21,6 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => submit::run(args).await,
         Command::Read(args) => read::run(args).await,
         Command::Verify(args) => verify::run(args),
+        Command::Audit(args) => audit::run(args),
         Command::Standings(args) => reports::standings(args).await,
         Command::Evaluate(args) => reports::evaluate(args).await,
         Command::Demo(args) => demo::run(args).await,
