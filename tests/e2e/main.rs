@@ -4,6 +4,7 @@
 mod harness;
 
 mod audit;
+mod bundle_verify;
 mod crash;
 mod demo;
 mod ledger;

@@ -44,6 +44,13 @@ pub enum AuditCommand {
     /// The record of a cell, a committee or a member over a period, each event with its
     /// inclusion proof, corrections beside what they correct.
     Trail(TrailArgs),
+    /// Verify an audit bundle offline, with the log's key.
+    ///
+    /// Checks every event's hash, chain, payload and inclusion proof, the signed checkpoint and
+    /// manifest, and (with --state) that the log only grew since the checkpoint you accepted
+    /// last. Exits 0 when everything verifies, 1 when something does not, 2 when the inputs
+    /// cannot be read.
+    Verify(AuditVerifyArgs),
 }
 
 /// A period: a year, or two dates.
@@ -247,6 +254,24 @@ pub struct VerifyArgs {
     /// The data directory to verify.
     #[arg(long, default_value = "./chibo-data", env = "CHIBO_DATA")]
     pub data: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// The bundle (a `chibo-bundle-v1` JSON file).
+    pub bundle: PathBuf,
+    /// The log's verifier key (`name+keyid+base64`), or a file holding it. Pin it from a
+    /// channel you trust; never take it from the bundle or the server you are checking.
+    #[arg(long)]
+    pub key: String,
+    /// Your state file: the last checkpoint you accepted for this log. A bundle of an older
+    /// (rollback) or rewritten (fork) log is refused. When everything verifies, a newer
+    /// checkpoint replaces it; a file that does not exist yet is created (trust on first use).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

@@ -10,7 +10,8 @@
 //! the Merkle log's tree algorithms: roots, inclusion and consistency proofs, their verifiers.
 //!
 //! Checkpoints are C2SP `tlog-checkpoint` bodies ([`checkpoint`]) signed as C2SP `signed-note`s
-//! with Ed25519 ([`note`]).
+//! with Ed25519 ([`note`]). [`bundle`] holds the audit bundle an inspector carries away, and
+//! its offline verifier.
 #![deny(missing_docs)]
 
 pub mod bundle;

@@ -1,5 +1,6 @@
 //! One file per command, dispatched here.
 
+mod audit;
 mod demo;
 mod export;
 mod read;
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Standings(args) => reports::standings(args).await,
         Command::Audit(AuditCommand::Export(args)) => export::run(args).await,
         Command::Audit(AuditCommand::Trail(args)) => trail::run(args).await,
+        Command::Audit(AuditCommand::Verify(args)) => audit::verify(args),
         Command::Evaluate(args) => reports::evaluate(args).await,
         Command::Demo(args) => demo::run(args).await,
     }
