@@ -296,7 +296,7 @@ async fn the_trail_proves_every_event_and_shows_corrections_beside_what_they_cor
         to: "2024-12-31".into(),
         since_size,
     };
-    for (request, field) in [(export("a", "", 0), "from:"), (export("a", "2024-01-01", 1 << 40), "since_size:")] {
+    for (request, field) in [(export("a", "", 0), "from:"), (export("Bad Id", "2024-01-01", 0), "org_id:")] {
         let status = match client.export_bundle(request).await {
             Ok(reply) => reply.into_inner().message().await.expect_err("refused"),
             Err(status) => status,
