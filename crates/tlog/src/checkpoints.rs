@@ -382,7 +382,9 @@ impl Signer {
         F: std::future::Future<Output = ()> + Send,
     {
         tokio::pin!(shutdown);
-        let mut ticker = tokio::time::interval(self.config.every);
+        // The first tick one period after start, not at start: a tick at start signed whatever
+        // the tree held at that instant, racing the first events (or the tree catching up).
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + self.config.every, self.config.every);
         loop {
             let last = self.shared.latest();
             let last_size = last.as_ref().map_or(0, |l| l.checkpoint.size);
