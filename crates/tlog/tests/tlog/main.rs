@@ -1,7 +1,8 @@
 //! The transparency log against the real thing: the tree files on disk checked against
-//! `chibo_integrity::merkle::MemoryTree`, and the Merkle log over the embedded SQLite store in a
-//! temporary directory.
+//! `chibo_integrity::merkle::MemoryTree`, and the Merkle log and the checkpoint signer over the
+//! embedded SQLite store in a temporary directory.
 
+mod checkpoints;
 mod log;
 mod tree;
 
