@@ -218,19 +218,35 @@ async fn the_signer_does_not_start_with_a_key_for_another_origin() {
 // Signing
 
 /// A store that passes everything to the embedded store, except that it can refuse appends to
-/// `$checkpoints` (a crash between signing and recording), and that it notes, for every append
-/// to `$checkpoints`, whether the state file already held the note being recorded.
+/// `$checkpoints` (a crash between signing and recording) and read back another hash at one
+/// position (a history rewritten underneath), and that it notes, for every append to
+/// `$checkpoints`, whether the state file already held the note being recorded.
 struct Watched {
     inner: Arc<dyn EventStore>,
     state_file: PathBuf,
     refuse: bool,
+    rewritten: Option<u64>,
     /// For each append to `$checkpoints`: the note, and whether the state file held it then.
     appends: Mutex<Vec<(String, bool)>>,
 }
 
 impl Watched {
     fn new(inner: Arc<dyn EventStore>, dirs: &Dirs, refuse: bool) -> Arc<Watched> {
-        Arc::new(Watched { inner, state_file: dirs.state(), refuse, appends: Mutex::new(Vec::new()) })
+        Arc::new(Watched { inner, state_file: dirs.state(), refuse, rewritten: None, appends: Mutex::new(Vec::new()) })
+    }
+
+    fn rewriting(inner: Arc<dyn EventStore>, dirs: &Dirs, position: u64) -> Arc<Watched> {
+        let appends = Mutex::new(Vec::new());
+        Arc::new(Watched { inner, state_file: dirs.state(), refuse: false, rewritten: Some(position), appends })
+    }
+
+    fn rewrite(&self, mut events: Vec<StoredEvent>) -> Vec<StoredEvent> {
+        for event in &mut events {
+            if Some(event.position) == self.rewritten {
+                event.hash[0] ^= 1;
+            }
+        }
+        events
     }
 }
 
@@ -262,11 +278,11 @@ impl EventStore for Watched {
     }
 
     async fn read_stream(&self, stream: &StreamName, from: u64, max: usize) -> Result<Vec<StoredEvent>, ReadError> {
-        self.inner.read_stream(stream, from, max).await
+        self.inner.read_stream(stream, from, max).await.map(|events| self.rewrite(events))
     }
 
     async fn read_all(&self, after: Option<u64>, max_count: usize) -> Result<Vec<StoredEvent>, ReadError> {
-        self.inner.read_all(after, max_count).await
+        self.inner.read_all(after, max_count).await.map(|events| self.rewrite(events))
     }
 
     fn committed(&self) -> watch::Receiver<Option<u64>> {
@@ -458,6 +474,22 @@ async fn a_rewritten_history_of_the_same_size_gets_no_signature() {
     let store = open_store(&rewritten.data);
     append(store.as_ref(), "cell-a", 6).await;
     assert_refuses_to_sign(&rewritten, store, "the history was rewritten").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_rewritten_under_its_recorded_checkpoints_gets_no_signature() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs = Dirs::in_(root.path());
+    let store = open_store(&dirs.data);
+    let running = run(&dirs, store.clone(), config(&dirs.key, 6, Duration::from_secs(3600))).await;
+    append(store.as_ref(), "cell-a", 6).await;
+    running.checkpoint_of(6).await;
+    drop(running.stop().await);
+    // $checkpoints still holds the note the state file names, but an event it covers reads
+    // back with another hash; the tree is rebuilt from what the store now says.
+    std::fs::remove_dir_all(&dirs.merkle).unwrap();
+    let rewritten = Watched::rewriting(store, &dirs, 2);
+    assert_refuses_to_sign(&dirs, rewritten, "the history was rewritten").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
