@@ -111,6 +111,30 @@ pub enum CheckpointProblemKind {
     },
 }
 
+impl CheckpointProblemKind {
+    /// A short name for reports: `unreadable`, `not-verified`, `beyond-log`, `root-mismatch`
+    /// or `size-went-back`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Unreadable(_) => "unreadable",
+            Self::NotVerified(_) => "not-verified",
+            Self::BeyondLog { .. } => "beyond-log",
+            Self::RootMismatch { .. } => "root-mismatch",
+            Self::SizeWentBack { .. } => "size-went-back",
+        }
+    }
+
+    /// The tree size the problem is about, when the checkpoint could be read.
+    pub fn size(&self) -> Option<u64> {
+        match self {
+            Self::Unreadable(_) | Self::NotVerified(_) => None,
+            Self::BeyondLog { size, .. } | Self::RootMismatch { size, .. } | Self::SizeWentBack { size, .. } => {
+                Some(*size)
+            }
+        }
+    }
+}
+
 fn b64(hash: &Hash) -> String {
     BASE64.encode(hash)
 }
