@@ -544,7 +544,7 @@ async fn a_history_rewritten_and_re_signed_with_the_servers_key_is_a_fork_agains
     assert!(fork["problem"]
         .as_str()
         .unwrap()
-        .contains(&format!("the history up to position {} was rewritten", accepted.size - 1)));
+        .contains(&format!("the history of its first {} events was rewritten", accepted.size)));
     let (revision, position, _) = rewritten.iter().find(|(_, _, size)| *size == accepted.size).unwrap();
     assert!(
         problems.iter().any(|(_, p)| p["revision"] == *revision && p["position"] == *position),

@@ -152,11 +152,10 @@ impl fmt::Display for CheckpointProblem {
             ),
             CheckpointProblemKind::RootMismatch { size, signed, log } => write!(
                 f,
-                "the log's root at size {size} is {}, not the signed {}: the events up to position {} are not \
+                "the log's root at size {size} is {}, not the signed {}: the log's first {size} events are not \
                  the ones signed",
                 b64(log),
-                b64(signed),
-                size - 1
+                b64(signed)
             ),
             CheckpointProblemKind::SizeWentBack { size, previous, previous_revision } => write!(
                 f,
@@ -243,10 +242,9 @@ impl fmt::Display for StateProblem {
             Self::Fork { size, accepted_root, log_root } => write!(
                 f,
                 "fork: the log's root at size {size} is {}, not the root {} of the checkpoint accepted before: \
-                 the history up to position {} was rewritten",
+                 the history of its first {size} events was rewritten",
                 b64(log_root),
-                b64(accepted_root),
-                size - 1
+                b64(accepted_root)
             ),
             Self::ConflictingCheckpoint { revision, position, size, accepted_root, root } => write!(
                 f,
@@ -657,6 +655,19 @@ mod tests {
             "{:?}",
             state.problems
         );
+    }
+
+    #[test]
+    fn a_bogus_checkpoint_of_no_events_is_reported_not_a_panic() {
+        let mut log = Log::new(3, &[]);
+        log.notes.push((0, 3, Ok(log.sign(0, [1; 32]))));
+        let report = log.audit(Some(Checkpoint::new(ORIGIN, 0, [2; 32])));
+        assert!(matches!(report.problems[0].kind, CheckpointProblemKind::RootMismatch { size: 0, .. }));
+        let state = report.state.clone().unwrap();
+        assert!(matches!(state.problems[0], StateProblem::Fork { size: 0, .. }), "{:?}", state.problems);
+        let texts: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        let states: Vec<String> = state.problems.iter().map(ToString::to_string).collect();
+        assert!(texts[0].contains("first 0 events") && states[0].contains("first 0 events"), "{texts:?} {states:?}");
     }
 
     #[test]
