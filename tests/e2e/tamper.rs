@@ -362,6 +362,9 @@ async fn bad_keys_and_state_files_are_refused_naming_what_and_why() {
     refused(&[], "checkpoint.pub does not hold a checkpoint verifier key");
     std::fs::remove_file(data.join("keys/checkpoint.pub")).unwrap();
     refused(&["--state", arg(&state)], "pass --key");
+    let out = chibo(&["verify", "--data", arg(&dir.path().join("nowhere")), "--state", arg(&state)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no chibo data there"), "{out:?}");
 }
 
 #[tokio::test]

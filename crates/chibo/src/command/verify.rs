@@ -82,6 +82,11 @@ enum StateOutcome {
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let VerifyArgs { data, key, state, json } = args;
+    // Before the key and the state file, whose errors would otherwise hide a wrong directory.
+    let db = data.join(chibo_store_sqlite::schema::DB_FILE);
+    if !db.is_file() {
+        bail!("cannot verify {}: no chibo data there (expected {})", data.display(), db.display());
+    }
     let key = Key::resolve(key.as_deref(), &data)?;
     let accepted = match (&state, &key.verifier) {
         (None, _) => None,
