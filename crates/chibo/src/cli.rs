@@ -20,7 +20,9 @@ pub enum Command {
     Submit(SubmitArgs),
     /// Read a stream, or the global order, as JSON lines.
     Read(ReadArgs),
-    /// Verify every hash chain of a data directory, offline. Exits 1 if anything is broken.
+    /// Verify a data directory offline: every hash chain and payload digest, and the Merkle log
+    /// against the signed checkpoints recorded in it (and, with --state, against the checkpoint
+    /// you accepted before). Exits 1 if anything is broken, 2 if the inputs cannot be read.
     Verify(VerifyArgs),
     /// Standings of a member, a cell or a committee for a year, from a running server.
     Standings(StandingsArgs),
@@ -254,6 +256,16 @@ pub struct VerifyArgs {
     /// The data directory to verify.
     #[arg(long, default_value = "./chibo-data", env = "CHIBO_DATA")]
     pub data: PathBuf,
+    /// The log's checkpoint verifier key (`name+keyid+base64`), or a file holding it, pinned from
+    /// a channel you trust. Default: DATA/keys/checkpoint.pub, which comes from the directory
+    /// under check and so shows only that the log agrees with its own checkpoints.
+    #[arg(long, value_name = "PUBKEY")]
+    pub key: Option<String>,
+    /// Your state file: the last checkpoint you accepted for this log. A log or a latest
+    /// checkpoint smaller than it is a rollback, another root at its size a fork. Replaced by
+    /// the latest checkpoint only when everything verifies and it is newer; created on first use.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

@@ -229,6 +229,21 @@ async fn recorded_from(store: &dyn EventStore, from: u64) -> Result<Vec<(u64, u6
     }
 }
 
+/// How many events `$checkpoints` holds.
+async fn checkpoints_length(store: &dyn EventStore) -> Result<u64, CheckpointError> {
+    let mut length = 0;
+    loop {
+        let page = store
+            .read_stream(&checkpoints_stream(), length, 1024)
+            .await
+            .map_err(|e| CheckpointError::Store(e.to_string()))?;
+        if page.is_empty() {
+            return Ok(length);
+        }
+        length += page.len() as u64;
+    }
+}
+
 struct Signer {
     config: CheckpointConfig,
     signer: Arc<NoteSigner>,
@@ -308,14 +323,15 @@ impl Signer {
         let last = match (state, recorded.last()) {
             (Some((revision, note)), None) => {
                 // Signed, then the server stopped before recording it, or the log went back.
-                let length = match revision.checked_sub(1) {
-                    None => 0,
+                let holds_previous = match revision.checked_sub(1) {
+                    None => true,
                     Some(previous) => {
                         let page = self.store.read_stream(&checkpoints_stream(), previous, 1).await;
-                        page.map_err(|e| CheckpointError::Store(e.to_string()))?.len() as u64 + previous
+                        !page.map_err(|e| CheckpointError::Store(e.to_string()))?.is_empty()
                     }
                 };
-                if length != revision {
+                if !holds_previous {
+                    let length = checkpoints_length(self.store.as_ref()).await?;
                     return Err(CheckpointError::Conflict(format!(
                         "{} records checkpoint revision {revision}, but $checkpoints holds {length} events: the log \
                          is older than what this key signed (restored from a backup?)",
@@ -332,7 +348,8 @@ impl Signer {
                 {
                     if recorded[0].2 != signed {
                         return Err(CheckpointError::Conflict(format!(
-                            "$checkpoints revision {} holds another checkpoint than the one {} says this key signed                              there",
+                            "$checkpoints revision {} holds another checkpoint than the one {} says this key signed \
+                             there",
                             recorded[0].0,
                             self.state_file.display()
                         )));
@@ -417,7 +434,9 @@ impl Signer {
         F: std::future::Future<Output = ()> + Send,
     {
         tokio::pin!(shutdown);
-        let mut ticker = tokio::time::interval(self.config.every);
+        // The first tick one period after start, not at start: a tick at start signed whatever
+        // the tree held at that instant, racing the first events (or the tree catching up).
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + self.config.every, self.config.every);
         loop {
             let last = self.shared.latest();
             let last_size = last.as_ref().map_or(0, |l| l.checkpoint.size);
