@@ -174,3 +174,135 @@ async fn a_log_older_than_what_the_key_signed_gets_no_new_checkpoint() {
     assert!(status.message().contains("older than what this key signed"), "{status:?}");
     server.stop().await;
 }
+
+/// Every item of a trail: the checkpoint first, then the events.
+async fn trail(
+    server: &Server,
+    request: pb::AuditTrailRequest,
+) -> Result<(Option<pb::Checkpoint>, Vec<pb::TrailEvent>), tonic::Status> {
+    let mut items = audit(server).await.audit_trail(request).await?.into_inner();
+    let (mut checkpoint, mut events) = (None, Vec::new());
+    while let Some(item) = items.message().await? {
+        match item.item.expect("an item holds something") {
+            pb::trail_item::Item::Checkpoint(c) => {
+                assert!(checkpoint.is_none() && events.is_empty(), "the checkpoint comes first, once");
+                checkpoint = Some(c);
+            }
+            pb::trail_item::Item::Event(e) => events.push(e),
+        }
+    }
+    Ok((checkpoint, events))
+}
+
+fn trail_of(org: &str, member: &str, from: &str, to: &str) -> pb::AuditTrailRequest {
+    pb::AuditTrailRequest { org_id: org.into(), member_id: member.into(), from: from.into(), to: to.into() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trail_proves_every_event_and_shows_corrections_beside_what_they_correct() {
+    use crate::rules::{ev, points as earned, retracted};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(&dir.path().join("data"), &FAST);
+    let mut client = server.client().await;
+    Fixture::record(&mut client, &[cell("a", ["an", "binh"]), cell("b", ["cuong"])]).await;
+    // Points for an on three days of February; the first retracted, the second corrected, both
+    // in April: the trail of February still shows what happened to them, right beside them.
+    // Each happened on its day (the envelope's occurred_at is what a period selects by).
+    let on = |date: &str, kind| {
+        let mut event = ev(kind);
+        let day = chibo_domain::Date::parse("date", date).unwrap().days_since_epoch();
+        event.occurred_at = Some(pbjson_types::Timestamp { seconds: day * 86_400 + 3_600, nanos: 0 });
+        event
+    };
+    let february: Vec<_> =
+        [1, 2, 3].map(|d| on(&format!("2024-02-0{d}"), earned("an", 10, &format!("2024-02-0{d}")))).into();
+    let march = on("2024-03-01", earned("binh", 5, "2024-03-01"));
+    let mut events = february.clone();
+    events.push(march.clone());
+    let request = pb::SubmitBatchRequest { stream: "cell-a".into(), expected_revision: None, events };
+    client.submit_batch(request).await.unwrap();
+    let mut replacement = earned("an", 15, "2024-02-02");
+    if let pb::event::Kind::StudyPointsEarned(p) = &mut replacement {
+        p.activity = "Nghị quyết 21-NQ/TW (sửa)".into();
+    }
+    let correction = pb::event::Kind::EventCorrected(Box::new(pb::EventCorrected {
+        target_event_id: february[1].event_id.clone(),
+        reason: "Sai số điểm".into(),
+        replacement: Some(Box::new(pb::Event { kind: Some(replacement) })),
+    }));
+    let later = vec![on("2024-04-02", retracted(&february[0].event_id)), on("2024-04-02", correction)];
+    let request = pb::SubmitBatchRequest { stream: "cell-a".into(), expected_revision: None, events: later.clone() };
+    client.submit_batch(request).await.unwrap();
+    let log = read_all(&mut client).await;
+    let (_, signed) = checkpoint_covering(&server, log.len() as u64).await;
+
+    let (checkpoint, events) = trail(&server, trail_of("a", "", "2024-02-01", "2024-02-29")).await.unwrap();
+    let checkpoint = checkpoint.expect("the trail names its checkpoint");
+    assert_eq!((checkpoint.size, checkpoint.root.clone()), (signed.size, signed.root.to_vec()));
+    let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+    let expected =
+        [&february[0].event_id, &later[0].event_id, &february[1].event_id, &later[1].event_id, &february[2].event_id];
+    assert_eq!(ids, expected.map(String::as_str), "February's events, each correction right after its target");
+    assert_eq!(events[0].corrected_by, [later[0].event_id.clone()]);
+    assert_eq!(events[1].corrects, february[0].event_id);
+    assert_eq!(events[2].corrected_by, [later[1].event_id.clone()]);
+    assert!(events[4].corrected_by.is_empty() && events[4].corrects.is_empty());
+    for event in &events {
+        let recorded = event.recorded.as_ref().unwrap();
+        assert!(event.proven, "{} is covered by the checkpoint", event.event_id);
+        assert_eq!(event.actor, "anonymous");
+        let leaf = leaf_hash(&recorded.hash);
+        verify_inclusion(&leaf, recorded.position, signed.size, &hashes(&event.inclusion), &signed.root)
+            .unwrap_or_else(|e| panic!("{}: {e}", event.event_id));
+        assert!(event.event.is_some(), "the payload is decoded for the reader");
+    }
+
+    // A member's trail: only what names them, in every cell they belonged to.
+    let (_, binh) = trail(&server, trail_of("", "binh", "", "")).await.unwrap();
+    let types: Vec<&str> = binh.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["MemberJoined", "StudyPointsEarned"]);
+    assert_eq!(binh[1].event_id, march.event_id);
+    // A committee's trail: every stream below it.
+    let (_, all) = trail(&server, trail_of(crate::harness::PROVINCE, "", "", "")).await.unwrap();
+    let streams: std::collections::BTreeSet<&str> = all.iter().map(|e| e.stream.as_str()).collect();
+    assert_eq!(streams.into_iter().collect::<Vec<_>>(), ["cell-a", "cell-b", "org-thaibinh"]);
+
+    // The stream's chain as stored, and its head in the checkpoint.
+    let verified = audit(&server).await.verify_stream(pb::VerifyStreamRequest { stream: "cell-a".into() }).await;
+    let verified = verified.unwrap().into_inner();
+    assert!(verified.intact && verified.head_proven && verified.problems.is_empty(), "{verified:?}");
+    assert_eq!(verified.events, 9, "registration, two joins, four points, a retraction, a correction");
+
+    // What cannot be answered says which field and why.
+    let cases = [
+        (trail_of("a", "an", "", ""), Code::InvalidArgument, "member_id:"),
+        (trail_of("", "", "", ""), Code::InvalidArgument, "org_id:"),
+        (trail_of("a", "", "2024-02-30", ""), Code::InvalidArgument, "from:"),
+        (trail_of("a", "", "2024-03-01", "2024-02-01"), Code::InvalidArgument, "to:"),
+        (trail_of("nowhere", "", "", ""), Code::NotFound, "org_id:"),
+        (trail_of("", "nobody", "", ""), Code::NotFound, "member_id:"),
+    ];
+    for (request, code, field) in cases {
+        let status = trail(&server, request.clone()).await.expect_err("refused");
+        assert_eq!(status.code(), code, "{request:?}: {status:?}");
+        assert!(status.message().starts_with(field), "{request:?}: {status:?}");
+    }
+    let status = audit(&server).await.verify_stream(pb::VerifyStreamRequest { stream: "cell-zz".into() }).await;
+    assert_eq!(status.unwrap_err().code(), Code::NotFound);
+    let mut client = audit(&server).await;
+    let export = |org: &str, from: &str, since_size| pb::ExportBundleRequest {
+        org_id: org.into(),
+        from: from.into(),
+        to: "2024-12-31".into(),
+        since_size,
+    };
+    for (request, field) in [(export("a", "", 0), "from:"), (export("Bad Id", "2024-01-01", 0), "org_id:")] {
+        let status = match client.export_bundle(request).await {
+            Ok(reply) => reply.into_inner().message().await.expect_err("refused"),
+            Err(status) => status,
+        };
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().starts_with(field), "{status:?}");
+    }
+    server.stop().await;
+}

@@ -104,7 +104,12 @@ pub fn chibo(args: &[&str]) -> Output {
 
 /// `chibo verify --data DIR --json`: its parsed report and exit code.
 pub fn verify(data: &Path) -> (serde_json::Value, i32) {
-    let out = chibo(&["verify", "--json", "--data", data.to_str().unwrap()]);
+    verify_with(data, &[])
+}
+
+/// `chibo verify --data DIR --json` with more flags (`--key`, `--state`).
+pub fn verify_with(data: &Path, flags: &[&str]) -> (serde_json::Value, i32) {
+    let out = chibo(&[&["verify", "--json", "--data", data.to_str().unwrap()], flags].concat());
     let report = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("verify prints JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     (report, out.status.code().unwrap_or(-1))

@@ -4,6 +4,8 @@
 mod harness;
 
 mod audit;
+mod audit_export;
+mod bundle_verify;
 mod crash;
 mod demo;
 mod ledger;

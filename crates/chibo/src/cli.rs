@@ -20,11 +20,16 @@ pub enum Command {
     Submit(SubmitArgs),
     /// Read a stream, or the global order, as JSON lines.
     Read(ReadArgs),
-    /// Verify every hash chain of a data directory, offline. Exits 1 if anything is broken.
+    /// Verify a data directory offline: every hash chain and payload digest, and the Merkle log
+    /// against the signed checkpoints recorded in it (and, with --state, against the checkpoint
+    /// you accepted before). Exits 1 if anything is broken, 2 if the inputs cannot be read.
     Verify(VerifyArgs),
     /// Standings of a member, a cell or a committee for a year, from a running server; with
     /// --why FIGURE, the events one figure was computed from.
     Standings(StandingsArgs),
+    /// Audit trails, bundles for inspectors, and their offline verification.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Evaluate an organization's year through a classification rule set; prints the report's
     /// digest, the rule set and the log size it covers.
     Evaluate(EvaluateArgs),
@@ -32,6 +37,71 @@ pub enum Command {
     /// of their meetings, study points and model-cell programmes. The same seed writes the same
     /// events, so running it again records nothing new.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write an audit bundle of a cell or a committee for a period: its events, each with an
+    /// inclusion proof in a checkpoint signed for the export, and a signed manifest.
+    Export(ExportArgs),
+    /// The record of a cell, a committee or a member over a period, each event with its
+    /// inclusion proof, corrections beside what they correct.
+    Trail(TrailArgs),
+    /// Verify an audit bundle offline, with the log's key.
+    ///
+    /// Checks every event's hash, chain, payload and inclusion proof, the signed checkpoint and
+    /// manifest, and (with --state) that the log only grew since the checkpoint you accepted
+    /// last. Exits 0 when everything verifies, 1 when something does not, 2 when the inputs
+    /// cannot be read.
+    Verify(AuditVerifyArgs),
+}
+
+/// A period: a year, or two dates.
+#[derive(Debug, Args)]
+pub struct PeriodArgs {
+    /// The calendar year (January 1 to December 31).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub year: Option<u16>,
+    /// The first day, YYYY-MM-DD.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The last day, YYYY-MM-DD.
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The cell or committee (its whole subtree).
+    pub org: String,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// The bundle file to write (standard output if absent).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// An inspector's state file: the bundle then carries the consistency proof from the
+    /// checkpoint accepted there.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrailArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The cell or committee (its whole subtree).
+    #[arg(required_unless_present = "member", conflicts_with = "member")]
+    pub org: Option<String>,
+    /// A member instead: the events that name them, in every cell they belonged to.
+    #[arg(long)]
+    pub member: Option<String>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// One JSON document per line (the gRPC messages in the protobuf JSON mapping).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +274,34 @@ pub struct VerifyArgs {
     /// The data directory to verify.
     #[arg(long, default_value = "./chibo-data", env = "CHIBO_DATA")]
     pub data: PathBuf,
+    /// The log's checkpoint verifier key (`name+keyid+base64`), or a file holding it, pinned from
+    /// a channel you trust. Default: DATA/keys/checkpoint.pub, which comes from the directory
+    /// under check and so shows only that the log agrees with its own checkpoints.
+    #[arg(long, value_name = "PUBKEY")]
+    pub key: Option<String>,
+    /// Your state file: the last checkpoint you accepted for this log. A log or a latest
+    /// checkpoint smaller than it is a rollback, another root at its size a fork. Replaced by
+    /// the latest checkpoint only when everything verifies and it is newer; created on first use.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// The bundle (a `chibo-bundle-v1` JSON file).
+    pub bundle: PathBuf,
+    /// The log's verifier key (`name+keyid+base64`), or a file holding it. Pin it from a
+    /// channel you trust; never take it from the bundle or the server you are checking.
+    #[arg(long)]
+    pub key: String,
+    /// Your state file: the last checkpoint you accepted for this log. A bundle of an older
+    /// (rollback) or rewritten (fork) log is refused. When everything verifies, a newer
+    /// checkpoint replaces it; a file that does not exist yet is created (trust on first use).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

@@ -14,6 +14,12 @@
 //!   inspector who accepted an older checkpoint.
 //!
 //! Binary values are standard padded base64, as in checkpoints.
+//!
+//! [`verify`] checks a bundle as an inspector does, offline, with the log's key.
+
+mod verify;
+
+pub use verify::{verify, Location, Problem, ProblemKind, ReadEvent, Report, SignedCheckpoint, StreamReport};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;

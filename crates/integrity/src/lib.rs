@@ -10,13 +10,16 @@
 //! the Merkle log's tree algorithms: roots, inclusion and consistency proofs, their verifiers.
 //!
 //! Checkpoints are C2SP `tlog-checkpoint` bodies ([`checkpoint`]) signed as C2SP `signed-note`s
-//! with Ed25519 ([`note`]).
+//! with Ed25519 ([`note`]). [`bundle`] holds the audit bundle an inspector carries away, and
+//! its offline verifier; [`log_audit`] checks a whole log against the checkpoints recorded in
+//! it and the one an inspector accepted before.
 #![deny(missing_docs)]
 
 pub mod bundle;
 pub mod checkpoint;
 mod envelope;
 mod hash;
+pub mod log_audit;
 pub mod merkle;
 pub mod note;
 mod verify;

@@ -413,6 +413,54 @@ pub fn verify_consistency(
     Ok(())
 }
 
+/// The right edge of a growing tree: the roots of the perfect subtrees its size splits into
+/// (one per set bit of the size, largest leftmost). That is all it takes to append a leaf and to
+/// compute the root of the tree as it is, so a verifier can recompute the roots of a log of any
+/// length as its leaves stream by, in memory for 64 hashes.
+#[derive(Debug, Clone, Default)]
+pub struct Frontier {
+    size: u64,
+    /// The perfect subtrees' roots, largest (leftmost) first.
+    peaks: Vec<Hash>,
+}
+
+impl Frontier {
+    /// The empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many leaves it holds.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf given its DATA (the event hash).
+    ///
+    /// Panics after 2^64 - 1 leaves, which no log reaches.
+    pub fn push(&mut self, leaf_data: &[u8]) {
+        let mut node = leaf_hash(leaf_data);
+        // Each trailing 1 bit of the old size is a peak of that level, now the left sibling.
+        let mut carry = self.size;
+        while carry & 1 == 1 {
+            let left = self.peaks.pop().expect("one peak per set bit of the size");
+            node = node_hash(&left, &node);
+            carry >>= 1;
+        }
+        self.peaks.push(node);
+        self.size = self.size.checked_add(1).expect("a tree of fewer than 2^64 leaves");
+    }
+
+    /// The root (RFC 9162 `MTH`) of the tree as it is; the empty tree's root for no leaf.
+    pub fn root(&self) -> Hash {
+        // RFC 9162 splits at the largest power of two below the size: the root is the right
+        // fold of the peaks.
+        let mut peaks = self.peaks.iter().rev();
+        let Some(last) = peaks.next() else { return empty_root() };
+        peaks.fold(*last, |right, left| node_hash(left, &right))
+    }
+}
+
 /// The perfect-subtree hashes of a tree, in memory, appended leaf by leaf (tests, bundles, and
 /// small trees).
 #[derive(Debug, Clone, Default)]

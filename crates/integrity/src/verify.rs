@@ -203,6 +203,18 @@ impl Verifier {
 
     /// Checks the next stored event. Returns false when it broke something.
     pub fn check(&mut self, event: RawEvent<'_>) -> bool {
+        self.check_and_hash(event).0
+    }
+
+    /// Checks the next stored event, like [`Verifier::check`], and returns the hash of its
+    /// stored envelope with it: the event's leaf data in the Merkle log, computed once for both.
+    /// It is the hash the envelope has, whatever the stored hash column says.
+    pub fn check_and_hash(&mut self, event: RawEvent<'_>) -> (bool, Hash) {
+        let computed = event_hash(event.envelope);
+        (self.check_hashed(event, computed), computed)
+    }
+
+    fn check_hashed(&mut self, event: RawEvent<'_>, computed: Hash) -> bool {
         self.summary.events += 1;
         let mut intact = true;
         if event.position != self.next_position {
@@ -216,7 +228,7 @@ impl Verifier {
             Some(Head::Intact { next_revision, last_hash }) => (*next_revision, *last_hash),
             None => (0, genesis(event.stream)),
         };
-        match check_chain(&event, head) {
+        match check_chain(&event, computed, head) {
             Ok(hash) => {
                 self.heads.insert(event.stream.to_owned(), Head::Intact { next_revision: head.0 + 1, last_hash: hash });
                 intact
@@ -241,8 +253,13 @@ impl Verifier {
     }
 }
 
-/// Checks one event against its stream's head; returns its hash, or where and how it breaks.
-fn check_chain(event: &RawEvent<'_>, (next_revision, last_hash): (u64, Hash)) -> Result<Hash, (u64, BreakKind)> {
+/// Checks one event, whose envelope hashes to `computed`, against its stream's head; returns its
+/// hash, or where and how it breaks.
+fn check_chain(
+    event: &RawEvent<'_>,
+    computed: Hash,
+    (next_revision, last_hash): (u64, Hash),
+) -> Result<Hash, (u64, BreakKind)> {
     let at_record = |kind| (event.revision, kind);
     let salt: &[u8; SALT_LEN] = event.salt.try_into().map_err(|_| {
         at_record(BreakKind::MalformedRecord {
@@ -254,7 +271,6 @@ fn check_chain(event: &RawEvent<'_>, (next_revision, last_hash): (u64, Hash)) ->
             what: format!("hash is {} bytes; expected {HASH_LEN}", event.hash.len()),
         })
     })?;
-    let computed = event_hash(event.envelope);
     if computed != stored {
         return Err(at_record(BreakKind::HashMismatch { stored, computed }));
     }
@@ -452,6 +468,21 @@ mod tests {
         rows[0] = Row { stream: "cell-a".into(), ..other.into_iter().next().unwrap() };
         let b = only_break(&rows);
         assert!(matches!(b.kind, BreakKind::IndexMismatch { .. }), "{b}");
+    }
+
+    #[test]
+    fn the_leaf_data_is_the_hash_of_the_stored_envelope_whatever_the_hash_column_says() {
+        let mut rows = log(&["cell-a"], 3);
+        rows[1].hash[0] ^= 1;
+        let mut verifier = Verifier::new();
+        let checked: Vec<_> = rows.iter().map(|row| verifier.check_and_hash(row.raw())).collect();
+        for (row, (_, hash)) in rows.iter().zip(&checked) {
+            assert_eq!(*hash, event_hash(&row.envelope));
+        }
+        assert_eq!(checked.iter().map(|(intact, _)| *intact).collect::<Vec<_>>(), [true, false, false]);
+        let b = verifier.finish().breaks;
+        assert_eq!(b.len(), 1);
+        assert!(matches!(b[0].kind, BreakKind::HashMismatch { .. }), "{}", b[0]);
     }
 
     #[test]

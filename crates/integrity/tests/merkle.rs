@@ -8,7 +8,7 @@ use std::cell::Cell;
 
 use chibo_integrity::merkle::{
     consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash, root, verify_consistency, verify_inclusion,
-    MemoryTree, Nodes, ProofError, VerifyError,
+    Frontier, MemoryTree, Nodes, ProofError, VerifyError,
 };
 use chibo_integrity::Hash;
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -768,6 +768,32 @@ fn push_reports_the_subtrees_it_completes() {
         assert_eq!(tree.root(), ref_mth(&leaves), "root of {}", n + 1);
         assert_eq!(unwrap(root(&tree, n + 1)), tree.root());
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frontier
+
+#[test]
+fn the_frontier_holds_the_root_of_every_size_as_leaves_stream_by() {
+    let mut rng = rng("the_frontier_holds_the_root_of_every_size_as_leaves_stream_by");
+    let mut frontier = Frontier::new();
+    let mut leaves = Vec::new();
+    assert_eq!((frontier.size(), frontier.root()), (0, empty_root()));
+    for n in 1..=600u64 {
+        let leaf = random_hash(&mut rng).to_vec();
+        leaves.push(leaf.clone());
+        frontier.push(&leaf);
+        assert_eq!(frontier.size(), n);
+        assert_eq!(frontier.root(), ref_mth(&leaves), "root of {n}");
+    }
+    // The reference tree of the published vectors, root by root.
+    let (leaves, tree, roots) = reference_tree();
+    let mut frontier = Frontier::new();
+    for (n, leaf) in leaves.iter().enumerate() {
+        frontier.push(leaf);
+        assert_eq!(frontier.root(), roots[n + 1]);
+    }
+    assert_eq!(frontier.root(), tree.root());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 mod audit;
+mod export;
 mod guard;
 mod ledger;
 pub mod metrics;

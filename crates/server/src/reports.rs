@@ -37,7 +37,7 @@ impl ReportService {
     }
 }
 
-fn id(field: &str, value: &str) -> Result<Id, Status> {
+pub(crate) fn id(field: &str, value: &str) -> Result<Id, Status> {
     Id::parse(field, value).map_err(|e: InvalidField| Status::invalid_argument(e.to_string()))
 }
 

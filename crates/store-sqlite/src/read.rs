@@ -123,15 +123,32 @@ pub enum ScanError {
 
 /// Walks every stored row in global order, as raw bytes, without opening a store (no lock, no
 /// writer): for `chibo verify` on a data directory, even one a server is using.
-pub fn scan(dir: &Path, mut visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
+pub fn scan(dir: &Path, visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
+    scan_rows(dir, None, visit)
+}
+
+/// Walks the stored rows the store files under `stream`, in global order, as raw bytes, like
+/// [`scan`]: for reading `$checkpoints` before the whole log. Which stream a row is filed under
+/// is the store's index column; whether the envelope agrees is the verifier's to check.
+pub fn scan_stream(dir: &Path, stream: &str, visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
+    scan_rows(dir, Some(stream), visit)
+}
+
+fn scan_rows(dir: &Path, stream: Option<&str>, mut visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
     let path = dir.join(schema::DB_FILE);
     if !path.is_file() {
         return Err(ScanError::NoData(dir.to_owned()));
     }
     let err = |source| ScanError::Sqlite { path: path.clone(), source };
     let conn = open_reader(&path).map_err(err)?;
-    let mut stmt = conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY position")).map_err(err)?;
-    let mut rows = stmt.query([]).map_err(err)?;
+    let filter = if stream.is_some() { "WHERE stream = ?1" } else { "" };
+    let mut stmt =
+        conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events {filter} ORDER BY position")).map_err(err)?;
+    let mut rows = match stream {
+        Some(stream) => stmt.query([stream]),
+        None => stmt.query([]),
+    }
+    .map_err(err)?;
     while let Some(row) = rows.next().map_err(err)? {
         let get_blob = |i| row.get_ref(i).and_then(|v| v.as_blob().map_err(Into::into));
         let position: i64 = row.get(0).map_err(err)?;

@@ -16,8 +16,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use tokio::sync::{mpsc, oneshot};
+
 use chibo_domain::event::{CheckpointSigned, CheckpointSignedFields};
 use chibo_domain::{Event, EventId, StreamName, Timestamp};
+use chibo_integrity::bundle::Manifest;
 use chibo_integrity::checkpoint::{self, Checkpoint};
 use chibo_integrity::note::{NoteSigner, NoteVerifier};
 use chibo_store::{EventStore, ExpectedRevision, NewEvent};
@@ -93,7 +96,12 @@ pub struct Checkpoints {
     verifier: NoteVerifier,
     latest: RwLock<Option<Signed>>,
     stopped: RwLock<Option<String>>,
+    requests: mpsc::Sender<Reply>,
+    signer: Arc<NoteSigner>,
 }
+
+/// Where the signer answers a request for a checkpoint now.
+type Reply = oneshot::Sender<Result<Signed, String>>;
 
 impl Checkpoints {
     /// The public key that verifies the checkpoints, in the signed-note verifier encoding.
@@ -109,6 +117,24 @@ impl Checkpoints {
     /// Why signing stopped, if it did.
     pub fn stopped(&self) -> Option<String> {
         self.stopped.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Signs a bundle manifest with the log's key. Only a manifest: the key signs no other text
+    /// on request, so nothing it signs this way can pass for a checkpoint.
+    pub fn sign_manifest(&self, manifest: &Manifest) -> Result<String, String> {
+        let text = manifest.text();
+        Manifest::parse(&text).map_err(|e| format!("the manifest does not read back: {e}"))?;
+        self.signer.sign(&text).map_err(|e| e.to_string())
+    }
+
+    /// A checkpoint of every event committed before the call, signed now unless the latest
+    /// one already covers them all (or all but its own event); an error says why none can be
+    /// signed.
+    pub async fn sign_now(&self) -> Result<Signed, String> {
+        let stopped = || self.stopped().unwrap_or_else(|| "checkpoint signing has stopped".to_owned());
+        let (reply, answer) = oneshot::channel();
+        self.requests.send(reply).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }
 
@@ -203,15 +229,32 @@ async fn recorded_from(store: &dyn EventStore, from: u64) -> Result<Vec<(u64, u6
     }
 }
 
+/// How many events `$checkpoints` holds.
+async fn checkpoints_length(store: &dyn EventStore) -> Result<u64, CheckpointError> {
+    let mut length = 0;
+    loop {
+        let page = store
+            .read_stream(&checkpoints_stream(), length, 1024)
+            .await
+            .map_err(|e| CheckpointError::Store(e.to_string()))?;
+        if page.is_empty() {
+            return Ok(length);
+        }
+        length += page.len() as u64;
+    }
+}
+
 struct Signer {
     config: CheckpointConfig,
-    signer: NoteSigner,
+    signer: Arc<NoteSigner>,
     state_file: PathBuf,
     store: Arc<dyn EventStore>,
     log: Arc<MerkleLog>,
     shared: Arc<Checkpoints>,
     /// The position of the last checkpoint's own event.
     last_position: Option<u64>,
+    /// Requests for a checkpoint now.
+    requested: mpsc::Receiver<Reply>,
 }
 
 /// Starts signing checkpoints of `log` into `store`. Loads or creates the key, finds the last
@@ -227,11 +270,18 @@ pub async fn start<F>(
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
-    let signer = load_or_create_key(&config.key_file, &config.origin)?;
+    let signer = Arc::new(load_or_create_key(&config.key_file, &config.origin)?);
     let state_file = state_path(&config.key_file);
-    let shared =
-        Arc::new(Checkpoints { verifier: signer.verifier(), latest: RwLock::new(None), stopped: RwLock::new(None) });
-    let mut this = Signer { config, signer, state_file, store, log, shared: shared.clone(), last_position: None };
+    let (requests, requested) = mpsc::channel(64);
+    let shared = Arc::new(Checkpoints {
+        verifier: signer.verifier(),
+        latest: RwLock::new(None),
+        stopped: RwLock::new(None),
+        requests,
+        signer: signer.clone(),
+    });
+    let mut this =
+        Signer { config, signer, state_file, store, log, shared: shared.clone(), last_position: None, requested };
     let stop = |shared: &Checkpoints, e: CheckpointError| {
         tracing::error!(error = %e, "checkpoint signing stopped");
         *shared.stopped.write().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
@@ -273,14 +323,15 @@ impl Signer {
         let last = match (state, recorded.last()) {
             (Some((revision, note)), None) => {
                 // Signed, then the server stopped before recording it, or the log went back.
-                let length = match revision.checked_sub(1) {
-                    None => 0,
+                let holds_previous = match revision.checked_sub(1) {
+                    None => true,
                     Some(previous) => {
                         let page = self.store.read_stream(&checkpoints_stream(), previous, 1).await;
-                        page.map_err(|e| CheckpointError::Store(e.to_string()))?.len() as u64 + previous
+                        !page.map_err(|e| CheckpointError::Store(e.to_string()))?.is_empty()
                     }
                 };
-                if length != revision {
+                if !holds_previous {
+                    let length = checkpoints_length(self.store.as_ref()).await?;
                     return Err(CheckpointError::Conflict(format!(
                         "{} records checkpoint revision {revision}, but $checkpoints holds {length} events: the log \
                          is older than what this key signed (restored from a backup?)",
@@ -297,7 +348,8 @@ impl Signer {
                 {
                     if recorded[0].2 != signed {
                         return Err(CheckpointError::Conflict(format!(
-                            "$checkpoints revision {} holds another checkpoint than the one {} says this key signed                              there",
+                            "$checkpoints revision {} holds another checkpoint than the one {} says this key signed \
+                             there",
                             recorded[0].0,
                             self.state_file.display()
                         )));
@@ -382,23 +434,41 @@ impl Signer {
         F: std::future::Future<Output = ()> + Send,
     {
         tokio::pin!(shutdown);
-        let mut ticker = tokio::time::interval(self.config.every);
+        // The first tick one period after start, not at start: a tick at start signed whatever
+        // the tree held at that instant, racing the first events (or the tree catching up).
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + self.config.every, self.config.every);
         loop {
             let last = self.shared.latest();
             let last_size = last.as_ref().map_or(0, |l| l.checkpoint.size);
             let due = last_size.saturating_add(self.config.every_events);
+            let mut waiting = Vec::new();
             tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 _ = ticker.tick() => {}
                 _ = self.log.wait_for(due, Duration::from_secs(86_400)) => {}
+                Some(reply) = self.requested.recv() => {
+                    // Everything committed so far, for every request waiting.
+                    waiting.push(reply);
+                    while let Ok(reply) = self.requested.try_recv() {
+                        waiting.push(reply);
+                    }
+                    let committed = self.store.committed().borrow().map_or(0, |last| last + 1);
+                    self.log.wait_for(committed, Duration::from_secs(60)).await;
+                }
             }
             let size = self.log.size();
             // Nothing new, or only the last checkpoint's own event.
             let only_own = self.last_position == Some(last_size) && size == last_size + 1;
-            if size <= last_size || only_own {
-                continue;
+            let signed = if size <= last_size || only_own { Ok(()) } else { self.sign(last, size).await };
+            let answer = match &signed {
+                Ok(()) => self.shared.latest().ok_or_else(|| "the log is empty: there is nothing to sign".to_owned()),
+                Err(e) => Err(e.to_string()),
+            };
+            for reply in waiting {
+                // A requester that gave up needs no answer.
+                drop(reply.send(answer.clone()));
             }
-            self.sign(last, size).await?;
+            signed?;
         }
     }
 

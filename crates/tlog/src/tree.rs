@@ -193,7 +193,7 @@ impl FileTree {
         let mut size = self.len();
         let mut level = 0usize;
         // Each time the new size is even at this level, the last two nodes close a pair.
-        while size % 2 == 0 {
+        while size.is_multiple_of(2) {
             if level + 1 == self.levels.len() {
                 self.levels.push(open_level(level_path(&self.dir, level + 1))?);
             }

@@ -1,10 +1,13 @@
 //! One file per command, dispatched here.
 
+mod audit;
 mod demo;
+mod export;
 mod read;
 mod reports;
 mod serve;
 mod submit;
+mod trail;
 mod verify;
 
 use std::process::ExitCode;
@@ -13,7 +16,7 @@ use anyhow::Context;
 use chibo_proto::v1::{self as pb, ledger_client::LedgerClient};
 use tonic::transport::Channel;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{AuditCommand, Cli, Command, PeriodArgs};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -22,8 +25,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Read(args) => read::run(args).await,
         Command::Verify(args) => verify::run(args),
         Command::Standings(args) => reports::standings(args).await,
+        Command::Audit(AuditCommand::Export(args)) => export::run(args).await,
+        Command::Audit(AuditCommand::Trail(args)) => trail::run(args).await,
+        Command::Audit(AuditCommand::Verify(args)) => audit::verify(args),
         Command::Evaluate(args) => reports::evaluate(args).await,
         Command::Demo(args) => demo::run(args).await,
+    }
+}
+
+impl PeriodArgs {
+    /// `(from, to)` as the Audit service takes them: a year's first and last days, or the dates
+    /// given (empty when absent).
+    fn bounds(&self) -> (String, String) {
+        match self.year {
+            Some(year) => (format!("{year:04}-01-01"), format!("{year:04}-12-31")),
+            None => (self.from.clone().unwrap_or_default(), self.to.clone().unwrap_or_default()),
+        }
     }
 }
 

@@ -74,7 +74,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (signed, signer) = chibo_tlog::checkpoints::start(config, store.clone(), log.clone(), stopped())
         .await
         .with_context(|| format!("cannot sign checkpoints with {}", key_file.display()))?;
-    let audit = chibo_server::AuditService::new(store.clone(), log, signed);
+    let audit = chibo_server::AuditService::new(store.clone(), log, signed, domain.clone());
     let grpc = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let metrics_listener = match metrics_addr {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("cannot serve metrics on {addr}"))?),
