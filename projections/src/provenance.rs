@@ -473,6 +473,7 @@ pub fn explain(
     question: &Question,
     events: &[Recorded],
 ) -> Result<Provenance, ProvenanceError> {
+    in_range(question)?;
     let cell = cell_of(state, question)?;
     let year = question.year();
     let target = match question {
@@ -547,6 +548,26 @@ pub fn explain(
         out_of,
         events: sources,
     })
+}
+
+/// Refuses a month or quarter out of range in a question built without [`Question::member`] or
+/// [`Question::cell`], which check them.
+fn in_range(question: &Question) -> Result<(), ProvenanceError> {
+    let (month, quarter) = match question {
+        Question::Member { figure: MemberFigure::PointsByMonth(m), .. } => (Some(*m), None),
+        Question::Cell { figure: CellFigure::RegularByMonth(m) | CellFigure::IndicatorByMonth(_, m), .. } => {
+            (Some(*m), None)
+        }
+        Question::Cell { figure: CellFigure::ThematicByQuarter(q), .. } => (None, Some(*q)),
+        _ => (None, None),
+    };
+    if let Some(m) = month.filter(|m| !(1..=12).contains(m)) {
+        return Err(ProvenanceError::Invalid(InvalidField::new("month", format!("{m} is not a month (1 to 12)"))));
+    }
+    if let Some(q) = quarter.filter(|q| !(1..=4).contains(q)) {
+        return Err(ProvenanceError::Invalid(InvalidField::new("quarter", format!("{q} is not a quarter (1 to 4)"))));
+    }
+    Ok(())
 }
 
 /// The programme a programme figure is about: the one named, or the cell's only one.

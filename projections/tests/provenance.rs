@@ -908,6 +908,17 @@ fn meetings_scores_and_attendance_by_hand() {
 }
 
 #[test]
+fn a_question_built_by_hand_with_no_such_month_is_refused() {
+    let h = by_hand();
+    let question = Question::Member { member: id("an"), year: 2025, figure: standings::MemberFigure::PointsByMonth(0) };
+    let refused = h.log.explain(&question).unwrap_err();
+    assert!(matches!(&refused, ProvenanceError::Invalid(f) if f.field == "month"), "{refused}");
+    let figure = provenance::CellFigure::ThematicByQuarter(5);
+    let refused = h.log.explain(&Question::Cell { cell: id("a"), year: 2025, figure }).unwrap_err();
+    assert!(matches!(&refused, ProvenanceError::Invalid(f) if f.field == "quarter"), "{refused}");
+}
+
+#[test]
 fn events_read_before_the_state_moved_on_are_refused() {
     let h = by_hand();
     let question = Question::member(id("an"), 2025, "points_year", Selectors::default()).unwrap();
