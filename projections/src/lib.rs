@@ -5,10 +5,13 @@
 //! - [`state`]: the state the log folds into, with its index.
 //! - [`rules`]: the rule sets of RULES.md as versioned data, shipped with the binary and
 //!   replaceable by a deployment.
+//! - [`standings`]: a member's, a cell's and a committee's year; [`provenance`]: the events one
+//!   of those figures was computed from.
 #![deny(missing_docs)]
 
 pub mod engine;
 pub mod evaluation;
+pub mod provenance;
 pub mod record;
 pub mod rules;
 pub mod snapshot;

@@ -9,6 +9,7 @@ mod bundle_verify;
 mod crash;
 mod demo;
 mod ledger;
+mod provenance;
 mod reports;
 mod rules;
 mod tamper;

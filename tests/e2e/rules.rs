@@ -386,7 +386,7 @@ fn key_revoked(id: &str) -> Kind {
     Kind::SigningKeyRevoked(pb::SigningKeyRevoked { key_id: id.into(), reason: "Thay khóa".into() })
 }
 
-fn corrected(target: &str, replacement: Kind) -> Kind {
+pub(crate) fn corrected(target: &str, replacement: Kind) -> Kind {
     Kind::EventCorrected(Box::new(pb::EventCorrected {
         target_event_id: target.into(),
         reason: "Sửa sai sót".into(),

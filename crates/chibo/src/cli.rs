@@ -24,7 +24,8 @@ pub enum Command {
     /// against the signed checkpoints recorded in it (and, with --state, against the checkpoint
     /// you accepted before). Exits 1 if anything is broken, 2 if the inputs cannot be read.
     Verify(VerifyArgs),
-    /// Standings of a member, a cell or a committee for a year, from a running server.
+    /// Standings of a member, a cell or a committee for a year, from a running server; with
+    /// --why FIGURE, the events one figure was computed from.
     Standings(StandingsArgs),
     /// Audit trails, bundles for inspectors, and their offline verification.
     #[command(subcommand)]
@@ -118,6 +119,23 @@ pub struct StandingsArgs {
     /// Leaderboard lines, for a committee.
     #[arg(long, default_value_t = 10)]
     pub top: u32,
+    /// Explain one figure of a member's or a cell's standing instead: the events it was computed
+    /// from. The figure is named as in the JSON document: `points_by_month`, `times_spoke`,
+    /// `attendance_permille`, `meetings.score`, `programmes.indicator_by_month`, …
+    #[arg(long, value_name = "FIGURE")]
+    pub why: Option<String>,
+    /// With --why: the month (1 to 12) of a figure by month.
+    #[arg(long, requires = "why")]
+    pub month: Option<u32>,
+    /// With --why: the quarter (1 to 4) of `thematic_by_quarter`.
+    #[arg(long, requires = "why")]
+    pub quarter: Option<u32>,
+    /// With --why: the meeting of a `meetings.*` figure.
+    #[arg(long, requires = "why")]
+    pub meeting: Option<String>,
+    /// With --why: the programme of a `programmes.*` figure (if the cell is in more than one).
+    #[arg(long, requires = "why")]
+    pub programme: Option<String>,
     /// Print the JSON document instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -105,7 +105,7 @@ fn append_status(e: AppendError) -> Status {
     }
 }
 
-fn read_status(e: ReadError) -> Status {
+pub(crate) fn read_status(e: ReadError) -> Status {
     match e {
         ReadError::Corrupt { .. } => Status::data_loss(e.to_string()),
         ReadError::Unavailable(_) => Status::unavailable(e.to_string()),

@@ -3,17 +3,26 @@
 
 use std::sync::Arc;
 
-use chibo_domain::{Id, InvalidField};
-use chibo_projections::engine::rebuild_prefix;
+use chibo_domain::{Id, InvalidField, StreamName};
+use chibo_projections::engine::{rebuild_prefix, recorded};
 use chibo_projections::evaluation::{self, EvaluationError};
+use chibo_projections::provenance::{self, ProvenanceError, Question, Selectors};
 use chibo_projections::standings::{self, StandingsError};
 use chibo_projections::state::State;
+use chibo_projections::Recorded;
 use chibo_proto::v1::{self as pb, evaluation_server::Evaluation, standings_server::Standings};
 use chibo_store::EventStore;
 use serde::Serialize;
 use tonic::{Request, Response, Status};
 
 use crate::guard::Domain;
+use crate::ledger::read_status;
+
+/// How many times a provenance reads its stream again when the state moved past what was read.
+const PROVENANCE_READS: usize = 8;
+
+/// How many events a provenance reads from the store at a time.
+const STREAM_PAGE: usize = 4096;
 
 /// The Standings and Evaluation services over the domain state.
 pub struct ReportService {
@@ -43,15 +52,56 @@ fn year(value: u32) -> Result<u16, Status> {
     }
 }
 
+/// A provenance request as a [`Question`], every field destructured; errors name the field.
+fn question(request: pb::ProvenanceRequest) -> Result<Question, Status> {
+    let pb::ProvenanceRequest { subject, year: y, figure, month, quarter, meeting_id, programme_id } = request;
+    let y = year(y)?;
+    let invalid = |e: InvalidField| Status::invalid_argument(e.to_string());
+    let selectors = Selectors {
+        month,
+        quarter,
+        meeting: Id::parse_optional("meeting_id", &meeting_id).map_err(invalid)?,
+        programme: Id::parse_optional("programme_id", &programme_id).map_err(invalid)?,
+    };
+    match subject {
+        Some(pb::provenance_request::Subject::MemberId(member)) => {
+            Question::member(id("member_id", &member)?, y, &figure, selectors).map_err(invalid)
+        }
+        Some(pb::provenance_request::Subject::CellId(cell)) => {
+            Question::cell(id("cell_id", &cell)?, y, &figure, selectors).map_err(invalid)
+        }
+        None => Err(Status::invalid_argument("subject: is missing; set member_id or cell_id, whose figure to explain")),
+    }
+}
+
+fn provenance_status(e: ProvenanceError) -> Status {
+    match e {
+        ProvenanceError::NotFound(field) => Status::not_found(field.to_string()),
+        ProvenanceError::Invalid(field) => Status::invalid_argument(field.to_string()),
+        other => Status::internal(other.to_string()),
+    }
+}
+
+/// Every event of `stream`, decoded as the projections read them.
+async fn read_stream(store: &dyn EventStore, stream: &StreamName) -> Result<Vec<Recorded>, Status> {
+    let mut events = Vec::new();
+    loop {
+        let page = store.read_stream(stream, events.len() as u64, STREAM_PAGE).await.map_err(read_status)?;
+        for stored in &page {
+            events.push(recorded(stored).map_err(|e| Status::data_loss(e.to_string()))?);
+        }
+        if page.len() < STREAM_PAGE {
+            return Ok(events);
+        }
+    }
+}
+
 fn not_found(e: StandingsError) -> Status {
     Status::not_found(e.to_string())
 }
 
-fn respond<T: Serialize>(
-    value: Result<T, StandingsError>,
-    log_size: u64,
-) -> Result<Response<pb::StandingResponse>, Status> {
-    let value = value.map_err(not_found)?;
+fn respond<T: Serialize>(value: Result<T, Status>, log_size: u64) -> Result<Response<pb::StandingResponse>, Status> {
+    let value = value?;
     let json = serde_json::to_string(&value).map_err(|e| Status::internal(e.to_string()))?;
     Ok(Response::new(pb::StandingResponse { json, log_size }))
 }
@@ -66,7 +116,7 @@ impl Standings for ReportService {
         let (member, y) = (id("member_id", &member_id)?, year(y)?);
         self.domain.caught_up(self.store.as_ref()).await?;
         let state = self.domain.state.read();
-        respond(standings::member(&state, &self.domain.rules, &member, y), state.log_size())
+        respond(standings::member(&state, &self.domain.rules, &member, y).map_err(not_found), state.log_size())
     }
 
     async fn cell_standing(
@@ -77,7 +127,7 @@ impl Standings for ReportService {
         let (cell, y) = (id("cell_id", &cell_id)?, year(y)?);
         self.domain.caught_up(self.store.as_ref()).await?;
         let state = self.domain.state.read();
-        respond(standings::cell(&state, &self.domain.rules, &cell, y), state.log_size())
+        respond(standings::cell(&state, &self.domain.rules, &cell, y).map_err(not_found), state.log_size())
     }
 
     async fn committee_standing(
@@ -93,7 +143,33 @@ impl Standings for ReportService {
         };
         self.domain.caught_up(self.store.as_ref()).await?;
         let state = self.domain.state.read();
-        respond(standings::committee(&state, &self.domain.rules, &org, y, top), state.log_size())
+        respond(standings::committee(&state, &self.domain.rules, &org, y, top).map_err(not_found), state.log_size())
+    }
+
+    async fn provenance(
+        &self,
+        request: Request<pb::ProvenanceRequest>,
+    ) -> Result<Response<pb::StandingResponse>, Status> {
+        let question = question(request.into_inner())?;
+        self.domain.caught_up(self.store.as_ref()).await?;
+        // The stream is read from the store, then explained against the state: if the state
+        // took in more of the stream meanwhile, the read is stale and is made again.
+        let mut stream = None;
+        for _ in 0..PROVENANCE_READS {
+            let read = {
+                let state = self.domain.state.read();
+                provenance::stream_of(&state, &question).map_err(provenance_status)?
+            };
+            let events = read_stream(self.store.as_ref(), &read).await?;
+            stream = Some(read);
+            let state = self.domain.state.read();
+            match provenance::explain(&state, &self.domain.rules, &question, &events) {
+                Err(ProvenanceError::Stale { .. }) => continue,
+                answer => return respond(answer.map_err(provenance_status), state.log_size()),
+            }
+        }
+        let stream = stream.map(|s| s.to_string()).unwrap_or_default();
+        Err(Status::unavailable(format!("{stream} is being written faster than it can be read and explained; retry")))
     }
 }
 

@@ -11,8 +11,38 @@ use super::{channel, emit, refused};
 use crate::cli::{EvaluateArgs, StandingsArgs, StandingsOf};
 
 pub async fn standings(args: StandingsArgs) -> anyhow::Result<ExitCode> {
-    let StandingsArgs { server, of, id, year, top, json } = args;
+    let StandingsArgs { server, of, id, year, top, why, month, quarter, meeting, programme, json } = args;
     let mut client = StandingsClient::new(channel(&server.server).await?);
+    if let Some(figure) = why {
+        let subject = match of {
+            StandingsOf::Member => pb::provenance_request::Subject::MemberId(id),
+            StandingsOf::Cell => pb::provenance_request::Subject::CellId(id),
+            StandingsOf::Committee => {
+                bail!("--why explains a member's or a cell's figure; a committee's standing rolls up its cells'")
+            }
+        };
+        let request = pb::ProvenanceRequest {
+            subject: Some(subject),
+            year,
+            figure,
+            month,
+            quarter,
+            meeting_id: meeting.unwrap_or_default(),
+            programme_id: programme.unwrap_or_default(),
+        };
+        let response = client.provenance(request).await.map_err(refused)?.into_inner();
+        if json {
+            emit(&format!("{}\n", response.json))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let doc: Value =
+            serde_json::from_str(&response.json).context("the server sent a provenance that is not JSON")?;
+        let mut out = String::new();
+        print_provenance(&mut out, &doc)?;
+        writeln!(out, "(computed from the first {} events of the log)", response.log_size)?;
+        emit(&out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let response = match of {
         StandingsOf::Member => client.member_standing(pb::MemberStandingRequest { member_id: id, year }).await,
         StandingsOf::Cell => client.cell_standing(pb::CellStandingRequest { cell_id: id, year }).await,
@@ -180,6 +210,50 @@ fn print_committee(out: &mut String, c: &Value) -> fmt::Result {
         writeln!(out, "  {:>3}. {:<32} {:>7}  ({})", n(l, "rank"), n(l, "name"), n(l, "value"), n(l, "cell_id"))?;
     }
     Ok(())
+}
+
+/// A figure's provenance: the figure, a table of the events (position, when, type, what each
+/// added or why it added nothing), and the total.
+fn print_provenance(out: &mut String, p: &Value) -> fmt::Result {
+    let whose = match &p["member_id"] {
+        Value::String(member) => format!("member {member} (cell {})", n(p, "cell_id")),
+        _ => format!("cell {}", n(p, "cell_id")),
+    };
+    let mut selectors = String::new();
+    for (key, label) in
+        [("month", "month"), ("quarter", "quarter"), ("meeting_id", "meeting"), ("programme_id", "programme")]
+    {
+        if !p[key].is_null() {
+            write!(selectors, ", {label} {}", n(p, key))?;
+        }
+    }
+    let value = if p["value"].is_null() { "none".to_owned() } else { n(p, "value") };
+    writeln!(out, "{} of {whose} in {}{selectors}: {value}", n(p, "figure"), n(p, "year"))?;
+    let ratio = p["rule"] == "ratio";
+    writeln!(out, "{:>9}  {:<24} {:<20} {:>9}  contribution", "position", "occurred at", "type", "counts")?;
+    for e in p["events"].as_array().into_iter().flatten() {
+        let (counts, said) = if e["counted"] == true {
+            let amount = if ratio { format!("{}/{}", n(e, "amount"), n(e, "out_of")) } else { n(e, "amount") };
+            (amount, n(e, "contribution"))
+        } else {
+            ("-".to_owned(), format!("not counted: {}", n(e, "reason")))
+        };
+        writeln!(
+            out,
+            "{:>9}  {:<24} {:<20} {:>9}  {said}",
+            n(e, "position"),
+            n(e, "occurred_at"),
+            n(e, "event_type"),
+            counts
+        )?;
+    }
+    match p["rule"].as_str() {
+        Some("ratio") => {
+            writeln!(out, "total {} of {}, × {} = {value}", n(p, "counted"), n(p, "out_of"), n(p, "scale"))
+        }
+        Some("single") => writeln!(out, "total {value} (the one event counted)"),
+        _ => writeln!(out, "total {} (the sum of what the counted events add)", n(p, "counted")),
+    }
 }
 
 pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
