@@ -11,7 +11,7 @@ use chibo_integrity::Envelope;
 use chibo_proto::v1::{self as pb, event::Kind};
 use serde_json::Value;
 
-use crate::harness::{chibo, points_on, read_all, Server};
+use crate::harness::{chibo, copy_tree, points_on, read_all, Server};
 
 /// The inspector's files: the key they pinned, their state, and the bundles they received.
 struct Inspector {
@@ -110,19 +110,6 @@ async fn earn(server: &Server, stream: &str, member: &str, count: usize, points:
     server.client().await.submit_batch(request).await.expect("the points are accepted");
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exported_year_verifies_offline_and_no_altered_log_passes_for_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -136,7 +123,7 @@ async fn an_exported_year_verifies_offline_and_no_altered_log_passes_for_it() {
     // An old backup, taken with the server stopped.
     server.stop().await;
     let backup = dir.path().join("backup");
-    copy_dir(&data, &backup);
+    copy_tree(&data, &backup);
     let server = Server::start(&data);
     earn(&server, &stream, &member, 10, 1).await;
 
@@ -208,7 +195,7 @@ async fn an_exported_year_verifies_offline_and_no_altered_log_passes_for_it() {
     // The old backup restored, signing state and all: its checkpoints are smaller than the one
     // accepted, a rollback.
     std::fs::remove_dir_all(&data).unwrap();
-    copy_dir(&backup, &data);
+    copy_tree(&backup, &data);
     let server = Server::start(&data);
     let restored = inspector.export(&server, &cell, "restored.json");
     inspector.refuses(&restored, "state", "rollback");

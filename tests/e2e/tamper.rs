@@ -14,7 +14,7 @@ use chibo_proto::v1::{self as pb, audit_client::AuditClient};
 use rusqlite::{params, Connection};
 use serde_json::json;
 
-use crate::harness::{cell, chibo, points, read_all, verify, verify_with, Fixture, Server};
+use crate::harness::{cell, chibo, copy_tree, points, read_all, verify, verify_with, Fixture, Server};
 
 const CELLS: [&str; 3] = ["a", "b", "c"];
 const PER_CELL: usize = 4;
@@ -256,19 +256,6 @@ fn recorded_notes(dir: &Path) -> Vec<(u64, u64, Checkpoint, String)> {
 
 fn arg(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-/// Copies a directory tree (a data directory, with the server stopped).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
 }
 
 /// The state problems of a report, as (kind, the whole problem).
