@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use chibo_domain::StreamName;
 use chibo_proto::v1::{self as pb, ledger_server::Ledger};
 use chibo_store::{AppendError, EventStore, ReadError, Receipt, StoredEvent};
 use futures::{stream::BoxStream, StreamExt};
@@ -13,7 +12,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     guard::{AppendOutcome, Domain},
     metrics::Metrics,
-    submission::{expected_revision, new_events, stream, Fields, UNAUTHENTICATED_ACTOR},
+    submission::{check_request, new_events, now, stream, AppendRequest, CheckedRequest, UNAUTHENTICATED_ACTOR},
 };
 
 /// How many events a read fetches from the store at a time.
@@ -39,26 +38,10 @@ impl LedgerService {
         Self { store, domain, metrics, closing }
     }
 
-    async fn append(
-        &self,
-        stream_name: &str,
-        expected: Option<pb::ExpectedRevision>,
-        fields: Fields,
-        submissions: Vec<pb::EventSubmission>,
-    ) -> Result<Vec<pb::Receipt>, Status> {
+    async fn append(&self, request: AppendRequest) -> Result<Vec<pb::Receipt>, Status> {
         let result = async {
-            let stream = stream("stream", stream_name)?;
-            if stream == StreamName::Checkpoints {
-                return Err(Status::invalid_argument("stream: $checkpoints is written by the server only"));
-            }
-            let expected = expected_revision(expected)?;
-            if submissions.is_empty() {
-                return Err(Status::invalid_argument(format!(
-                    "{}: is empty; submit at least one event",
-                    fields.list()
-                )));
-            }
-            let events = new_events(&stream, fields, submissions, UNAUTHENTICATED_ACTOR)?;
+            let CheckedRequest { stream, expected, fields, submissions } = check_request(request, now())?;
+            let events = new_events(submissions, UNAUTHENTICATED_ACTOR)?;
             let receipts = self.domain.append(self.store.as_ref(), &stream, expected, fields, events).await.map_err(
                 |outcome| match outcome {
                     AppendOutcome::Status(status) => status,
@@ -148,9 +131,7 @@ where
 #[tonic::async_trait]
 impl Ledger for LedgerService {
     async fn submit(&self, request: Request<pb::SubmitRequest>) -> Result<Response<pb::SubmitResponse>, Status> {
-        let pb::SubmitRequest { stream, expected_revision, event } = request.into_inner();
-        let event = event.ok_or_else(|| Status::invalid_argument("event: is missing"))?;
-        let mut receipts = self.append(&stream, expected_revision, Fields::Single, vec![event]).await?;
+        let mut receipts = self.append(AppendRequest::Submit(request.into_inner())).await?;
         Ok(Response::new(pb::SubmitResponse { receipt: receipts.pop() }))
     }
 
@@ -158,8 +139,7 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::SubmitBatchRequest>,
     ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
-        let pb::SubmitBatchRequest { stream, expected_revision, events } = request.into_inner();
-        let receipts = self.append(&stream, expected_revision, Fields::Batch, events).await?;
+        let receipts = self.append(AppendRequest::SubmitBatch(request.into_inner())).await?;
         Ok(Response::new(pb::SubmitBatchResponse { receipts }))
     }
 

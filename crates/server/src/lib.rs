@@ -34,7 +34,7 @@ pub use guard::Domain;
 pub use ledger::LedgerService;
 pub use metrics::Metrics;
 pub use reports::ReportService;
-pub use submission::{MAX_CLOCK_SKEW, UNAUTHENTICATED_ACTOR};
+pub use submission::{check_request, AppendRequest, CheckedRequest, Fields, MAX_CLOCK_SKEW, UNAUTHENTICATED_ACTOR};
 
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
