@@ -199,21 +199,31 @@ impl RuleBook {
         }
         paths.sort();
 
-        let mut book = Self::defaults();
-        let mut from_dir: BTreeMap<(String, u32), String> = BTreeMap::new();
+        let mut files = Vec::with_capacity(paths.len());
         for path in paths {
             let file =
                 path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
             let text = std::fs::read_to_string(&path).map_err(|e| read_error(&path, e))?;
-            let set = parse(&text).map_err(|p| RuleError::invalid(&file, p))?;
+            files.push((file, text));
+        }
+        Self::with_files(files.iter().map(|(file, text)| (file.as_str(), text.as_str())))
+    }
+
+    /// The defaults, then `files` (file name, contents) in the order given, by the rules of
+    /// [`RuleBook::load`]: what `load` does once it has read the directory.
+    pub fn with_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<RuleBook, RuleError> {
+        let mut book = Self::defaults();
+        let mut from_files: BTreeMap<(String, u32), &str> = BTreeMap::new();
+        for (file, text) in files {
+            let set = parse(text).map_err(|p| RuleError::invalid(file, p))?;
             let key = (set.name.clone(), set.version);
-            if let Some(first) = from_dir.insert(key, file.clone()) {
+            if let Some(first) = from_files.insert(key, file) {
                 return Err(RuleError::invalid(
-                    &file,
+                    file,
                     Problem::new("version", format!("{} version {} is also defined by {first}", set.name, set.version)),
                 ));
             }
-            book.sets.insert((set.name.clone(), set.version), Entry { file, set });
+            book.sets.insert((set.name.clone(), set.version), Entry { file: file.to_owned(), set });
         }
         book.check_companions()?;
         Ok(book)
@@ -512,6 +522,23 @@ mod tests {
         assert_eq!(
             RuleBook::load(dir.path()).unwrap_err().to_string(),
             "b.json: version: camau-4tot version 1 is also defined by a.json"
+        );
+    }
+
+    #[test]
+    fn with_files_reads_files_as_load_reads_a_directory() {
+        let v2 = edited("vn-meetings-hd42.v1.json", "/version", Some(2.into()));
+        let stricter = edited("vn-qd366-2025.v1.json", "/levels/good", Some(75.into()));
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.json", &v2);
+        write(dir.path(), "b.json", &stricter);
+        let loaded = RuleBook::load(dir.path()).unwrap();
+        let given = RuleBook::with_files([("a.json", v2.as_str()), ("b.json", stricter.as_str())]).unwrap();
+        assert_eq!(given.iter().collect::<Vec<_>>(), loaded.iter().collect::<Vec<_>>());
+        assert_eq!(given.iter().count(), 9);
+        assert_eq!(
+            RuleBook::with_files([("a.json", v2.as_str()), ("c.json", v2.as_str())]).unwrap_err().to_string(),
+            "c.json: version: vn-meetings-hd42 version 2 is also defined by a.json"
         );
     }
 
