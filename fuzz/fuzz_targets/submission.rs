@@ -1,0 +1,166 @@
+//! Arbitrary bytes through what the server does to a request before the store sees it.
+//!
+//! The first byte chooses the way in, the rest is the input:
+//!
+//! - 0: a `SubmitRequest` as the wire carries it, decoded by prost and checked by
+//!   `chibo_server::check_request`;
+//! - 1: a `SubmitBatchRequest`, the same way;
+//! - 2: a stored payload, `chibo_proto::convert::decode_payload` under the event type its next
+//!   byte names (or a name of no type);
+//! - 3: what `chibo submit` reads (a JSON submission, or an array of them), for the stream its
+//!   next byte names, then checked like a request.
+//!
+//! What must hold: a request the checks accept has its stream and every event's place and date
+//! right, and every event goes wire → domain → wire and domain → payload → domain unchanged (the
+//! promise of `chibo_proto::convert`); a refusal is `INVALID_ARGUMENT` (or `RESOURCE_EXHAUSTED`
+//! for too many events) and names a field of the request.
+#![no_main]
+
+use chibo_domain::event::{EventType, Submission};
+use chibo_domain::{Event, StreamName};
+use chibo_proto::convert::{decode_payload, encode_payload, PayloadError};
+use chibo_proto::v1 as pb;
+use chibo_server::{check_request, AppendRequest, CheckedRequest, Fields, MAX_CLOCK_SKEW};
+use chibo_store::{ExpectedRevision, MAX_EVENTS_PER_APPEND};
+use libfuzzer_sys::fuzz_target;
+use prost::Message;
+use tonic::{Code, Status};
+
+/// The streams a JSON input is submitted to.
+const STREAMS: [&str; 5] = ["cell-tan-hoa", "org-dam-doi", "org-tan-hoa", "cell-a", "$checkpoints"];
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, input)) = data.split_first() else { return };
+    match mode % 4 {
+        0 => {
+            if let Ok(request) = pb::SubmitRequest::decode(input) {
+                check(AppendRequest::Submit(request));
+            }
+        }
+        1 => {
+            if let Ok(request) = pb::SubmitBatchRequest::decode(input) {
+                check(AppendRequest::SubmitBatch(request));
+            }
+        }
+        2 => payload(input),
+        _ => json(input),
+    }
+});
+
+/// The stream, expected revision and submissions of a request, as sent.
+fn parts(request: &AppendRequest) -> (&str, Option<&pb::ExpectedRevision>, Fields, Vec<&pb::EventSubmission>) {
+    match request {
+        AppendRequest::Submit(r) => (&r.stream, r.expected_revision.as_ref(), Fields::Single, r.event.iter().collect()),
+        AppendRequest::SubmitBatch(r) => {
+            (&r.stream, r.expected_revision.as_ref(), Fields::Batch, r.events.iter().collect())
+        }
+    }
+}
+
+fn check(request: AppendRequest) {
+    let sent = request.clone();
+    let (stream, expected, fields, submissions) = parts(&sent);
+    match check_request(request, chibo_fuzz::now()) {
+        Ok(checked) => accepted(stream, expected, fields, &submissions, checked),
+        Err(status) => refused(fields, submissions.len(), &status),
+    }
+}
+
+fn accepted(
+    stream: &str,
+    expected: Option<&pb::ExpectedRevision>,
+    fields: Fields,
+    sent: &[&pb::EventSubmission],
+    checked: CheckedRequest,
+) {
+    let CheckedRequest { stream: name, expected: condition, fields: checked_fields, submissions } = checked;
+    assert_eq!(name.to_string(), stream, "the stream appended to is the one named");
+    assert_ne!(name, StreamName::Checkpoints, "only the server writes $checkpoints");
+    assert_eq!(checked_fields, fields);
+    use pb::expected_revision::Kind;
+    let asked = match expected.and_then(|e| e.kind.as_ref()) {
+        None | Some(Kind::Any(_)) => ExpectedRevision::Any,
+        Some(Kind::NoStream(_)) => ExpectedRevision::NoStream,
+        Some(Kind::Exact(r)) => ExpectedRevision::Exact(*r),
+    };
+    assert_eq!(condition, asked);
+    assert!((1..=MAX_EVENTS_PER_APPEND).contains(&submissions.len()));
+    assert_eq!(submissions.len(), sent.len(), "every submission is checked, none dropped");
+    let latest = chibo_fuzz::now().unix_nanos() + MAX_CLOCK_SKEW.as_nanos() as i128;
+    for (submission, wire) in submissions.iter().zip(sent) {
+        assert!(submission.event.check_stream(&name).is_ok(), "an accepted event belongs in its stream");
+        assert!(submission.occurred_at.unix_nanos() <= latest, "an accepted event is not in the future");
+        // A valid message converts back to itself, and the domain value to itself.
+        assert_eq!(&pb::EventSubmission::from(submission), *wire);
+        assert_eq!(Submission::try_from(pb::EventSubmission::from(submission)).as_ref(), Ok(submission));
+        stored_payload_reads_back(&submission.event);
+    }
+}
+
+/// What the store keeps of `event` reads back as `event`.
+fn stored_payload_reads_back(event: &Event) {
+    let event_type = event.event_type();
+    let payload = encode_payload(event);
+    let wire = decode_payload(event_type.name(), &payload).expect("a payload the server encoded decodes");
+    assert_eq!(wire, pb::Event::from(event));
+    assert_eq!(Event::try_from(wire).as_ref(), Ok(event));
+}
+
+fn refused(fields: Fields, count: usize, status: &Status) {
+    let message = status.message();
+    let field = message.split_once(": ").map_or(message, |(field, _)| field);
+    match status.code() {
+        Code::ResourceExhausted => {
+            assert_eq!(field, fields.list());
+            assert!(count > MAX_EVENTS_PER_APPEND);
+        }
+        Code::InvalidArgument => {
+            let named = field == "stream"
+                || field == fields.list()
+                || (0..count).any(|i| {
+                    let item = fields.item(i);
+                    field == item || field.strip_prefix(&item).is_some_and(|rest| rest.starts_with('.'))
+                });
+            assert!(named, "a refusal names a field of the request: {message}");
+        }
+        other => panic!("a malformed request is refused with {other:?}: {message}"),
+    }
+}
+
+fn payload(input: &[u8]) {
+    let Some((&which, payload)) = input.split_first() else { return };
+    let Some(&event_type) = EventType::ALL.get(usize::from(which)) else {
+        let unknown = decode_payload("NoSuchEvent", payload);
+        assert!(matches!(unknown, Err(PayloadError::UnknownType(_))));
+        return;
+    };
+    let Ok(wire) = decode_payload(event_type.name(), payload) else { return };
+    // A stored payload is read back whatever today's rules say; when they accept it, it is an
+    // event of the type named, and a valid message converts back to itself.
+    if let Ok(event) = Event::try_from(wire.clone()) {
+        assert_eq!(event.event_type(), event_type);
+        assert_eq!(pb::Event::from(&event), wire);
+        stored_payload_reads_back(&event);
+    }
+}
+
+fn json(input: &[u8]) {
+    let Some((&which, text)) = input.split_first() else { return };
+    let stream = STREAMS[usize::from(which) % STREAMS.len()].to_owned();
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(text) else { return };
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        item @ serde_json::Value::Object(_) => vec![item],
+        _ => return,
+    };
+    let Ok(events) =
+        items.into_iter().map(serde_json::from_value::<pb::EventSubmission>).collect::<Result<Vec<_>, _>>()
+    else {
+        return;
+    };
+    // What the client sends is what the server decodes.
+    for event in &events {
+        assert_eq!(pb::EventSubmission::decode(event.encode_to_vec().as_slice()).as_ref(), Ok(event));
+    }
+    check(AppendRequest::SubmitBatch(pb::SubmitBatchRequest { stream, expected_revision: None, events }));
+}
