@@ -6,20 +6,23 @@
 //! cargo run --manifest-path fuzz/Cargo.toml --example seeds
 //! ```
 //!
-//! Every seed is checked to be what it claims (a submission the server accepts, a bundle that
-//! verifies, a note that opens), so a seed that rots fails here instead of silently starting
-//! the fuzzer from nothing.
+//! Every seed is checked to be what it claims (a submission the server accepts in shape, a batch
+//! the rules accept against `chibo_fuzz::recorded`, a bundle that verifies, a note that opens),
+//! so a seed that rots fails here instead of silently starting the fuzzer from nothing.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use chibo_domain::event::EventType;
-use chibo_domain::Event;
-use chibo_fuzz::history;
+use chibo_domain::event::{EventType, Submission};
+use chibo_domain::{Event, StreamName};
 use chibo_fuzz::samples::{self, CELL};
+use chibo_fuzz::{history, recorded};
 use chibo_integrity::bundle::{self, Manifest};
 use chibo_integrity::{checkpoint, note};
 use chibo_projections::rules::RuleBook;
+use chibo_projections::validate::{check_submission, Candidate, Context, Limits};
+use chibo_projections::{Recorded, State};
 use chibo_proto::convert::encode_kind;
 use chibo_proto::v1 as pb;
 use chibo_server::{check_request, AppendRequest};
@@ -35,6 +38,7 @@ fn main() {
     merkle(&root.join("merkle"));
     bundles(&root.join("bundle"), &log);
     rules(&root.join("rules"));
+    snapshot(&root.join("snapshot"));
 }
 
 /// Replaces `dir` with the files given, each `name` holding `mode` then `bytes`.
@@ -73,13 +77,33 @@ fn submission(dir: &Path) {
         check_request(AppendRequest::Submit(request.clone()), chibo_fuzz::now())
             .unwrap_or_else(|e| panic!("the {name} sample is refused: {e}"));
         files.push((format!("submit-{name}"), 0, request.encode_to_vec()));
-        if stream == CELL {
+        // The batch holds what the cell records after the recorded state: not its own
+        // registration, the members' joining or the programme registration again, and no
+        // member leaving before the tasks they are given.
+        let again = [
+            EventType::OrganizationRegistered,
+            EventType::MemberJoined,
+            EventType::CellRegistered,
+            EventType::MemberLeft,
+        ];
+        if stream == CELL && !again.contains(&event_type) {
             cell_batch.push(event);
         }
     }
     let expected = Some(pb::ExpectedRevision { kind: Some(pb::expected_revision::Kind::Exact(3)) });
     let batch = pb::SubmitBatchRequest { stream: CELL.to_owned(), expected_revision: expected, events: cell_batch };
-    check_request(AppendRequest::SubmitBatch(batch.clone()), chibo_fuzz::now()).expect("the batch is accepted");
+    let checked =
+        check_request(AppendRequest::SubmitBatch(batch.clone()), chibo_fuzz::now()).expect("the batch is in shape");
+    let (rules, limits) = (RuleBook::defaults(), Limits::default());
+    let cx = Context { rules: &rules, limits: &limits, today: chibo_fuzz::now().date_in_vietnam() };
+    let candidates: Vec<Candidate<'_>> = checked
+        .submissions
+        .iter()
+        .map(|s| Candidate { event_id: s.event_id, occurred_at: s.occurred_at, event: &s.event })
+        .collect();
+    if let Err((i, refusal)) = check_submission(&mut recorded::state(), &cx, &checked.stream, &candidates) {
+        panic!("the rules refuse event {i} of the batch: {}", refusal.error);
+    }
     files.push(("batch-cell".into(), 1, batch.encode_to_vec()));
     // What `chibo submit` reads: one submission, and a batch, in the protobuf JSON mapping.
     let json = serde_json::to_vec(&batch.events[..3]).expect("submissions write as JSON");
@@ -181,4 +205,32 @@ fn rules(dir: &Path) {
         .expect("the pair loads");
     assert!(book.programme("fuzz-programme", 1).is_some());
     write_raw(dir, vec![("companions".into(), [first, vec![0], second].concat())]);
+}
+
+/// The empty state, and the state of one event of every kind, each at its sample's stream.
+fn snapshot(dir: &Path) {
+    let mut state = State::new();
+    let empty = state.encode();
+    let mut revisions: HashMap<&str, u64> = HashMap::new();
+    for (n, (stream, kind)) in samples::one_of_each().into_iter().enumerate() {
+        let revision = revisions.entry(stream).or_default();
+        let submission = samples::submission(n as u16, kind);
+        let submission = Submission::try_from(submission).expect("every sample passes the shape rules");
+        // Recorded for good: there is nothing to take back.
+        let _ = state.apply(&Recorded {
+            position: n as u64,
+            stream: StreamName::parse("stream", stream).expect("a sample's stream"),
+            revision: *revision,
+            event_id: submission.event_id,
+            occurred_at: submission.occurred_at,
+            recorded_at: submission.occurred_at,
+            actor: "anonymous".to_owned(),
+            hash: [n as u8; 32],
+            event: Some(submission.event),
+        });
+        *revision += 1;
+    }
+    let full = state.encode();
+    assert_eq!(State::decode(&full).expect("the state decodes").encode(), full);
+    write_raw(dir, vec![("empty".into(), empty), ("one-of-each".into(), full)]);
 }

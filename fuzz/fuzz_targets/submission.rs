@@ -12,12 +12,21 @@
 //!
 //! What must hold: a request the checks accept has its stream and every event's place and date
 //! right, and every event goes wire → domain → wire and domain → payload → domain unchanged (the
-//! promise of `chibo_proto::convert`); a refusal is `INVALID_ARGUMENT` (or `RESOURCE_EXHAUSTED`
-//! for too many events) and names a field of the request.
+//! promise of `chibo_proto::convert`), and through the protobuf JSON mapping unchanged; a refusal
+//! is `INVALID_ARGUMENT` (or `RESOURCE_EXHAUSTED` for too many events) and names a field of the
+//! request. An accepted request then goes through the rules against current state
+//! (`chibo_projections::validate::check_submission`, on the state of `chibo_fuzz::recorded`),
+//! which must answer without a panic and leave the state exactly as it was; what they accept is
+//! then recorded, and the year's standings and evaluation computed from it without a panic.
 #![no_main]
 
 use chibo_domain::event::{EventType, Submission};
-use chibo_domain::{Event, StreamName};
+use std::sync::OnceLock;
+
+use chibo_domain::{Event, Id, StreamName};
+use chibo_projections::rules::RuleBook;
+use chibo_projections::validate::{check_submission, Candidate, Context, Limits};
+use chibo_projections::{evaluation, standings, Recorded, State};
 use chibo_proto::convert::{decode_payload, encode_payload, PayloadError};
 use chibo_proto::v1 as pb;
 use chibo_server::{check_request, AppendRequest, CheckedRequest, Fields, MAX_CLOCK_SKEW};
@@ -93,7 +102,73 @@ fn accepted(
         // A valid message converts back to itself, and the domain value to itself.
         assert_eq!(&pb::EventSubmission::from(submission), *wire);
         assert_eq!(Submission::try_from(pb::EventSubmission::from(submission)).as_ref(), Ok(submission));
+        // What `chibo read` prints, `chibo submit` reads back as the same message.
+        let json = serde_json::to_string(*wire).expect("a message writes as JSON");
+        assert_eq!(serde_json::from_str::<pb::EventSubmission>(&json).as_ref().ok(), Some(*wire), "{json}");
         stored_payload_reads_back(&submission.event);
+    }
+    against_the_record(&name, &submissions);
+}
+
+/// What is recorded, as the rules see it, and its encoding.
+fn recorded() -> &'static (State, Vec<u8>, RuleBook) {
+    static RECORDED: OnceLock<(State, Vec<u8>, RuleBook)> = OnceLock::new();
+    RECORDED.get_or_init(|| {
+        let state = chibo_fuzz::recorded::state();
+        let bytes = state.encode();
+        (state, bytes, RuleBook::defaults())
+    })
+}
+
+/// The rules against current state, as the server runs them next: they answer, and leave the
+/// state exactly as it was whatever they answer.
+fn against_the_record(stream: &StreamName, submissions: &[Submission]) {
+    let (base, encoded, rules) = recorded();
+    let mut state = base.clone();
+    let limits = Limits::default();
+    let cx = Context { rules, limits: &limits, today: chibo_fuzz::now().date_in_vietnam() };
+    let candidates: Vec<Candidate<'_>> = submissions
+        .iter()
+        .map(|s| Candidate { event_id: s.event_id, occurred_at: s.occurred_at, event: &s.event })
+        .collect();
+    let outcome = check_submission(&mut state, &cx, stream, &candidates);
+    assert_eq!(&state.encode(), encoded, "the rules leave the facts as they were");
+    assert!(state.index() == base.index(), "the rules leave the index as it was");
+    assert_eq!((state.log_size(), state.unreadable()), (base.log_size(), base.unreadable()));
+    if let Err((i, rejection)) = outcome {
+        assert!(i < candidates.len(), "the refused event is one of the submission's");
+        let _ = rejection.error.to_string();
+        return;
+    }
+    recorded_and_reported(state, stream, submissions, rules);
+}
+
+/// The events the rules accepted, recorded as the projection engine would, then the reports of
+/// the year: they are computed without a panic, and the state still has one encoding.
+fn recorded_and_reported(mut state: State, stream: &StreamName, submissions: &[Submission], rules: &RuleBook) {
+    for submission in submissions {
+        // Recorded for good, as after the append: there is nothing to take back.
+        let _ = state.apply(&Recorded {
+            position: state.log_size(),
+            stream: stream.clone(),
+            revision: state.stream(stream).map_or(0, |s| s.next_revision),
+            event_id: submission.event_id,
+            occurred_at: submission.occurred_at,
+            recorded_at: submission.occurred_at,
+            actor: "anonymous".into(),
+            hash: [0xee; 32],
+            event: Some(submission.event.clone()),
+        });
+    }
+    let bytes = state.encode();
+    assert_eq!(State::decode(&bytes).map(|s| s.encode()).ok(), Some(bytes), "a state has one encoding");
+    let province = Id::parse("org", "ca-mau").expect("an id");
+    for year in [2025, 2026] {
+        let _ = standings::committee(&state, rules, &province, year, 5);
+        for cell in standings::cells_below(&state, &province) {
+            let _ = standings::cell(&state, rules, &cell, year);
+        }
+        let _ = evaluation::evaluate(&state, rules, &province, year, "vn-qd366-2025", 1);
     }
 }
 

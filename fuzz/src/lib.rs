@@ -12,6 +12,7 @@ use chibo_integrity::{NoteSigner, NoteVerifier};
 #[path = "../../crates/integrity/tests/bundle_builder/mod.rs"]
 pub mod bundle_builder;
 pub mod history;
+pub mod recorded;
 pub mod samples;
 
 /// The origin of the seeds' log, and the name of its key.

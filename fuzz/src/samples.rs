@@ -2,10 +2,13 @@
 //! the submission target start from requests the server accepts and mutate from there.
 //!
 //! Every one passes the shape rules (the seed generator checks it with the server's own
-//! `check_request`); the rules against recorded state are not in play here.
+//! `check_request`), and they are written to fit what [`recorded`] holds, so that the rules
+//! against recorded state have something to check them against.
 
 use chibo_proto::v1 as pb;
 use pb::event::Kind;
+
+use crate::recorded;
 
 /// The cell every cell event of the samples is about.
 pub const CELL: &str = "cell-tan-hoa";
@@ -148,8 +151,8 @@ pub fn one_of_each() -> Vec<(&'static str, Kind)> {
             CELL,
             Kind::MemberReminded(pb::MemberReminded {
                 meeting_id: "thuong-ky-2026-03".into(),
-                member_id: "le-van-cuong".into(),
-                reason: "Vắng họp không lý do".into(),
+                member_id: "tran-thi-binh".into(),
+                reason: "Chậm nộp báo cáo".into(),
                 severity: pb::ReminderSeverity::Reminder.into(),
             }),
         ),
@@ -262,17 +265,17 @@ pub fn one_of_each() -> Vec<(&'static str, Kind)> {
         (
             CELL,
             Kind::EventCorrected(Box::new(pb::EventCorrected {
-                target_event_id: "01961a2b-0001-7c3d-8e4f-5a6b7c8d9e0f".into(),
-                reason: "Ghi sai danh sách".into(),
+                target_event_id: recorded::event_id(recorded::MEETING),
+                reason: "Ghi sai thời lượng".into(),
                 replacement: Some(Box::new(pb::Event {
-                    kind: Some(Kind::MeetingHeld(pb::MeetingHeld { duration_minutes: 150, ..meeting_held() })),
+                    kind: Some(Kind::MeetingHeld(pb::MeetingHeld { duration_minutes: 150, ..february_meeting() })),
                 })),
             })),
         ),
         (
             CELL,
             Kind::EventRetracted(pb::EventRetracted {
-                target_event_id: "01961a2b-0002-7c3d-8e4f-5a6b7c8d9e0f".into(),
+                target_event_id: recorded::event_id(recorded::POINTS),
                 reason: "Nhập nhầm".into(),
             }),
         ),
@@ -299,6 +302,17 @@ pub fn one_of_each() -> Vec<(&'static str, Kind)> {
             }),
         ),
     ]
+}
+
+/// The cell's February meeting, as recorded in [`recorded`].
+pub fn february_meeting() -> pb::MeetingHeld {
+    pb::MeetingHeld {
+        meeting_id: "thuong-ky-2026-02".into(),
+        date: "2026-02-05".into(),
+        topic: "Sinh hoạt thường kỳ tháng 2".into(),
+        documents_posted_on: "2026-02-02".into(),
+        ..meeting_held()
+    }
 }
 
 fn meeting_held() -> pb::MeetingHeld {
