@@ -61,7 +61,6 @@ fn write_raw(dir: &Path, files: Vec<(String, Vec<u8>)>) {
 
 fn submission(dir: &Path) {
     let mut files = Vec::new();
-    let mut cell_batch = Vec::new();
     for (n, ((stream, kind), event_type)) in samples::one_of_each().into_iter().zip(EventType::ALL).enumerate() {
         let name = event_type.name();
         let event =
@@ -77,21 +76,10 @@ fn submission(dir: &Path) {
         check_request(AppendRequest::Submit(request.clone()), chibo_fuzz::now())
             .unwrap_or_else(|e| panic!("the {name} sample is refused: {e}"));
         files.push((format!("submit-{name}"), 0, request.encode_to_vec()));
-        // The batch holds what the cell records after the recorded state: not its own
-        // registration, the members' joining or the programme registration again, and no
-        // member leaving before the tasks they are given.
-        let again = [
-            EventType::OrganizationRegistered,
-            EventType::MemberJoined,
-            EventType::CellRegistered,
-            EventType::MemberLeft,
-        ];
-        if stream == CELL && !again.contains(&event_type) {
-            cell_batch.push(event);
-        }
     }
     let expected = Some(pb::ExpectedRevision { kind: Some(pb::expected_revision::Kind::Exact(3)) });
-    let batch = pb::SubmitBatchRequest { stream: CELL.to_owned(), expected_revision: expected, events: cell_batch };
+    let events = samples::cell_batch();
+    let batch = pb::SubmitBatchRequest { stream: CELL.to_owned(), expected_revision: expected, events };
     let checked =
         check_request(AppendRequest::SubmitBatch(batch.clone()), chibo_fuzz::now()).expect("the batch is in shape");
     let (rules, limits) = (RuleBook::defaults(), Limits::default());

@@ -5,11 +5,16 @@
 //! The input is one file, or two split at the first NUL byte (a second file may clash with the
 //! first or be its companion), so the shipped rule sets are seeds as they are.
 //!
-//! What must hold: a refusal names one of the files; a rule set that loads is the same, digest
-//! included, whatever the layout of its JSON; a programme launches a `ProgrammeLaunched` the
-//! domain accepts (the loader promises it); a meeting score at every part's maximum totals
-//! 100 and is in the top band; a classification scores each subject the sum of its components.
+//! What must hold: a refusal names a file given (the shipped files are not the operator's to
+//! fix); a rule set that loads is the same, digest included, whatever the layout of its JSON; a
+//! programme launches a `ProgrammeLaunched` the domain accepts (the loader promises it); a
+//! meeting score at every part's maximum totals 100 and is in the top band; a classification
+//! scores each subject the sum of its components. A book that loads then gives the standings
+//! and evaluations of a recorded year (`chibo_fuzz::recorded::busy_state`) without a panic: a
+//! file named like a shipped rule set replaces it there too.
 #![no_main]
+
+use std::sync::OnceLock;
 
 use chibo_domain::event::{MeetingKind, ProgrammeLaunched};
 use chibo_domain::{Date, Id};
@@ -17,6 +22,7 @@ use chibo_projections::rules::{
     CellYear, ClassificationRules, Marking, MeetingFacts, MeetingRules, MemberYear, ProgrammeTemplate, Rubric,
     RuleBook, RuleSet, RuleSetBody,
 };
+use chibo_projections::{evaluation, standings, State};
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 
@@ -34,8 +40,8 @@ fuzz_target!(|data: &[u8]| {
     let book = match RuleBook::with_files(files.iter().copied()) {
         Ok(book) => book,
         Err(e) => {
-            assert!(FILES.contains(&e.file()), "a refusal names one of the files: {e}");
-            let _ = e.to_string();
+            let message = e.to_string();
+            assert!(FILES.iter().any(|file| message.contains(file)), "a refusal names a file given: {message}");
             return;
         }
     };
@@ -47,7 +53,22 @@ fuzz_target!(|data: &[u8]| {
         same_whatever_the_layout(set, &files, i, &value);
         let _ = put_to_work(set, &mut u);
     }
+    reports(&book);
 });
+
+/// The standings and evaluations of a recorded year under the rules loaded, which replace the
+/// shipped rule sets of the same name and version (those the cell's programme names among
+/// them): computed without a panic.
+fn reports(book: &RuleBook) {
+    static STATE: OnceLock<State> = OnceLock::new();
+    let state = STATE.get_or_init(chibo_fuzz::recorded::busy_state);
+    let province = Id::parse("org", "ca-mau").expect("an id");
+    let _ = standings::committee(state, book, &province, 2026, 5);
+    let classifications = book.iter().filter(|set| matches!(set.body, RuleSetBody::Classification(_)));
+    for set in classifications {
+        let _ = evaluation::evaluate(state, book, &province, 2026, &set.name, set.version);
+    }
+}
 
 /// The rule set of `files[i]`, read from `value` laid out another way, is the same rule set.
 fn same_whatever_the_layout(set: &RuleSet, files: &[(&str, &str)], i: usize, value: &serde_json::Value) {

@@ -4,6 +4,7 @@
 //! points. The samples of [`crate::samples`] fit it, so mutations of them reach the rules'
 //! deeper checks rather than stopping at "no such cell".
 
+use chibo_domain::event::Submission;
 use chibo_domain::{Event, EventId, StreamName, Timestamp};
 use chibo_projections::{Recorded, State};
 use chibo_proto::v1 as pb;
@@ -76,6 +77,30 @@ fn events() -> Vec<(&'static str, i64, Kind)> {
             }),
         ),
     ]
+}
+
+/// [`state`], then the cell's year as [`samples::cell_batch`] records it: a meeting with its
+/// speakers, commendation, reminder, resolution, task and score, study points, indicator scores,
+/// a correction and a retraction. What the reports of the rules target are computed from.
+pub fn busy_state() -> State {
+    let mut state = state();
+    let stream = StreamName::parse("stream", samples::CELL).expect("the samples' cell");
+    for submission in samples::cell_batch() {
+        let submission = Submission::try_from(submission).expect("the batch passes the shape rules");
+        // Recorded for good: there is nothing to take back.
+        let _ = state.apply(&Recorded {
+            position: state.log_size(),
+            revision: state.stream(&stream).map_or(0, |s| s.next_revision),
+            stream: stream.clone(),
+            event_id: submission.event_id,
+            occurred_at: submission.occurred_at,
+            recorded_at: submission.occurred_at,
+            actor: "anonymous".into(),
+            hash: [0xbb; 32],
+            event: Some(submission.event),
+        });
+    }
+    state
 }
 
 /// The state those events fold into.

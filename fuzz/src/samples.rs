@@ -5,6 +5,7 @@
 //! `check_request`), and they are written to fit what [`recorded`] holds, so that the rules
 //! against recorded state have something to check them against.
 
+use chibo_domain::event::EventType;
 use chibo_proto::v1 as pb;
 use pb::event::Kind;
 
@@ -22,6 +23,21 @@ pub fn submission(n: u16, kind: Kind) -> pb::EventSubmission {
         occurred_at: Some(pbjson_types::Timestamp { seconds: 1_772_700_000 + i64::from(n) * 60, nanos: 250_000_000 }),
         event: Some(pb::Event { kind: Some(kind) }),
     }
+}
+
+/// What the cell records after [`recorded`]'s state, as one batch the rules accept: every cell
+/// sample but the cell's registration, the members' joining and the programme registration
+/// (recorded already) and a member leaving (before the tasks they are given).
+pub fn cell_batch() -> Vec<pb::EventSubmission> {
+    let again =
+        [EventType::OrganizationRegistered, EventType::MemberJoined, EventType::CellRegistered, EventType::MemberLeft];
+    one_of_each()
+        .into_iter()
+        .zip(EventType::ALL)
+        .enumerate()
+        .filter(|(_, ((stream, _), event_type))| *stream == CELL && !again.contains(event_type))
+        .map(|(n, ((_, kind), _))| submission(n as u16, kind))
+        .collect()
 }
 
 /// Every event kind once, in `EventType::ALL` order, each with the stream it belongs in
