@@ -298,11 +298,15 @@ impl RuleBook {
             for (kind, companion) in template.companions_by_kind() {
                 let field = format!("companions.{kind}");
                 let (name, version) = (companion.name.as_str(), companion.version);
-                let problem = match self.get(name, version) {
+                let problem = match self.sets.get(&(name.to_owned(), version)) {
                     None => format!("{name} version {version} is not in the rule book"),
-                    Some(found) if found.kind() != kind => {
-                        format!("{name} version {version} is a {} rule set, not {kind}", found.kind())
-                    }
+                    // Named with its file: when a file replaced a shipped rule set, the
+                    // programme at fault may be a shipped one, not in the directory.
+                    Some(found) if found.set.kind() != kind => format!(
+                        "{name} version {version} (from {}) is a {} rule set, not {kind}",
+                        found.file,
+                        found.set.kind()
+                    ),
                     Some(_) => continue,
                 };
                 return Err(RuleError::invalid(&entry.file, Problem::new(field, problem)));
@@ -561,14 +565,23 @@ mod tests {
         );
         assert_eq!(
             RuleBook::load(dir.path()).unwrap_err().to_string(),
-            "t.json: companions.meeting_score: vn-qd124-2023 version 1 is a classification rule set, not meeting_score"
+            "t.json: companions.meeting_score: vn-qd124-2023 version 1 (from vn-qd124-2023.v1.json) is a \
+             classification rule set, not meeting_score"
         );
+    }
+
+    /// Found by fuzzing (`fuzz/regressions/rules/`): a file replacing the companion of a shipped
+    /// programme with a rule set of another kind was refused naming only the programme's file,
+    /// which the operator never gave (it is embedded) and cannot find in the directory.
+    #[test]
+    fn a_companion_of_the_wrong_kind_is_named_with_the_file_it_came_from() {
         // Replacing a companion with a rule set of another kind breaks the programmes naming it.
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "hd42.json", &edited("vn-qd124-2023.v1.json", "/name", Some("vn-meetings-hd42".into())));
         assert_eq!(
             RuleBook::load(dir.path()).unwrap_err().to_string(),
-            "camau-4tot.v1.json: companions.meetings: vn-meetings-hd42 version 1 is a classification rule set, not meetings"
+            "camau-4tot.v1.json: companions.meetings: vn-meetings-hd42 version 1 (from hd42.json) is a classification \
+             rule set, not meetings"
         );
     }
 
