@@ -10,7 +10,7 @@
 //! programme launches a `ProgrammeLaunched` the domain accepts (the loader promises it); a
 //! meeting score at every part's maximum totals 100 and is in the top band; a classification
 //! scores each subject the sum of its components. A book that loads then gives the standings
-//! and evaluations of a recorded year (`chibo_fuzz::recorded::busy_state`) without a panic: a
+//! and evaluations of a recorded year (`chibo_fuzz::recorded::busy_log`) without a panic: a
 //! file named like a shipped rule set replaces it there too.
 #![no_main]
 
@@ -61,7 +61,7 @@ fuzz_target!(|data: &[u8]| {
 /// them): computed without a panic.
 fn reports(book: &RuleBook) {
     static STATE: OnceLock<State> = OnceLock::new();
-    let state = STATE.get_or_init(chibo_fuzz::recorded::busy_state);
+    let state = STATE.get_or_init(|| chibo_fuzz::recorded::busy_log().state);
     let province = Id::parse("org", "ca-mau").expect("an id");
     let _ = standings::committee(state, book, &province, 2026, 5);
     let classifications = book.iter().filter(|set| matches!(set.body, RuleSetBody::Classification(_)));

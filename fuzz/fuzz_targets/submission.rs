@@ -17,16 +17,20 @@
 //! request. An accepted request then goes through the rules against current state
 //! (`chibo_projections::validate::check_submission`, on the state of `chibo_fuzz::recorded`),
 //! which must answer without a panic and leave the state exactly as it was; what they accept is
-//! then recorded, and the year's standings and evaluation computed from it without a panic.
+//! then recorded, the year's standings and evaluation computed from it without a panic, and a
+//! figure of a member's and of the cell's standing must add back up from the events its
+//! provenance counts (`Provenance::recompute`).
 #![no_main]
 
 use chibo_domain::event::{EventType, Submission};
 use std::sync::OnceLock;
 
 use chibo_domain::{Event, Id, StreamName};
+use chibo_fuzz::recorded::Log;
+use chibo_projections::provenance::{self, Question, Selectors, CELL_FIGURES, MEMBER_FIGURES};
 use chibo_projections::rules::RuleBook;
 use chibo_projections::validate::{check_submission, Candidate, Context, Limits};
-use chibo_projections::{evaluation, standings, Recorded, State};
+use chibo_projections::{evaluation, standings, State};
 use chibo_proto::convert::{decode_payload, encode_payload, PayloadError};
 use chibo_proto::v1 as pb;
 use chibo_server::{check_request, AppendRequest, CheckedRequest, Fields, MAX_CLOCK_SKEW};
@@ -110,21 +114,21 @@ fn accepted(
     against_the_record(&name, &submissions);
 }
 
-/// What is recorded, as the rules see it, and its encoding.
-fn recorded() -> &'static (State, Vec<u8>, RuleBook) {
-    static RECORDED: OnceLock<(State, Vec<u8>, RuleBook)> = OnceLock::new();
+/// What is recorded, the encoding of its state, and the rule sets.
+fn recorded() -> &'static (Log, Vec<u8>, RuleBook) {
+    static RECORDED: OnceLock<(Log, Vec<u8>, RuleBook)> = OnceLock::new();
     RECORDED.get_or_init(|| {
-        let state = chibo_fuzz::recorded::state();
-        let bytes = state.encode();
-        (state, bytes, RuleBook::defaults())
+        let log = chibo_fuzz::recorded::log();
+        let bytes = log.state.encode();
+        (log, bytes, RuleBook::defaults())
     })
 }
 
 /// The rules against current state, as the server runs them next: they answer, and leave the
 /// state exactly as it was whatever they answer.
 fn against_the_record(stream: &StreamName, submissions: &[Submission]) {
-    let (base, encoded, rules) = recorded();
-    let mut state = base.clone();
+    let (log, encoded, rules) = recorded();
+    let mut state = log.state.clone();
     let limits = Limits::default();
     let cx = Context { rules, limits: &limits, today: chibo_fuzz::now().date_in_vietnam() };
     let candidates: Vec<Candidate<'_>> = submissions
@@ -133,42 +137,69 @@ fn against_the_record(stream: &StreamName, submissions: &[Submission]) {
         .collect();
     let outcome = check_submission(&mut state, &cx, stream, &candidates);
     assert_eq!(&state.encode(), encoded, "the rules leave the facts as they were");
-    assert!(state.index() == base.index(), "the rules leave the index as it was");
-    assert_eq!((state.log_size(), state.unreadable()), (base.log_size(), base.unreadable()));
+    assert!(state.index() == log.state.index(), "the rules leave the index as it was");
+    assert_eq!((state.log_size(), state.unreadable()), (log.state.log_size(), log.state.unreadable()));
     if let Err((i, rejection)) = outcome {
         assert!(i < candidates.len(), "the refused event is one of the submission's");
         let _ = rejection.error.to_string();
         return;
     }
-    recorded_and_reported(state, stream, submissions, rules);
+    recorded_and_reported(log.clone(), stream, submissions, rules);
 }
 
 /// The events the rules accepted, recorded as the projection engine would, then the reports of
-/// the year: they are computed without a panic, and the state still has one encoding.
-fn recorded_and_reported(mut state: State, stream: &StreamName, submissions: &[Submission], rules: &RuleBook) {
+/// the year: they are computed without a panic, the state still has one encoding, and a figure
+/// of the cell's and of a member's standing adds back up from the events its provenance lists.
+fn recorded_and_reported(mut log: Log, stream: &StreamName, submissions: &[Submission], rules: &RuleBook) {
     for submission in submissions {
-        // Recorded for good, as after the append: there is nothing to take back.
-        let _ = state.apply(&Recorded {
-            position: state.log_size(),
-            stream: stream.clone(),
-            revision: state.stream(stream).map_or(0, |s| s.next_revision),
-            event_id: submission.event_id,
-            occurred_at: submission.occurred_at,
-            recorded_at: submission.occurred_at,
-            actor: "anonymous".into(),
-            hash: [0xee; 32],
-            event: Some(submission.event.clone()),
-        });
+        log.record(stream, submission.event_id, submission.occurred_at, submission.event.clone());
     }
-    let bytes = state.encode();
+    let bytes = log.state.encode();
     assert_eq!(State::decode(&bytes).map(|s| s.encode()).ok(), Some(bytes), "a state has one encoding");
     let province = Id::parse("org", "ca-mau").expect("an id");
     for year in [2025, 2026] {
-        let _ = standings::committee(&state, rules, &province, year, 5);
-        for cell in standings::cells_below(&state, &province) {
-            let _ = standings::cell(&state, rules, &cell, year);
+        let _ = standings::committee(&log.state, rules, &province, year, 5);
+        for cell in standings::cells_below(&log.state, &province) {
+            let _ = standings::cell(&log.state, rules, &cell, year);
         }
-        let _ = evaluation::evaluate(&state, rules, &province, year, "vn-qd366-2025", 1);
+        let _ = evaluation::evaluate(&log.state, rules, &province, year, "vn-qd366-2025", 1);
+    }
+    // Which figures, from the first event id: the input chooses.
+    let pick = submissions[0].event_id.as_bytes();
+    let member = ["nguyen-van-an", "tran-thi-binh", "le-van-cuong"][usize::from(pick[0]) % 3];
+    let member = Id::parse("member", member).expect("an id");
+    let month = Some(u32::from(pick[2] % 12) + 1);
+    let figure = MEMBER_FIGURES[usize::from(pick[1]) % MEMBER_FIGURES.len()];
+    let question = Question::member(member.clone(), 2026, figure, Selectors::default())
+        .or_else(|_| Question::member(member, 2026, figure, Selectors { month, ..Selectors::default() }));
+    adds_up(&log, rules, question.ok());
+    let cell = Id::parse("cell", "tan-hoa").expect("an id");
+    let figure = CELL_FIGURES[usize::from(pick[3]) % CELL_FIGURES.len()];
+    let meeting = Id::parse("meeting", ["thuong-ky-2026-02", "thuong-ky-2026-03"][usize::from(pick[4]) % 2]).ok();
+    let programme = Id::parse("programme", "kieu-mau-2026").ok();
+    let quarter = Some(u32::from(pick[2] % 4) + 1);
+    let question = [
+        Selectors::default(),
+        Selectors { month, ..Selectors::default() },
+        Selectors { quarter, ..Selectors::default() },
+        Selectors { meeting, ..Selectors::default() },
+        Selectors { month, programme: programme.clone(), ..Selectors::default() },
+        Selectors { programme, ..Selectors::default() },
+    ]
+    .into_iter()
+    .find_map(|selectors| Question::cell(cell.clone(), 2026, figure, selectors).ok());
+    adds_up(&log, rules, question);
+}
+
+/// The figure `question` asks for adds back up from the events its provenance counts.
+fn adds_up(log: &Log, rules: &RuleBook, question: Option<Question>) {
+    let Some(question) = question else { return };
+    let Ok(stream) = provenance::stream_of(&log.state, &question) else { return };
+    match provenance::explain(&log.state, rules, &question, &log.stream(&stream)) {
+        Ok(p) => assert_eq!(p.recompute(), p.value, "{} of {question:?}: {p:?}", p.figure),
+        Err(e) => {
+            let _ = e.to_string();
+        }
     }
 }
 

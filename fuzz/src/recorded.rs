@@ -79,49 +79,68 @@ fn events() -> Vec<(&'static str, i64, Kind)> {
     ]
 }
 
-/// [`state`], then the cell's year as [`samples::cell_batch`] records it: a meeting with its
-/// speakers, commendation, reminder, resolution, task and score, study points, indicator scores,
-/// a correction and a retraction. What the reports of the rules target are computed from.
-pub fn busy_state() -> State {
-    let mut state = state();
-    let stream = StreamName::parse("stream", samples::CELL).expect("the samples' cell");
-    for submission in samples::cell_batch() {
-        let submission = Submission::try_from(submission).expect("the batch passes the shape rules");
-        // Recorded for good: there is nothing to take back.
-        let _ = state.apply(&Recorded {
-            position: state.log_size(),
-            revision: state.stream(&stream).map_or(0, |s| s.next_revision),
-            stream: stream.clone(),
-            event_id: submission.event_id,
-            occurred_at: submission.occurred_at,
-            recorded_at: submission.occurred_at,
-            actor: "anonymous".into(),
-            hash: [0xbb; 32],
-            event: Some(submission.event),
-        });
-    }
-    state
+/// A log as the projections read it: every event in global order, and the state they fold
+/// into.
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    /// Every event, in global order.
+    pub events: Vec<Recorded>,
+    /// What they fold into.
+    pub state: State,
 }
 
-/// The state those events fold into.
-pub fn state() -> State {
-    let mut state = State::new();
+impl Log {
+    /// Records `event` at the end of `stream`, for good.
+    pub fn record(&mut self, stream: &StreamName, event_id: EventId, occurred_at: Timestamp, event: Event) {
+        let recorded = Recorded {
+            position: self.state.log_size(),
+            revision: self.state.stream(stream).map_or(0, |s| s.next_revision),
+            stream: stream.clone(),
+            event_id,
+            occurred_at,
+            recorded_at: occurred_at,
+            actor: "anonymous".into(),
+            hash: [self.events.len() as u8; 32],
+            event: Some(event),
+        };
+        // Recorded for good: there is nothing to take back.
+        let _ = self.state.apply(&recorded);
+        self.events.push(recorded);
+    }
+
+    /// The events of `stream`, in revision order.
+    pub fn stream(&self, stream: &StreamName) -> Vec<Recorded> {
+        self.events.iter().filter(|e| &e.stream == stream).cloned().collect()
+    }
+}
+
+/// The recorded events of the module documentation.
+pub fn log() -> Log {
+    let mut log = Log::default();
     for (n, (stream, seconds, kind)) in events().into_iter().enumerate() {
         let stream = StreamName::parse("stream", stream).expect("a recorded stream");
         let event = Event::try_from(pb::Event { kind: Some(kind) }).expect("a recorded event passes the shape rules");
         let at = Timestamp::new("occurred_at", seconds, 0).expect("in range");
-        // Recorded for good: there is nothing to take back.
-        let _ = state.apply(&Recorded {
-            position: n as u64,
-            revision: state.stream(&stream).map_or(0, |s| s.next_revision),
-            stream,
-            event_id: EventId::parse("event_id", &event_id(n as u16)).expect("a recorded id"),
-            occurred_at: at,
-            recorded_at: at,
-            actor: "anonymous".into(),
-            hash: [n as u8; 32],
-            event: Some(event),
-        });
+        log.record(&stream, EventId::parse("event_id", &event_id(n as u16)).expect("a recorded id"), at, event);
     }
-    state
+    log
+}
+
+/// [`log`], then the cell's year as [`samples::cell_batch`] records it: a meeting with its
+/// speakers, commendation, reminder, resolution, task and score, study points, indicator scores,
+/// a correction and a retraction. What the reports of the rules target are computed from.
+pub fn busy_log() -> Log {
+    let mut log = log();
+    let stream = StreamName::parse("stream", samples::CELL).expect("the samples' cell");
+    for submission in samples::cell_batch() {
+        let Submission { event_id, occurred_at, event } =
+            Submission::try_from(submission).expect("the batch passes the shape rules");
+        log.record(&stream, event_id, occurred_at, event);
+    }
+    log
+}
+
+/// The state of [`log`].
+pub fn state() -> State {
+    log().state
 }
