@@ -15,52 +15,11 @@
 
 use std::fmt;
 
+pub use chibo_domain::event::Role;
 use chibo_domain::event::{Event, EventType, StreamHome};
 use chibo_domain::{Id, StreamName};
 
 use crate::state::State;
-
-/// What a principal is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Role {
-    /// A cell secretary or an app integration: writes cells' record books.
-    Recorder,
-    /// A party committee: its cells' books and its own decisions.
-    Committee,
-    /// An inspection committee: reads, writes nothing.
-    Inspector,
-    /// A party member: their own standing and history.
-    Member,
-    /// An administrator: the organization tree and the credentials.
-    Admin,
-}
-
-impl Role {
-    /// Every role.
-    pub const ALL: [Role; 5] = [Role::Recorder, Role::Committee, Role::Inspector, Role::Member, Role::Admin];
-
-    /// The role's name, as on the command line and in credentials.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Recorder => "recorder",
-            Role::Committee => "committee",
-            Role::Inspector => "inspector",
-            Role::Member => "member",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// The role named `name`.
-    pub fn from_name(name: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.name() == name)
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Where a principal's rights apply.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -158,6 +117,8 @@ pub fn authorize(state: &State, principal: &Principal, action: Action<'_>) -> Re
             let what = format!("read {stream}");
             match (stream.id(), role) {
                 (_, Role::Member) => deny(what, "a member reads only their own standing and history"),
+                (None, Role::Admin) => Ok(()),
+                (None, _) if *stream == StreamName::Credentials => deny(what, "the credentials are for an admin"),
                 (Some(org), _) if in_scope(org) => Ok(()),
                 (Some(org), _) => deny(what, &format!("{org} is outside its scope ({scope})")),
                 // Checkpoints are public: signed hashes.
@@ -247,13 +208,13 @@ fn writer_of(state: &State, stream: &StreamName, event: &Event) -> Option<Writer
                 return match stream {
                     StreamName::Cell(_) => Some(Writer::Cell),
                     StreamName::Org(_) => Some(Writer::Committee),
-                    StreamName::Checkpoints => None,
+                    StreamName::Checkpoints | StreamName::Credentials => None,
                 }
             }
         },
     };
     match event_type.home() {
-        StreamHome::Checkpoints => None,
+        StreamHome::Checkpoints | StreamHome::Credentials => None,
         StreamHome::OwnStream | StreamHome::TargetStream => Some(Writer::Admin),
         StreamHome::Cell => Some(Writer::Cell),
         StreamHome::Org => match event_type {

@@ -237,3 +237,38 @@ fn a_cell_moved_to_another_committee_moves_out_of_one_scope_and_into_the_other()
     let read = |who: &Principal| authorize(&log.state, who, Action::ReadMember(&id("m1"))).is_ok();
     assert!(!read(&d1) && read(&d2), "its members move with it");
 }
+
+#[test]
+fn a_credential_is_found_by_its_digest_until_it_is_revoked() {
+    use chibo_domain::event::{
+        CredentialIssued, CredentialIssuedFields, CredentialKind, CredentialRevoked, CredentialRevokedFields,
+    };
+    let (mut log, ..) = province();
+    let issued = CredentialIssued::new(CredentialIssuedFields {
+        credential_id: id("thu-ky-c1"),
+        principal: "Thư ký chi bộ c1".into(),
+        role: Role::Recorder,
+        scope_org_id: Some(id("c1")),
+        member_id: None,
+        kind: CredentialKind::Token,
+        digest: vec![4; 32],
+    })
+    .unwrap();
+    log.record(StreamName::Credentials, issued.clone().into());
+    let found = log.state.index().credential(&[4; 32]).expect("issued, not revoked");
+    assert_eq!((found.role, &found.principal), (Role::Recorder, &issued.principal));
+    assert!(log.state.index().credential(&[5; 32]).is_none(), "another digest is no credential");
+
+    let revoked = CredentialRevoked::new(CredentialRevokedFields {
+        credential_id: id("thu-ky-c1"),
+        reason: "Chuyển công tác".into(),
+    })
+    .unwrap();
+    log.record(StreamName::Credentials, revoked.into());
+    assert!(log.state.index().credential(&[4; 32]).is_none(), "revoked: no longer a credential");
+
+    // And a snapshot of the state derives the same.
+    let restored = State::decode(&log.state.encode()).unwrap();
+    assert!(restored.index().credential(&[4; 32]).is_none());
+    assert!(restored.index().credentials.contains_key(&id("thu-ky-c1")));
+}
