@@ -2,6 +2,7 @@
 //! or runs its commands on real data directories.
 
 mod harness;
+mod keys;
 
 mod audit;
 mod audit_export;

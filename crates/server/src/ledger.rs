@@ -10,10 +10,13 @@ use futures::{stream::BoxStream, StreamExt};
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
+use chibo_projections::access::Action;
+
+use crate::auth::Caller;
 use crate::{
     guard::{AppendOutcome, Domain},
     metrics::Metrics,
-    submission::{expected_revision, new_events, stream, Fields, UNAUTHENTICATED_ACTOR},
+    submission::{expected_revision, new_events, stream, Fields},
 };
 
 /// How many events a read fetches from the store at a time.
@@ -45,11 +48,12 @@ impl LedgerService {
         expected: Option<pb::ExpectedRevision>,
         fields: Fields,
         submissions: Vec<pb::EventSubmission>,
+        caller: &Caller,
     ) -> Result<Vec<pb::Receipt>, Status> {
         let result = async {
             let stream = stream("stream", stream_name)?;
-            if stream == StreamName::Checkpoints {
-                return Err(Status::invalid_argument("stream: $checkpoints is written by the server only"));
+            if matches!(stream, StreamName::Checkpoints | StreamName::Credentials) {
+                return Err(Status::invalid_argument(format!("stream: {stream} is written by the server only")));
             }
             let expected = expected_revision(expected)?;
             if submissions.is_empty() {
@@ -58,13 +62,14 @@ impl LedgerService {
                     fields.list()
                 )));
             }
-            let events = new_events(&stream, fields, submissions, UNAUTHENTICATED_ACTOR)?;
-            let receipts = self.domain.append(self.store.as_ref(), &stream, expected, fields, events).await.map_err(
-                |outcome| match outcome {
-                    AppendOutcome::Status(status) => status,
-                    AppendOutcome::Store(e) => append_status(e),
-                },
-            )?;
+            let events = new_events(&stream, fields, submissions, caller.actor())?;
+            let receipts =
+                self.domain.append(self.store.as_ref(), &stream, expected, fields, events, caller).await.map_err(
+                    |outcome| match outcome {
+                        AppendOutcome::Status(status) => status,
+                        AppendOutcome::Store(e) => append_status(e),
+                    },
+                )?;
             Ok(receipts.iter().map(receipt).collect())
         }
         .await;
@@ -73,7 +78,7 @@ impl LedgerService {
     }
 }
 
-fn receipt(r: &Receipt) -> pb::Receipt {
+pub(crate) fn receipt(r: &Receipt) -> pb::Receipt {
     let Receipt { event_id, stream, revision, position, hash, recorded_at, duplicate } = r;
     pb::Receipt {
         event_id: event_id.to_string(),
@@ -148,9 +153,10 @@ where
 #[tonic::async_trait]
 impl Ledger for LedgerService {
     async fn submit(&self, request: Request<pb::SubmitRequest>) -> Result<Response<pb::SubmitResponse>, Status> {
+        let caller = Caller::of(&request);
         let pb::SubmitRequest { stream, expected_revision, event } = request.into_inner();
         let event = event.ok_or_else(|| Status::invalid_argument("event: is missing"))?;
-        let mut receipts = self.append(&stream, expected_revision, Fields::Single, vec![event]).await?;
+        let mut receipts = self.append(&stream, expected_revision, Fields::Single, vec![event], &caller).await?;
         Ok(Response::new(pb::SubmitResponse { receipt: receipts.pop() }))
     }
 
@@ -158,16 +164,19 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::SubmitBatchRequest>,
     ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
+        let caller = Caller::of(&request);
         let pb::SubmitBatchRequest { stream, expected_revision, events } = request.into_inner();
-        let receipts = self.append(&stream, expected_revision, Fields::Batch, events).await?;
+        let receipts = self.append(&stream, expected_revision, Fields::Batch, events, &caller).await?;
         Ok(Response::new(pb::SubmitBatchResponse { receipts }))
     }
 
     type ReadStreamStream = EventStream;
 
     async fn read_stream(&self, request: Request<pb::ReadStreamRequest>) -> Result<Response<EventStream>, Status> {
+        let caller = Caller::of(&request);
         let pb::ReadStreamRequest { stream: name, from_revision, max_count } = request.into_inner();
         let stream_name = stream("stream", &name)?;
+        caller.may(&self.domain, Action::ReadStream(&stream_name))?;
         let store = self.store.clone();
         Ok(Response::new(paged(max_count, move |last, want| {
             let (store, stream_name) = (store.clone(), stream_name.clone());
@@ -179,6 +188,7 @@ impl Ledger for LedgerService {
     type ReadAllStream = EventStream;
 
     async fn read_all(&self, request: Request<pb::ReadAllRequest>) -> Result<Response<EventStream>, Status> {
+        Caller::of(&request).may(&self.domain, Action::ReadLog)?;
         let pb::ReadAllRequest { after_position, max_count } = request.into_inner();
         let store = self.store.clone();
         Ok(Response::new(paged(max_count, move |last, want| {
@@ -191,6 +201,7 @@ impl Ledger for LedgerService {
     type SubscribeStream = EventStream;
 
     async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Result<Response<EventStream>, Status> {
+        Caller::of(&request).may(&self.domain, Action::ReadLog)?;
         let pb::SubscribeRequest { after_position } = request.into_inner();
         let committed = self.store.committed();
         let metrics = self.metrics.clone();

@@ -9,8 +9,10 @@
 #![deny(missing_docs)]
 
 mod audit;
+pub mod auth;
 mod export;
 mod guard;
+mod keys;
 mod ledger;
 pub mod metrics;
 mod reports;
@@ -21,16 +23,18 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use chibo_proto::{
     codec::MAX_MESSAGE_BYTES,
     v1::{
-        audit_server::AuditServer, evaluation_server::EvaluationServer, ledger_server::LedgerServer,
-        standings_server::StandingsServer,
+        audit_server::AuditServer, evaluation_server::EvaluationServer, keys_server::KeysServer,
+        ledger_server::LedgerServer, standings_server::StandingsServer,
     },
 };
 use chibo_store::EventStore;
 use tokio::{net::TcpListener, sync::watch};
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
 
 pub use audit::AuditService;
 pub use guard::Domain;
+pub use keys::KeysService;
 pub use ledger::LedgerService;
 pub use metrics::Metrics;
 pub use reports::ReportService;
@@ -89,11 +93,23 @@ pub async fn run(
         .max_encoding_message_size(MAX_MESSAGE_BYTES * 2);
 
     let standings = StandingsServer::new(ReportService::new(store.clone(), domain.clone()));
-    let evaluation = EvaluationServer::new(ReportService::new(store, domain));
+    let evaluation = EvaluationServer::new(ReportService::new(store.clone(), domain.clone()));
     health.set_serving::<StandingsServer<ReportService>>().await;
     health.set_serving::<EvaluationServer<ReportService>>().await;
     let audit = AuditServer::new(audit);
     health.set_serving::<AuditServer<AuditService>>().await;
+    let keys = KeysServer::new(KeysService::new(store, domain.clone()));
+    health.set_serving::<KeysServer<KeysService>>().await;
+    // Every chibo service learns its caller first; health and reflection need none.
+    let authenticating = |_: ()| {
+        let domain = domain.clone();
+        move |request| auth::authenticate(&domain, request)
+    };
+    let ledger = InterceptedService::new(ledger, authenticating(()));
+    let standings = InterceptedService::new(standings, authenticating(()));
+    let evaluation = InterceptedService::new(evaluation, authenticating(()));
+    let audit = InterceptedService::new(audit, authenticating(()));
+    let keys = InterceptedService::new(keys, authenticating(()));
 
     let metrics_task = listeners.metrics.map(|listener| {
         let mut closing = closing.clone();
@@ -116,6 +132,7 @@ pub async fn run(
         .add_service(standings)
         .add_service(evaluation)
         .add_service(audit)
+        .add_service(keys)
         .serve_with_incoming_shutdown(accept_nodelay(listeners.grpc), signal)
         .await;
     if let Some(task) = metrics_task {
