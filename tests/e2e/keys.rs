@@ -96,4 +96,47 @@ async fn a_token_works_at_once_in_its_scope_only_until_it_is_revoked() {
     let log = read_all(&mut ledger).await;
     assert!(log.iter().all(|e| !String::from_utf8_lossy(&e.payload).contains(&token)));
     server.stop().await;
+
+    // chibo verify says who recorded what, from the hashed envelopes.
+    let (report, code) = crate::harness::verify(&dir.path().join("data"));
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["actors"]["Người giữ thu-ky-a"], 1, "{report}");
+    let total: u64 = report["actors"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(total, report["events"].as_u64().unwrap(), "every event has its actor: {report}");
+    let out = crate::harness::chibo(&["verify", "--data", dir.path().join("data").to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("recorded by: ") && text.contains("Người giữ thu-ky-a 1"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_ends_when_its_credential_is_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let mut ledger: LedgerClient<Channel> = server.client().await;
+    Fixture::record(&mut ledger, &[cell("a", ["an"])]).await;
+    let mut keys = KeysClient::new(server.channel().await);
+    let token = keys.issue(issue("ubkt", pb::Role::Inspector, "")).await.unwrap().into_inner().token;
+
+    let mut subscription =
+        ledger.subscribe(with_token(&token, pb::SubscribeRequest { after_position: None })).await.unwrap().into_inner();
+    let live = read_all(&mut ledger).await.len();
+    for _ in 0..live {
+        subscription.message().await.expect("the log so far streams").expect("an event");
+    }
+    let revoke = pb::RevokeRequest { credential_id: "ubkt".into(), reason: "Hết nhiệm kỳ".into() };
+    keys.revoke(revoke).await.unwrap();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match subscription.message().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("the subscription ended without saying why"),
+                Err(status) => break status,
+            }
+        }
+    })
+    .await
+    .expect("the subscription ends once the revocation is recorded");
+    assert_eq!(ended.code(), Code::Unauthenticated, "{ended:?}");
+    assert!(ended.message().contains("revoked"), "{ended:?}");
+    server.stop().await;
 }

@@ -25,8 +25,8 @@ pub const TOKEN_PREFIX: &str = "chibo_";
 pub enum Caller {
     /// No credential: the transitional loopback caller.
     Anonymous,
-    /// An authenticated principal.
-    Principal(Principal),
+    /// An authenticated principal, and the digest of the credential it presented.
+    Principal(Principal, [u8; 32]),
 }
 
 impl Caller {
@@ -34,7 +34,7 @@ impl Caller {
     pub fn actor(&self) -> &str {
         match self {
             Caller::Anonymous => UNAUTHENTICATED_ACTOR,
-            Caller::Principal(p) => &p.name,
+            Caller::Principal(p, _) => &p.name,
         }
     }
 
@@ -48,10 +48,24 @@ impl Caller {
     pub fn may(&self, domain: &Domain, action: Action<'_>) -> Result<(), Status> {
         match self {
             Caller::Anonymous => Ok(()),
-            Caller::Principal(principal) => {
+            Caller::Principal(principal, _) => {
                 let state = domain.state.read();
                 authorize(&state, principal, action).map_err(|denied| Status::permission_denied(denied.0))
             }
+        }
+    }
+}
+
+impl Caller {
+    /// Refuses a caller whose credential has been revoked since the call began: for streams
+    /// that stay open, checked before each message.
+    pub fn still_valid(&self, domain: &Domain) -> Result<(), Status> {
+        match self {
+            Caller::Anonymous => Ok(()),
+            Caller::Principal(_, digest) => match domain.state.read().index().credential(digest) {
+                Some(_) => Ok(()),
+                None => Err(Status::unauthenticated("authorization: the credential was revoked")),
+            },
         }
     }
 }
@@ -98,7 +112,7 @@ pub fn authenticate(domain: &Arc<Domain>, mut request: Request<()>) -> Result<Re
                 .index()
                 .credential(&digest)
                 .ok_or_else(|| Status::unauthenticated("authorization: the token is unknown or revoked"))?;
-            Caller::Principal(principal(issued))
+            Caller::Principal(principal(issued), digest)
         }
     };
     request.extensions_mut().insert(caller);

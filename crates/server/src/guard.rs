@@ -67,7 +67,7 @@ impl Domain {
             let at = {
                 let mut state = self.state.write();
                 // The caller's rights, against the tree as it stands for this very append.
-                if let Caller::Principal(principal) = caller {
+                if let Caller::Principal(principal, _) = caller {
                     for event in &payloads {
                         authorize(&state, principal, Action::Append { stream, event })
                             .map_err(|denied| AppendOutcome::Status(Status::permission_denied(denied.0)))?;

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chibo_domain::id::CREDENTIALS_STREAM;
 use chibo_domain::StreamName;
 use chibo_proto::v1::{self as pb, ledger_server::Ledger};
 use chibo_store::{AppendError, EventStore, ReadError, Receipt, StoredEvent};
@@ -21,6 +22,9 @@ use crate::{
 
 /// How many events a read fetches from the store at a time.
 const READ_PAGE: usize = 512;
+
+/// How long an open subscription waits for the state to take in a credential event.
+const REVOCATION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The Ledger service over a store.
 pub struct LedgerService {
@@ -201,7 +205,8 @@ impl Ledger for LedgerService {
     type SubscribeStream = EventStream;
 
     async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Result<Response<EventStream>, Status> {
-        Caller::of(&request).may(&self.domain, Action::ReadLog)?;
+        let caller = Caller::of(&request);
+        caller.may(&self.domain, Action::ReadLog)?;
         let pb::SubscribeRequest { after_position } = request.into_inner();
         let committed = self.store.committed();
         let metrics = self.metrics.clone();
@@ -210,10 +215,25 @@ impl Ledger for LedgerService {
         let ended = async move {
             let _ = closing.wait_for(|c| *c).await;
         };
+        let domain = self.domain.clone();
         let events = chibo_store::catch_up(self.store.clone(), after_position)
-            .map(move |event| {
+            .then(move |event| {
+                let (domain, caller) = (domain.clone(), caller.clone());
+                async move {
+                    let event = event.map_err(read_status)?;
+                    if event.stream == CREDENTIALS_STREAM {
+                        // A revocation takes effect where it stands in the log: the state takes
+                        // it in before the caller's credential is checked again.
+                        let _ = domain.state.wait_for(event.position + 1, REVOCATION_WAIT).await;
+                    }
+                    // Revoked while the stream is open: it ends here.
+                    caller.still_valid(&domain)?;
+                    Ok(event)
+                }
+            })
+            .map(move |event: Result<StoredEvent, Status>| {
                 let _keep = &subscriber;
-                let event = event.map_err(read_status)?;
+                let event = event?;
                 let head = committed.borrow().unwrap_or(0);
                 metrics.observe_subscriber_lag(head.saturating_sub(event.position));
                 Ok(recorded(event))
@@ -226,6 +246,14 @@ impl Ledger for LedgerService {
                     "the server is shutting down; subscribe again after the last position received",
                 ))
             }))
+            // The first error ends the stream.
+            .scan(false, |failed, item| {
+                let next = (!*failed).then(|| {
+                    *failed = item.is_err();
+                    item
+                });
+                futures::future::ready(next)
+            })
             .boxed();
         Ok(Response::new(events))
     }
