@@ -16,7 +16,7 @@ pub mod metrics;
 mod reports;
 mod submission;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
 
 use chibo_proto::{
     codec::MAX_MESSAGE_BYTES,
@@ -26,8 +26,10 @@ use chibo_proto::{
     },
 };
 use chibo_store::EventStore;
-use tokio::{net::TcpListener, sync::watch};
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::watch,
+};
 
 pub use audit::AuditService;
 pub use guard::Domain;
@@ -116,7 +118,7 @@ pub async fn run(
         .add_service(standings)
         .add_service(evaluation)
         .add_service(audit)
-        .serve_with_incoming_shutdown(accept_nodelay(listeners.grpc), signal)
+        .serve_with_incoming_shutdown(plaintext(listeners.grpc), signal)
         .await;
     if let Some(task) = metrics_task {
         match task.await {
@@ -129,18 +131,46 @@ pub async fn run(
     Ok(())
 }
 
-/// Accepted connections with Nagle's algorithm off: a reply (a receipt, a small standing) goes
-/// out at once instead of waiting for the client's delayed ACK, which costs ~40 ms per request.
-fn accept_nodelay(listener: TcpListener) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use futures::StreamExt;
-    TcpListenerStream::new(listener).map(|accepted| {
-        let stream = accepted?;
-        if let Err(e) = stream.set_nodelay(true) {
-            // Slower replies, not a refused connection.
-            tracing::debug!("cannot turn off Nagle's algorithm on a connection: {e}");
-        }
-        Ok(stream)
+/// The connections accepted on `listener`, served without TLS.
+fn plaintext(listener: TcpListener) -> impl futures::Stream<Item = Result<TcpStream, Infallible>> {
+    futures::stream::unfold(listener, |listener| async move {
+        let stream = accept(&listener).await;
+        Some((Ok(stream), listener))
     })
+}
+
+/// The next connection on `listener`, with Nagle's algorithm off: a reply (a receipt, a small
+/// standing) goes out at once instead of waiting for the client's delayed ACK, which costs
+/// ~40 ms per request.
+///
+/// A failed accept is never returned: at an error from its incoming stream that it does not
+/// count as passing (out of file descriptors, for one), tonic stops accepting for good and its
+/// serve returns as if shut down. A connection that failed before it was accepted is skipped;
+/// any other failure is logged and retried a second later, as the condition may pass.
+async fn accept(listener: &TcpListener) -> TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                if let Err(e) = stream.set_nodelay(true) {
+                    // Slower replies, not a refused connection.
+                    tracing::debug!("cannot turn off Nagle's algorithm on a connection: {e}");
+                }
+                return stream;
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionRefused
+                        | std::io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => {
+                tracing::error!("cannot accept connections: {e}; retrying in a second");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 /// True for addresses only this machine can reach.
