@@ -2,6 +2,11 @@
 //! [`EventStore`], with
 //! `grpc.health.v1`, server reflection, and Prometheus metrics on a separate HTTP port.
 //!
+//! gRPC is served over TLS when the listeners come with a [`tls::ServerTls`] (and, with a client
+//! CA, verifies client certificates: [`tls::client_certificate`] names the one a request came
+//! with), else in plaintext; which addresses may go without TLS is the caller's decision
+//! ([`is_loopback`]).
+//!
 //! [`run`] takes bound listeners and a shutdown future, so `main` stays thin and tests start
 //! the server on port 0 and stop it when they like. On shutdown the server stops accepting,
 //! ends live subscriptions, lets in-flight requests finish (each append is either committed
@@ -15,6 +20,7 @@ mod ledger;
 pub mod metrics;
 mod reports;
 mod submission;
+pub mod tls;
 
 use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
 
@@ -57,6 +63,8 @@ pub enum ServeError {
 pub struct Listeners {
     /// Where gRPC is served.
     pub grpc: TcpListener,
+    /// TLS for `grpc`; plaintext (HTTP/2 without TLS) if `None`.
+    pub grpc_tls: Option<tls::ServerTls>,
     /// Where `/metrics` is served over HTTP, if anywhere.
     pub metrics: Option<TcpListener>,
 }
@@ -109,17 +117,19 @@ pub async fn run(
         tracing::info!("shutting down: draining in-flight requests");
         let _ = closing_tx.send(true);
     };
-    tracing::info!(addr = ?grpc_addr, "serving gRPC");
-    let served = tonic::transport::Server::builder()
+    tracing::info!(addr = ?grpc_addr, tls = listeners.grpc_tls.is_some(), "serving gRPC");
+    let router = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(ledger)
         .add_service(standings)
         .add_service(evaluation)
-        .add_service(audit)
-        .serve_with_incoming_shutdown(plaintext(listeners.grpc), signal)
-        .await;
+        .add_service(audit);
+    let served = match listeners.grpc_tls {
+        Some(tls) => router.serve_with_incoming_shutdown(tls::incoming(listeners.grpc, tls), signal).await,
+        None => router.serve_with_incoming_shutdown(plaintext(listeners.grpc), signal).await,
+    };
     if let Some(task) = metrics_task {
         match task.await {
             Ok(result) => result.map_err(ServeError::Metrics)?,

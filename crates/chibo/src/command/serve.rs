@@ -93,7 +93,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(chibo_server::run(
-        Listeners { grpc, metrics: metrics_listener },
+        Listeners { grpc, grpc_tls: None, metrics: metrics_listener },
         store.clone(),
         domain.clone(),
         metrics,
