@@ -243,11 +243,24 @@ pub struct RulesArgs {
     pub daily_points_cap: u32,
 }
 
+/// The server a command talks to, and how.
 #[derive(Debug, Args)]
 pub struct ServerArg {
-    /// The chibo server.
+    /// The chibo server: `https://HOST:PORT` for TLS, `http://HOST:PORT` for plaintext (which a
+    /// server offers on loopback addresses only).
     #[arg(long, default_value = "http://127.0.0.1:50051", env = "CHIBO_SERVER")]
     pub server: String,
+    /// Trust the CA certificates in this PEM file, instead of the system's, to verify an https://
+    /// server.
+    #[arg(long, value_name = "FILE", env = "CHIBO_CA")]
+    pub ca: Option<PathBuf>,
+    /// Present this client certificate (a PEM file, the certificate first, then any
+    /// intermediates) to an https:// server that asks for one (mutual TLS). Needs --key.
+    #[arg(long, value_name = "FILE", env = "CHIBO_CERT", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert (a PEM file).
+    #[arg(long, value_name = "FILE", env = "CHIBO_KEY", requires = "cert")]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
