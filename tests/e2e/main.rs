@@ -13,4 +13,5 @@ mod provenance;
 mod reports;
 mod rules;
 mod tamper;
+mod tls;
 mod walkthrough;
