@@ -420,4 +420,9 @@ async fn unusable_tls_files_stop_the_server_with_the_file_and_the_reason() {
     let out = cli_read("http://127.0.0.1:1", &["--ca".into(), path(&pki.ca.pem)]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("use an https:// URL"), "{}", stderr(&out));
+    // An IPv6 address is a name the certificate can hold, not an invalid DNS name: nothing
+    // listens there, so connecting fails.
+    let out = cli_read("https://[::1]:1", &["--ca".into(), path(&pki.ca.pem)]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot reach the chibo server at https://[::1]:1: "), "{}", stderr(&out));
 }

@@ -27,6 +27,11 @@ pub fn resolve(args: &ServerArg) -> anyhow::Result<Endpoint> {
         _ => bail!("--server {server:?}: the URL must start with https:// (TLS) or http:// (plaintext)"),
     }
     let mut tls = ClientTlsConfig::new();
+    // tonic checks the certificate against the URL's host as written, which for an IPv6 address
+    // is in brackets (`[::1]`) and matches nothing.
+    if let Some(ip) = endpoint.uri().host().and_then(|h| h.strip_prefix('[')?.strip_suffix(']')) {
+        tls = tls.domain_name(ip);
+    }
     tls = match ca {
         Some(ca) => {
             let ca = PemFile::read(ca).context("--ca")?;
