@@ -14,4 +14,5 @@ mod provenance;
 mod reports;
 mod rules;
 mod tamper;
+mod tls;
 mod walkthrough;
