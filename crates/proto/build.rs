@@ -8,7 +8,13 @@ use prost::Message;
 fn main() -> io::Result<()> {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../../proto");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
-    let files = ["chibo/v1/events.proto", "chibo/v1/ledger.proto", "chibo/v1/standings.proto", "chibo/v1/audit.proto"];
+    let files = [
+        "chibo/v1/events.proto",
+        "chibo/v1/ledger.proto",
+        "chibo/v1/standings.proto",
+        "chibo/v1/audit.proto",
+        "chibo/v1/keys.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={}", root.join(file).display());
     }

@@ -9,6 +9,7 @@
 //!   of those figures was computed from.
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod engine;
 pub mod evaluation;
 pub mod provenance;

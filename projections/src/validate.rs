@@ -290,6 +290,10 @@ impl Rules<'_, '_> {
         match event {
             Event::OrganizationRegistered(e) => self.organization(e, occurred_at).map_err(at),
             Event::CheckpointSigned(_) => Err(invalid("stream", "$checkpoints is written by the server only")),
+            Event::CredentialIssued(_) | Event::CredentialRevoked(_) => Err(invalid(
+                "stream",
+                "$credentials is written by the server only: an admin issues and revokes credentials with chibo keys",
+            )),
             Event::EventCorrected(_) | Event::EventRetracted(_) => {
                 Err(invalid(format!("{kind}.replacement"), "a correction cannot carry a correction or retraction"))
             }
@@ -303,6 +307,7 @@ impl Rules<'_, '_> {
                     self.org_event(org, event).map_err(at)
                 }
                 StreamName::Checkpoints => Err(invalid("stream", "$checkpoints is written by the server only")),
+                StreamName::Credentials => Err(invalid("stream", "$credentials is written by the server only")),
             },
         }
     }

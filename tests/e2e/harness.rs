@@ -16,7 +16,7 @@ pub const CHIBO: &str = env!("CARGO_BIN_EXE_chibo");
 /// A running `chibo serve`.
 pub struct Server {
     child: Child,
-    /// The gRPC URL, `http://127.0.0.1:PORT`.
+    /// The gRPC URL: `http://127.0.0.1:PORT`, or `https://…` when it serves TLS.
     pub url: String,
     /// The metrics URL.
     pub metrics: String,
@@ -30,10 +30,13 @@ impl Server {
         Self::start_with(data, &[])
     }
 
-    /// [`Server::start`] with more `serve` flags.
+    /// [`Server::start`] with more `serve` flags (a `--listen` of their own replaces 127.0.0.1:0).
     pub fn start_with(data: &Path, flags: &[&str]) -> Server {
+        let listen: &[&str] = if flags.contains(&"--listen") { &[] } else { &["--listen", "127.0.0.1:0"] };
         let mut child = Command::new(CHIBO)
-            .args(["serve", "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--data"])
+            .arg("serve")
+            .args(listen)
+            .args(["--metrics", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(flags)
             .env("CHIBO_LOG", "warn")
@@ -56,7 +59,9 @@ impl Server {
                 .unwrap_or_else(|| panic!("no {name} in {line:?}"))
                 .to_owned()
         };
-        Server { url: format!("http://{}", field("grpc=")), metrics: field("metrics="), data: data.to_owned(), child }
+        let scheme = if field("tls=") == "on" { "https" } else { "http" };
+        let url = format!("{scheme}://{}", field("grpc="));
+        Server { url, metrics: field("metrics="), data: data.to_owned(), child }
     }
 
     /// A Ledger client.

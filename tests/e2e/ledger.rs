@@ -530,9 +530,9 @@ async fn every_event_kind_reads_back_byte_identical() {
         types.insert(event_type);
     }
 
-    // Every kind of the oneof but the server's own CheckpointSigned went through.
-    let submittable: BTreeSet<EventType> =
-        EventType::ALL.into_iter().filter(|t| *t != EventType::CheckpointSigned).collect();
+    // Every kind of the oneof but the server's own (checkpoints, credentials) went through.
+    let server_only = [EventType::CheckpointSigned, EventType::CredentialIssued, EventType::CredentialRevoked];
+    let submittable: BTreeSet<EventType> = EventType::ALL.into_iter().filter(|t| !server_only.contains(t)).collect();
     assert_eq!(types, submittable);
 
     // ReadStream serves exactly the same records as ReadAll, stream by stream.
@@ -583,6 +583,8 @@ fn payload_type(kind: &Kind) -> EventType {
         Kind::SigningKeyRegistered(_) => "SigningKeyRegistered",
         Kind::SigningKeyRevoked(_) => "SigningKeyRevoked",
         Kind::CheckpointSigned(_) => "CheckpointSigned",
+        Kind::CredentialIssued(_) => "CredentialIssued",
+        Kind::CredentialRevoked(_) => "CredentialRevoked",
     };
     EventType::from_name(name).unwrap()
 }
@@ -808,6 +810,21 @@ async fn bad_input_is_refused_and_writes_nothing() {
     t.check("a checkpoint from a client", result, invalid, &["stream: ", "$checkpoints"]).await;
     let result = submit_one(&mut client, "cell-a", with_kind(Kind::CheckpointSigned(checkpoint))).await;
     t.check("a checkpoint on a cell's stream", result, invalid, &["stream: ", "CheckpointSigned belongs in"]).await;
+    let credential = pb::CredentialIssued {
+        credential_id: "forged".into(),
+        principal: "Không ai".into(),
+        role: pb::Role::Admin.into(),
+        scope_org_id: String::new(),
+        member_id: String::new(),
+        kind: pb::CredentialKind::Token.into(),
+        digest: vec![0; 32],
+    };
+    let result = submit_one(&mut client, "$credentials", with_kind(Kind::CredentialIssued(credential.clone()))).await;
+    t.check("a credential from a client", result, invalid, &["stream: ", "$credentials is written by the server only"])
+        .await;
+    let result = submit_one(&mut client, "org-x", with_kind(Kind::CredentialIssued(credential))).await;
+    t.check("a credential on a committee's stream", result, invalid, &["stream: ", "CredentialIssued belongs in"])
+        .await;
     let cell = pb::OrganizationRegistered {
         org_id: "b".into(),
         parent_id: "x".into(),

@@ -2,6 +2,7 @@
 //! or runs its commands on real data directories.
 
 mod harness;
+mod keys;
 
 mod audit;
 mod audit_export;
@@ -13,4 +14,5 @@ mod provenance;
 mod reports;
 mod rules;
 mod tamper;
+mod tls;
 mod walkthrough;

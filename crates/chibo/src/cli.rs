@@ -176,10 +176,14 @@ pub struct ServeArgs {
     /// The data directory (created if absent).
     #[arg(long, default_value = "./chibo-data", env = "CHIBO_DATA")]
     pub data: PathBuf,
-    /// Where to serve gRPC. Only loopback addresses until TLS and credentials are configured.
+    /// Where to serve gRPC. An address other machines can reach needs TLS (--tls-cert and
+    /// --tls-key); plaintext is served on loopback addresses only.
     #[arg(long, default_value = "127.0.0.1:50051", env = "CHIBO_LISTEN")]
     pub listen: SocketAddr,
-    /// Where to serve Prometheus metrics (`/metrics`); `off` to not serve them.
+    #[command(flatten)]
+    pub tls: ServeTlsArgs,
+    /// Where to serve Prometheus metrics (`/metrics`, plain HTTP, loopback addresses only); `off`
+    /// to not serve them.
     #[arg(long, default_value = "127.0.0.1:9464", env = "CHIBO_METRICS")]
     pub metrics: String,
     /// Seconds to let in-flight requests finish after SIGINT or SIGTERM.
@@ -189,6 +193,24 @@ pub struct ServeArgs {
     pub rules: RulesArgs,
     #[command(flatten)]
     pub checkpoints: CheckpointArgs,
+}
+
+/// TLS for the gRPC listener.
+#[derive(Debug, Args)]
+pub struct ServeTlsArgs {
+    /// Serve gRPC over TLS with this certificate: a PEM file, the server's certificate first,
+    /// then any intermediate CA certificates. Needs --tls-key.
+    #[arg(long, value_name = "FILE", env = "CHIBO_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert: a PEM file (`PRIVATE KEY`, `RSA PRIVATE KEY` or
+    /// `EC PRIVATE KEY`). Keep it readable by the server's user only.
+    #[arg(long, value_name = "FILE", env = "CHIBO_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Ask clients for a certificate and accept only certificates issued by a CA in this PEM file
+    /// (mutual TLS). A client may still connect without a certificate (to authenticate
+    /// otherwise). Needs --tls-cert.
+    #[arg(long, value_name = "FILE", env = "CHIBO_CLIENT_CA", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
 }
 
 /// How the server signs checkpoints of its Merkle log.
@@ -221,11 +243,24 @@ pub struct RulesArgs {
     pub daily_points_cap: u32,
 }
 
+/// The server a command talks to, and how.
 #[derive(Debug, Args)]
 pub struct ServerArg {
-    /// The chibo server.
+    /// The chibo server: `https://HOST:PORT` for TLS, `http://HOST:PORT` for plaintext (which a
+    /// server offers on loopback addresses only).
     #[arg(long, default_value = "http://127.0.0.1:50051", env = "CHIBO_SERVER")]
     pub server: String,
+    /// Trust the CA certificates in this PEM file, instead of the system's, to verify an https://
+    /// server.
+    #[arg(long, value_name = "FILE", env = "CHIBO_CA")]
+    pub ca: Option<PathBuf>,
+    /// Present this client certificate (a PEM file, the certificate first, then any
+    /// intermediates) to an https:// server that asks for one (mutual TLS). Needs --key.
+    #[arg(long, value_name = "FILE", env = "CHIBO_CERT", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert (a PEM file).
+    #[arg(long, value_name = "FILE", env = "CHIBO_KEY", requires = "cert")]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ mod accepted;
 mod cli;
 mod command;
 mod demo;
+mod endpoint;
 mod json;
 
 use std::process::ExitCode;
@@ -12,6 +13,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // tonic's TLS client takes rustls's process-wide crypto provider, which rustls picks by
+    // itself only while a single one is compiled in: name it (the one the server's TLS names,
+    // `chibo_server::tls::provider`).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

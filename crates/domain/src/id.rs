@@ -130,9 +130,11 @@ pub enum StreamKind {
     Org,
     /// `$checkpoints`: signed checkpoints, written by the server only.
     Checkpoints,
+    /// `$credentials`: credentials issued and revoked, written by the server only.
+    Credentials,
 }
 
-/// A stream name: `cell-{id}`, `org-{id}` or `$checkpoints`.
+/// A stream name: `cell-{id}`, `org-{id}`, `$checkpoints` or `$credentials`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StreamName {
     /// `cell-{id}`.
@@ -141,16 +143,24 @@ pub enum StreamName {
     Org(Id),
     /// `$checkpoints`.
     Checkpoints,
+    /// `$credentials`.
+    Credentials,
 }
 
 /// The name of the checkpoint stream.
 pub const CHECKPOINTS_STREAM: &str = "$checkpoints";
+
+/// The name of the credential stream.
+pub const CREDENTIALS_STREAM: &str = "$credentials";
 
 impl StreamName {
     /// Checks `value` as the stream name held in `field`.
     pub fn parse(field: &str, value: &str) -> Result<Self> {
         if value == CHECKPOINTS_STREAM {
             return Ok(Self::Checkpoints);
+        }
+        if value == CREDENTIALS_STREAM {
+            return Ok(Self::Credentials);
         }
         if let Some(id) = value.strip_prefix("cell-") {
             return Id::parse(field, id).map(Self::Cell);
@@ -160,7 +170,7 @@ impl StreamName {
         }
         Err(InvalidField::new(
             field,
-            format!("{value:?} is not a stream name; expected cell-{{id}}, org-{{id}} or $checkpoints"),
+            format!("{value:?} is not a stream name; expected cell-{{id}}, org-{{id}}, $checkpoints or $credentials"),
         ))
     }
 
@@ -170,6 +180,7 @@ impl StreamName {
             Self::Cell(_) => StreamKind::Cell,
             Self::Org(_) => StreamKind::Org,
             Self::Checkpoints => StreamKind::Checkpoints,
+            Self::Credentials => StreamKind::Credentials,
         }
     }
 
@@ -177,7 +188,7 @@ impl StreamName {
     pub fn id(&self) -> Option<&Id> {
         match self {
             Self::Cell(id) | Self::Org(id) => Some(id),
-            Self::Checkpoints => None,
+            Self::Checkpoints | Self::Credentials => None,
         }
     }
 }
@@ -188,6 +199,7 @@ impl fmt::Display for StreamName {
             Self::Cell(id) => write!(f, "cell-{id}"),
             Self::Org(id) => write!(f, "org-{id}"),
             Self::Checkpoints => f.write_str(CHECKPOINTS_STREAM),
+            Self::Credentials => f.write_str(CREDENTIALS_STREAM),
         }
     }
 }

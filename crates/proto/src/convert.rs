@@ -80,6 +80,8 @@ pub fn encode_kind(kind: &Kind) -> Vec<u8> {
         Kind::SigningKeyRegistered(m) => m.encode_to_vec(),
         Kind::SigningKeyRevoked(m) => m.encode_to_vec(),
         Kind::CheckpointSigned(m) => m.encode_to_vec(),
+        Kind::CredentialIssued(m) => m.encode_to_vec(),
+        Kind::CredentialRevoked(m) => m.encode_to_vec(),
     }
 }
 
@@ -123,6 +125,8 @@ fn decode_kind(event_type: EventType, payload: &[u8]) -> std::result::Result<Kin
         EventType::SigningKeyRegistered => Kind::SigningKeyRegistered(Message::decode(payload)?),
         EventType::SigningKeyRevoked => Kind::SigningKeyRevoked(Message::decode(payload)?),
         EventType::CheckpointSigned => Kind::CheckpointSigned(Message::decode(payload)?),
+        EventType::CredentialIssued => Kind::CredentialIssued(Message::decode(payload)?),
+        EventType::CredentialRevoked => Kind::CredentialRevoked(Message::decode(payload)?),
     })
 }
 
@@ -237,6 +241,8 @@ impl TryFrom<Kind> for Event {
             }
             Kind::SigningKeyRevoked(m) => Event::SigningKeyRevoked(m.try_into().map_err(at("signing_key_revoked"))?),
             Kind::CheckpointSigned(m) => Event::CheckpointSigned(m.try_into().map_err(at("checkpoint_signed"))?),
+            Kind::CredentialIssued(m) => Event::CredentialIssued(m.try_into().map_err(at("credential_issued"))?),
+            Kind::CredentialRevoked(m) => Event::CredentialRevoked(m.try_into().map_err(at("credential_revoked"))?),
         })
     }
 }
@@ -278,6 +284,8 @@ impl From<&Event> for Kind {
             Event::SigningKeyRegistered(e) => Kind::SigningKeyRegistered(e.into()),
             Event::SigningKeyRevoked(e) => Kind::SigningKeyRevoked(e.into()),
             Event::CheckpointSigned(e) => Kind::CheckpointSigned(e.into()),
+            Event::CredentialIssued(e) => Kind::CredentialIssued(e.into()),
+            Event::CredentialRevoked(e) => Kind::CredentialRevoked(e.into()),
         }
     }
 }
@@ -334,6 +342,8 @@ wire_enum!(ScoredBy { Cell, Committee });
 wire_enum!(InspectionConclusion { Passed, NeedsImprovement, Failed });
 wire_enum!(ClassificationLevel { Excellent, Good, Completed, NotCompleted });
 wire_enum!(KeyAlgorithm { Ed25519 });
+wire_enum!(Role { Recorder, Committee, Inspector, Member, Admin });
+wire_enum!(CredentialKind { Token, Certificate });
 
 /// The enum value held in `field`, any of the domain's values.
 fn enum_field<T: WireEnum>(field: &str, value: i32) -> Result<T> {
@@ -1324,6 +1334,58 @@ impl From<&domain::CheckpointSigned> for pb::CheckpointSigned {
     }
 }
 
+impl TryFrom<pb::CredentialIssued> for domain::CredentialIssued {
+    type Error = InvalidField;
+
+    fn try_from(value: pb::CredentialIssued) -> Result<Self> {
+        let pb::CredentialIssued { credential_id, principal, role, scope_org_id, member_id, kind, digest } = value;
+        Self::new(domain::CredentialIssuedFields {
+            credential_id: Id::parse("credential_id", &credential_id)?,
+            principal,
+            role: enum_field("role", role)?,
+            scope_org_id: Id::parse_optional("scope_org_id", &scope_org_id)?,
+            member_id: Id::parse_optional("member_id", &member_id)?,
+            kind: enum_field("kind", kind)?,
+            digest,
+        })
+    }
+}
+
+impl From<&domain::CredentialIssued> for pb::CredentialIssued {
+    fn from(value: &domain::CredentialIssued) -> Self {
+        let domain::CredentialIssuedFields { credential_id, principal, role, scope_org_id, member_id, kind, digest } =
+            &**value;
+        Self {
+            credential_id: credential_id.to_string(),
+            principal: principal.clone(),
+            role: role.to_wire(),
+            scope_org_id: scope_org_id.as_ref().map(Id::to_string).unwrap_or_default(),
+            member_id: member_id.as_ref().map(Id::to_string).unwrap_or_default(),
+            kind: kind.to_wire(),
+            digest: digest.clone(),
+        }
+    }
+}
+
+impl TryFrom<pb::CredentialRevoked> for domain::CredentialRevoked {
+    type Error = InvalidField;
+
+    fn try_from(value: pb::CredentialRevoked) -> Result<Self> {
+        let pb::CredentialRevoked { credential_id, reason } = value;
+        Self::new(domain::CredentialRevokedFields {
+            credential_id: Id::parse("credential_id", &credential_id)?,
+            reason,
+        })
+    }
+}
+
+impl From<&domain::CredentialRevoked> for pb::CredentialRevoked {
+    fn from(value: &domain::CredentialRevoked) -> Self {
+        let domain::CredentialRevokedFields { credential_id, reason } = &**value;
+        Self { credential_id: credential_id.to_string(), reason: reason.clone() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1566,6 +1628,19 @@ mod tests {
             })),
             event(Kind::CheckpointSigned(pb::CheckpointSigned {
                 note: "chibo.thaibinh.example/2026\n42\nqUJ5Rb1+OLnQ=\n\n\u{2014} chibo AAAAAQ==\n".into(),
+            })),
+            event(Kind::CredentialIssued(pb::CredentialIssued {
+                credential_id: "thu-ky-tan-hoa".into(),
+                principal: "Thư ký chi bộ Tân Hoà".into(),
+                role: pb::Role::Recorder.into(),
+                scope_org_id: "tan-hoa".into(),
+                member_id: String::new(),
+                kind: pb::CredentialKind::Token.into(),
+                digest: vec![9; 32],
+            })),
+            event(Kind::CredentialRevoked(pb::CredentialRevoked {
+                credential_id: "thu-ky-tan-hoa".into(),
+                reason: "Chuyển công tác".into(),
             })),
         ]
     }
@@ -1987,6 +2062,13 @@ mod tests {
             (broken!(SigningKeyRevoked, |m| m.key_id = bad_id.into()), "signing_key_revoked.key_id"),
             (broken!(SigningKeyRevoked, |m| m.reason.clear()), "signing_key_revoked.reason"),
             (broken!(CheckpointSigned, |m| m.note.clear()), "checkpoint_signed.note"),
+            (broken!(CredentialIssued, |m| m.credential_id = bad_id.into()), "credential_issued.credential_id"),
+            (broken!(CredentialIssued, |m| m.role = 0), "credential_issued.role"),
+            (broken!(CredentialIssued, |m| m.kind = 9), "credential_issued.kind"),
+            (broken!(CredentialIssued, |m| m.scope_org_id = bad_id.into()), "credential_issued.scope_org_id"),
+            (broken!(CredentialIssued, |m| m.member_id = "an".into()), "credential_issued.member_id"),
+            (broken!(CredentialIssued, |m| m.digest.pop()), "credential_issued.digest"),
+            (broken!(CredentialRevoked, |m| m.reason.clear()), "credential_revoked.reason"),
         ];
         for (event, field) in cases {
             assert_eq!(rejection(event).0, field);

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chibo_domain::{Date, Id, StreamName};
 use chibo_integrity::merkle::ProofError;
 use chibo_integrity::{Envelope, Verifier};
+use chibo_projections::access::Action;
 use chibo_proto::convert::{decode_payload, timestamp_to_wire};
 use chibo_proto::v1::{self as pb, audit_server::Audit, event::Kind};
 use chibo_store::{EventStore, StoredEvent};
@@ -18,6 +19,7 @@ use futures::Stream;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
+use crate::auth::Caller;
 use crate::guard::Domain;
 use crate::reports::id;
 
@@ -320,13 +322,19 @@ impl Audit for AuditService {
         &self,
         request: Request<pb::AuditTrailRequest>,
     ) -> Result<Response<Self::AuditTrailStream>, Status> {
+        let caller = Caller::of(&request);
         let pb::AuditTrailRequest { org_id, member_id, from, to } = request.into_inner();
         let period = Period::parse(&from, &to)?;
         self.domain.caught_up(self.store.as_ref()).await?;
         let (streams, member) = match (org_id.is_empty(), member_id.is_empty()) {
-            (false, true) => (org_streams(&self.domain, "org_id", &id("org_id", &org_id)?)?.0, None),
+            (false, true) => {
+                let org = id("org_id", &org_id)?;
+                caller.may(&self.domain, Action::ReadOrg(&org))?;
+                (org_streams(&self.domain, "org_id", &org)?.0, None)
+            }
             (true, false) => {
                 let member = id("member_id", &member_id)?;
+                caller.may(&self.domain, Action::ReadMember(&member))?;
                 (self.member_streams(&member)?, Some(member.to_string()))
             }
             (false, false) => {
@@ -389,8 +397,10 @@ impl Audit for AuditService {
         &self,
         request: Request<pb::VerifyStreamRequest>,
     ) -> Result<Response<pb::VerifyStreamResponse>, Status> {
+        let caller = Caller::of(&request);
         let pb::VerifyStreamRequest { stream } = request.into_inner();
         let name = StreamName::parse("stream", &stream).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        caller.may(&self.domain, Action::ReadStream(&name))?;
         let events = read_stream(self.store.as_ref(), &name).await?;
         let Some(head) = events.last() else {
             return Err(Status::not_found(format!("stream: {stream} holds no events")));
@@ -429,7 +439,8 @@ impl Audit for AuditService {
         &self,
         request: Request<pb::ExportBundleRequest>,
     ) -> Result<Response<Self::ExportBundleStream>, Status> {
-        crate::export::export(self, request.into_inner()).await.map(Response::new)
+        let caller = Caller::of(&request);
+        crate::export::export(self, &caller, request.into_inner()).await.map(Response::new)
     }
 }
 

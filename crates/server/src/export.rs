@@ -17,16 +17,21 @@ use chibo_tlog::MerkleLog;
 use tokio::sync::mpsc;
 use tonic::Status;
 
+use chibo_projections::access::Action;
+
 use crate::audit::{org_streams, proof_status, read_stream, Answers, AuditService, Period};
+use crate::auth::Caller;
 use crate::reports::id;
 
 /// Starts writing the bundle `request` asks for.
 pub(crate) async fn export(
     service: &AuditService,
+    caller: &Caller,
     request: pb::ExportBundleRequest,
 ) -> Result<Answers<pb::BundleChunk>, Status> {
     let pb::ExportBundleRequest { org_id, from, to, since_size } = request;
     let org = id("org_id", &org_id)?;
+    caller.may(&service.domain, Action::ReadOrg(&org))?;
     for (field, value) in [("from", &from), ("to", &to)] {
         if value.is_empty() {
             return Err(Status::invalid_argument(format!("{field}: a bundle covers a period; give its {field} date")));

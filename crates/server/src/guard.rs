@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chibo_domain::StreamName;
+use chibo_projections::access::{authorize, Action};
 use chibo_projections::engine::Shared;
 use chibo_projections::rules::RuleBook;
 use chibo_projections::validate::{check_submission, Candidate, Context, Limits, Rejection, RejectionKind};
@@ -20,6 +21,7 @@ use chibo_projections::State;
 use chibo_store::{AppendError, EventStore, ExpectedRevision, Receipt};
 use tonic::Status;
 
+use crate::auth::Caller;
 use crate::submission::{Checked, Fields};
 
 /// How many times a submission is checked again after losing a race for its stream.
@@ -57,12 +59,20 @@ impl Domain {
         expected: ExpectedRevision,
         fields: Fields,
         events: Vec<Checked>,
+        caller: &Caller,
     ) -> Result<Vec<Receipt>, AppendOutcome> {
         let (mut new, payloads): (Vec<_>, Vec<_>) = events.into_iter().map(|c| (c.new, c.event)).unzip();
         for _ in 0..MAX_ATTEMPTS {
             self.caught_up(store).await.map_err(AppendOutcome::Status)?;
             let at = {
                 let mut state = self.state.write();
+                // The caller's rights, against the tree as it stands for this very append.
+                if let Caller::Principal(principal, _) = caller {
+                    for event in &payloads {
+                        authorize(&state, principal, Action::Append { stream, event })
+                            .map_err(|denied| AppendOutcome::Status(Status::permission_denied(denied.0)))?;
+                    }
+                }
                 let book = state.stream(stream);
                 let head = book.map(|s| s.next_revision).unwrap_or(0);
                 let retry = book.is_some_and(|s| s.ids.contains_key(&new[0].event_id));

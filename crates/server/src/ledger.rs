@@ -3,20 +3,27 @@
 
 use std::sync::Arc;
 
+use chibo_domain::id::CREDENTIALS_STREAM;
 use chibo_proto::v1::{self as pb, ledger_server::Ledger};
 use chibo_store::{AppendError, EventStore, ReadError, Receipt, StoredEvent};
 use futures::{stream::BoxStream, StreamExt};
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
+use chibo_projections::access::Action;
+
+use crate::auth::Caller;
 use crate::{
     guard::{AppendOutcome, Domain},
     metrics::Metrics,
-    submission::{check_request, new_events, now, stream, AppendRequest, CheckedRequest, UNAUTHENTICATED_ACTOR},
+    submission::{check_request, new_events, now, stream, AppendRequest, CheckedRequest},
 };
 
 /// How many events a read fetches from the store at a time.
 const READ_PAGE: usize = 512;
+
+/// How long an open subscription waits for the state to take in a credential event.
+const REVOCATION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The Ledger service over a store.
 pub struct LedgerService {
@@ -38,16 +45,17 @@ impl LedgerService {
         Self { store, domain, metrics, closing }
     }
 
-    async fn append(&self, request: AppendRequest) -> Result<Vec<pb::Receipt>, Status> {
+    async fn append(&self, request: AppendRequest, caller: &Caller) -> Result<Vec<pb::Receipt>, Status> {
         let result = async {
             let CheckedRequest { stream, expected, fields, submissions } = check_request(request, now())?;
-            let events = new_events(submissions, UNAUTHENTICATED_ACTOR)?;
-            let receipts = self.domain.append(self.store.as_ref(), &stream, expected, fields, events).await.map_err(
-                |outcome| match outcome {
-                    AppendOutcome::Status(status) => status,
-                    AppendOutcome::Store(e) => append_status(e),
-                },
-            )?;
+            let events = new_events(submissions, caller.actor())?;
+            let receipts =
+                self.domain.append(self.store.as_ref(), &stream, expected, fields, events, caller).await.map_err(
+                    |outcome| match outcome {
+                        AppendOutcome::Status(status) => status,
+                        AppendOutcome::Store(e) => append_status(e),
+                    },
+                )?;
             Ok(receipts.iter().map(receipt).collect())
         }
         .await;
@@ -56,7 +64,7 @@ impl LedgerService {
     }
 }
 
-fn receipt(r: &Receipt) -> pb::Receipt {
+pub(crate) fn receipt(r: &Receipt) -> pb::Receipt {
     let Receipt { event_id, stream, revision, position, hash, recorded_at, duplicate } = r;
     pb::Receipt {
         event_id: event_id.to_string(),
@@ -131,7 +139,8 @@ where
 #[tonic::async_trait]
 impl Ledger for LedgerService {
     async fn submit(&self, request: Request<pb::SubmitRequest>) -> Result<Response<pb::SubmitResponse>, Status> {
-        let mut receipts = self.append(AppendRequest::Submit(request.into_inner())).await?;
+        let caller = Caller::of(&request);
+        let mut receipts = self.append(AppendRequest::Submit(request.into_inner()), &caller).await?;
         Ok(Response::new(pb::SubmitResponse { receipt: receipts.pop() }))
     }
 
@@ -139,15 +148,18 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::SubmitBatchRequest>,
     ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
-        let receipts = self.append(AppendRequest::SubmitBatch(request.into_inner())).await?;
+        let caller = Caller::of(&request);
+        let receipts = self.append(AppendRequest::SubmitBatch(request.into_inner()), &caller).await?;
         Ok(Response::new(pb::SubmitBatchResponse { receipts }))
     }
 
     type ReadStreamStream = EventStream;
 
     async fn read_stream(&self, request: Request<pb::ReadStreamRequest>) -> Result<Response<EventStream>, Status> {
+        let caller = Caller::of(&request);
         let pb::ReadStreamRequest { stream: name, from_revision, max_count } = request.into_inner();
         let stream_name = stream("stream", &name)?;
+        caller.may(&self.domain, Action::ReadStream(&stream_name))?;
         let store = self.store.clone();
         Ok(Response::new(paged(max_count, move |last, want| {
             let (store, stream_name) = (store.clone(), stream_name.clone());
@@ -159,6 +171,7 @@ impl Ledger for LedgerService {
     type ReadAllStream = EventStream;
 
     async fn read_all(&self, request: Request<pb::ReadAllRequest>) -> Result<Response<EventStream>, Status> {
+        Caller::of(&request).may(&self.domain, Action::ReadLog)?;
         let pb::ReadAllRequest { after_position, max_count } = request.into_inner();
         let store = self.store.clone();
         Ok(Response::new(paged(max_count, move |last, want| {
@@ -171,6 +184,8 @@ impl Ledger for LedgerService {
     type SubscribeStream = EventStream;
 
     async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Result<Response<EventStream>, Status> {
+        let caller = Caller::of(&request);
+        caller.may(&self.domain, Action::ReadLog)?;
         let pb::SubscribeRequest { after_position } = request.into_inner();
         let committed = self.store.committed();
         let metrics = self.metrics.clone();
@@ -179,10 +194,25 @@ impl Ledger for LedgerService {
         let ended = async move {
             let _ = closing.wait_for(|c| *c).await;
         };
+        let domain = self.domain.clone();
         let events = chibo_store::catch_up(self.store.clone(), after_position)
-            .map(move |event| {
+            .then(move |event| {
+                let (domain, caller) = (domain.clone(), caller.clone());
+                async move {
+                    let event = event.map_err(read_status)?;
+                    if event.stream == CREDENTIALS_STREAM {
+                        // A revocation takes effect where it stands in the log: the state takes
+                        // it in before the caller's credential is checked again.
+                        let _ = domain.state.wait_for(event.position + 1, REVOCATION_WAIT).await;
+                    }
+                    // Revoked while the stream is open: it ends here.
+                    caller.still_valid(&domain)?;
+                    Ok(event)
+                }
+            })
+            .map(move |event: Result<StoredEvent, Status>| {
                 let _keep = &subscriber;
-                let event = event.map_err(read_status)?;
+                let event = event?;
                 let head = committed.borrow().unwrap_or(0);
                 metrics.observe_subscriber_lag(head.saturating_sub(event.position));
                 Ok(recorded(event))
@@ -195,6 +225,14 @@ impl Ledger for LedgerService {
                     "the server is shutting down; subscribe again after the last position received",
                 ))
             }))
+            // The first error ends the stream.
+            .scan(false, |failed, item| {
+                let next = (!*failed).then(|| {
+                    *failed = item.is_err();
+                    item
+                });
+                futures::future::ready(next)
+            })
             .boxed();
         Ok(Response::new(events))
     }

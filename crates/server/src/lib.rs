@@ -2,6 +2,11 @@
 //! [`EventStore`], with
 //! `grpc.health.v1`, server reflection, and Prometheus metrics on a separate HTTP port.
 //!
+//! gRPC is served over TLS when the listeners come with a [`tls::ServerTls`] (and, with a client
+//! CA, verifies client certificates: [`tls::client_certificate`] names the one a request came
+//! with), else in plaintext; which addresses may go without TLS is the caller's decision
+//! ([`is_loopback`]).
+//!
 //! [`run`] takes bound listeners and a shutdown future, so `main` stays thin and tests start
 //! the server on port 0 and stop it when they like. On shutdown the server stops accepting,
 //! ends live subscriptions, lets in-flight requests finish (each append is either committed
@@ -9,28 +14,35 @@
 #![deny(missing_docs)]
 
 mod audit;
+pub mod auth;
 mod export;
 mod guard;
+mod keys;
 mod ledger;
 pub mod metrics;
 mod reports;
 mod submission;
+pub mod tls;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
 
 use chibo_proto::{
     codec::MAX_MESSAGE_BYTES,
     v1::{
-        audit_server::AuditServer, evaluation_server::EvaluationServer, ledger_server::LedgerServer,
-        standings_server::StandingsServer,
+        audit_server::AuditServer, evaluation_server::EvaluationServer, keys_server::KeysServer,
+        ledger_server::LedgerServer, standings_server::StandingsServer,
     },
 };
 use chibo_store::EventStore;
-use tokio::{net::TcpListener, sync::watch};
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::watch,
+};
+use tonic::service::interceptor::InterceptedService;
 
 pub use audit::AuditService;
 pub use guard::Domain;
+pub use keys::KeysService;
 pub use ledger::LedgerService;
 pub use metrics::Metrics;
 pub use reports::ReportService;
@@ -55,6 +67,8 @@ pub enum ServeError {
 pub struct Listeners {
     /// Where gRPC is served.
     pub grpc: TcpListener,
+    /// TLS for `grpc`; plaintext (HTTP/2 without TLS) if `None`.
+    pub grpc_tls: Option<tls::ServerTls>,
     /// Where `/metrics` is served over HTTP, if anywhere.
     pub metrics: Option<TcpListener>,
 }
@@ -89,11 +103,23 @@ pub async fn run(
         .max_encoding_message_size(MAX_MESSAGE_BYTES * 2);
 
     let standings = StandingsServer::new(ReportService::new(store.clone(), domain.clone()));
-    let evaluation = EvaluationServer::new(ReportService::new(store, domain));
+    let evaluation = EvaluationServer::new(ReportService::new(store.clone(), domain.clone()));
     health.set_serving::<StandingsServer<ReportService>>().await;
     health.set_serving::<EvaluationServer<ReportService>>().await;
     let audit = AuditServer::new(audit);
     health.set_serving::<AuditServer<AuditService>>().await;
+    let keys = KeysServer::new(KeysService::new(store, domain.clone()));
+    health.set_serving::<KeysServer<KeysService>>().await;
+    // Every chibo service learns its caller first; health and reflection need none.
+    let authenticating = |_: ()| {
+        let domain = domain.clone();
+        move |request| auth::authenticate(&domain, request)
+    };
+    let ledger = InterceptedService::new(ledger, authenticating(()));
+    let standings = InterceptedService::new(standings, authenticating(()));
+    let evaluation = InterceptedService::new(evaluation, authenticating(()));
+    let audit = InterceptedService::new(audit, authenticating(()));
+    let keys = InterceptedService::new(keys, authenticating(()));
 
     let metrics_task = listeners.metrics.map(|listener| {
         let mut closing = closing.clone();
@@ -107,8 +133,8 @@ pub async fn run(
         tracing::info!("shutting down: draining in-flight requests");
         let _ = closing_tx.send(true);
     };
-    tracing::info!(addr = ?grpc_addr, "serving gRPC");
-    let served = tonic::transport::Server::builder()
+    tracing::info!(addr = ?grpc_addr, tls = listeners.grpc_tls.is_some(), "serving gRPC");
+    let router = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -116,8 +142,11 @@ pub async fn run(
         .add_service(standings)
         .add_service(evaluation)
         .add_service(audit)
-        .serve_with_incoming_shutdown(accept_nodelay(listeners.grpc), signal)
-        .await;
+        .add_service(keys);
+    let served = match listeners.grpc_tls {
+        Some(tls) => router.serve_with_incoming_shutdown(tls::incoming(listeners.grpc, tls), signal).await,
+        None => router.serve_with_incoming_shutdown(plaintext(listeners.grpc), signal).await,
+    };
     if let Some(task) = metrics_task {
         match task.await {
             Ok(result) => result.map_err(ServeError::Metrics)?,
@@ -129,18 +158,46 @@ pub async fn run(
     Ok(())
 }
 
-/// Accepted connections with Nagle's algorithm off: a reply (a receipt, a small standing) goes
-/// out at once instead of waiting for the client's delayed ACK, which costs ~40 ms per request.
-fn accept_nodelay(listener: TcpListener) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use futures::StreamExt;
-    TcpListenerStream::new(listener).map(|accepted| {
-        let stream = accepted?;
-        if let Err(e) = stream.set_nodelay(true) {
-            // Slower replies, not a refused connection.
-            tracing::debug!("cannot turn off Nagle's algorithm on a connection: {e}");
-        }
-        Ok(stream)
+/// The connections accepted on `listener`, served without TLS.
+fn plaintext(listener: TcpListener) -> impl futures::Stream<Item = Result<TcpStream, Infallible>> {
+    futures::stream::unfold(listener, |listener| async move {
+        let stream = accept(&listener).await;
+        Some((Ok(stream), listener))
     })
+}
+
+/// The next connection on `listener`, with Nagle's algorithm off: a reply (a receipt, a small
+/// standing) goes out at once instead of waiting for the client's delayed ACK, which costs
+/// ~40 ms per request.
+///
+/// A failed accept is never returned: at an error from its incoming stream that it does not
+/// count as passing (out of file descriptors, for one), tonic stops accepting for good and its
+/// serve returns as if shut down. A connection that failed before it was accepted is skipped;
+/// any other failure is logged and retried a second later, as the condition may pass.
+async fn accept(listener: &TcpListener) -> TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                if let Err(e) = stream.set_nodelay(true) {
+                    // Slower replies, not a refused connection.
+                    tracing::debug!("cannot turn off Nagle's algorithm on a connection: {e}");
+                }
+                return stream;
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionRefused
+                        | std::io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => {
+                tracing::error!("cannot accept connections: {e}; retrying in a second");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 /// True for addresses only this machine can reach.

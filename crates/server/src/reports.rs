@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use chibo_domain::{Id, InvalidField, StreamName};
+use chibo_projections::access::Action;
 use chibo_projections::engine::{rebuild_prefix, recorded};
 use chibo_projections::evaluation::{self, EvaluationError};
 use chibo_projections::provenance::{self, ProvenanceError, Question, Selectors};
@@ -15,6 +16,7 @@ use chibo_store::EventStore;
 use serde::Serialize;
 use tonic::{Request, Response, Status};
 
+use crate::auth::Caller;
 use crate::guard::Domain;
 use crate::ledger::read_status;
 
@@ -112,8 +114,10 @@ impl Standings for ReportService {
         &self,
         request: Request<pb::MemberStandingRequest>,
     ) -> Result<Response<pb::StandingResponse>, Status> {
+        let caller = Caller::of(&request);
         let pb::MemberStandingRequest { member_id, year: y } = request.into_inner();
         let (member, y) = (id("member_id", &member_id)?, year(y)?);
+        caller.may(&self.domain, Action::ReadMember(&member))?;
         self.domain.caught_up(self.store.as_ref()).await?;
         let state = self.domain.state.read();
         respond(standings::member(&state, &self.domain.rules, &member, y).map_err(not_found), state.log_size())
@@ -123,8 +127,10 @@ impl Standings for ReportService {
         &self,
         request: Request<pb::CellStandingRequest>,
     ) -> Result<Response<pb::StandingResponse>, Status> {
+        let caller = Caller::of(&request);
         let pb::CellStandingRequest { cell_id, year: y } = request.into_inner();
         let (cell, y) = (id("cell_id", &cell_id)?, year(y)?);
+        caller.may(&self.domain, Action::ReadOrg(&cell))?;
         self.domain.caught_up(self.store.as_ref()).await?;
         let state = self.domain.state.read();
         respond(standings::cell(&state, &self.domain.rules, &cell, y).map_err(not_found), state.log_size())
@@ -134,8 +140,10 @@ impl Standings for ReportService {
         &self,
         request: Request<pb::CommitteeStandingRequest>,
     ) -> Result<Response<pb::StandingResponse>, Status> {
+        let caller = Caller::of(&request);
         let pb::CommitteeStandingRequest { org_id, year: y, top } = request.into_inner();
         let (org, y) = (id("org_id", &org_id)?, year(y)?);
+        caller.may(&self.domain, Action::ReadOrg(&org))?;
         let top = match top {
             0 => 10,
             n if n <= 1000 => n as usize,
@@ -150,6 +158,17 @@ impl Standings for ReportService {
         &self,
         request: Request<pb::ProvenanceRequest>,
     ) -> Result<Response<pb::StandingResponse>, Status> {
+        let caller = Caller::of(&request);
+        let subject = match &request.get_ref().subject {
+            Some(pb::provenance_request::Subject::MemberId(member)) => Some((true, id("member_id", member)?)),
+            Some(pb::provenance_request::Subject::CellId(cell)) => Some((false, id("cell_id", cell)?)),
+            None => None,
+        };
+        match &subject {
+            Some((true, member)) => caller.may(&self.domain, Action::ReadMember(member))?,
+            Some((false, cell)) => caller.may(&self.domain, Action::ReadOrg(cell))?,
+            None => {}
+        }
         let question = question(request.into_inner())?;
         self.domain.caught_up(self.store.as_ref()).await?;
         // The stream is read from the store, then explained against the state: if the state
@@ -176,8 +195,10 @@ impl Standings for ReportService {
 #[tonic::async_trait]
 impl Evaluation for ReportService {
     async fn evaluate(&self, request: Request<pb::EvaluateRequest>) -> Result<Response<pb::EvaluateResponse>, Status> {
+        let caller = Caller::of(&request);
         let pb::EvaluateRequest { org_id, year: y, rule_set, log_size } = request.into_inner();
         let (org, y) = (id("org_id", &org_id)?, year(y)?);
+        caller.may(&self.domain, Action::ReadOrg(&org))?;
         let rule_set = rule_set.ok_or_else(|| Status::invalid_argument("rule_set: is missing"))?;
         let pb::RuleSetRef { name, version } = rule_set.clone();
         let committed = self.domain.caught_up(self.store.as_ref()).await?;

@@ -82,7 +82,7 @@ pub enum AppendRequest {
 /// An append request that passed every shape rule: where, on what condition, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedRequest {
-    /// The stream to append to; never `$checkpoints`.
+    /// The stream to append to; never `$checkpoints` or `$credentials`.
     pub stream: StreamName,
     /// The revision the client expects the stream to be at.
     pub expected: ExpectedRevision,
@@ -94,7 +94,7 @@ pub struct CheckedRequest {
 }
 
 /// Checks an append request before anything else sees it: the stream's name (not
-/// `$checkpoints`, which only the server writes), at least one and at most
+/// `$checkpoints` or `$credentials`, which only the server writes), at least one and at most
 /// [`MAX_EVENTS_PER_APPEND`] submissions, each passing every shape rule of the domain, belonging
 /// in the stream, and dated no later than `now` (the server's clock) plus [`MAX_CLOCK_SKEW`].
 ///
@@ -112,8 +112,8 @@ pub fn check_request(request: AppendRequest, now: Timestamp) -> Result<CheckedRe
         }
     };
     let stream = stream("stream", &stream_name)?;
-    if stream == StreamName::Checkpoints {
-        return Err(Status::invalid_argument("stream: $checkpoints is written by the server only"));
+    if matches!(stream, StreamName::Checkpoints | StreamName::Credentials) {
+        return Err(Status::invalid_argument(format!("stream: {stream} is written by the server only")));
     }
     let expected = expected_revision(expected)?;
     if submissions.is_empty() {

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chibo_domain::event::{MeetingKind, OrgLevel, ScoredBy};
+use chibo_domain::event::{CredentialIssued, MeetingKind, OrgLevel, ScoredBy};
 use chibo_domain::{Date, Event, EventId, Id, Period, StreamName};
 
 use super::Fact;
@@ -91,6 +91,12 @@ pub struct Index {
     pub cell_classified: Sets<(u16, Id), (StreamName, EventId)>,
     /// Signing keys by (committee stream, key id): registered (`true`) or revoked (`false`).
     pub keys: Sets<(StreamName, Id), (u64, EventId, bool)>,
+    /// Credentials issued, by credential id.
+    pub credentials: BTreeMap<Id, CredentialIssued>,
+    /// Credential ids by digest (of a token's secret, or of a certificate).
+    pub credential_digests: BTreeMap<Vec<u8>, Id>,
+    /// Credentials revoked, by credential id: the revocation's event id.
+    pub revoked: BTreeMap<Id, EventId>,
 }
 
 /// Adds `value` to the set under `key`, or removes it (dropping the set when it empties).
@@ -181,7 +187,37 @@ impl Index {
             (event, StreamName::Cell(cell)) => self.toggle_cell(cell, id, at, event, on),
             (event, StreamName::Org(_)) => self.toggle_org(stream, id, fact.position, event, on),
             (_, StreamName::Checkpoints) => {}
+            (event, StreamName::Credentials) => self.toggle_credential(id, event, on),
         }
+    }
+
+    fn toggle_credential(&mut self, id: EventId, event: &Event, on: bool) {
+        match (event, on) {
+            (Event::CredentialIssued(e), true) => {
+                self.credential_digests.insert(e.digest.clone(), e.credential_id.clone());
+                self.credentials.insert(e.credential_id.clone(), e.clone());
+            }
+            (Event::CredentialIssued(e), false) => {
+                self.credential_digests.remove(&e.digest);
+                self.credentials.remove(&e.credential_id);
+            }
+            (Event::CredentialRevoked(e), true) => {
+                self.revoked.insert(e.credential_id.clone(), id);
+            }
+            (Event::CredentialRevoked(e), false) => {
+                self.revoked.remove(&e.credential_id);
+            }
+            _ => {}
+        }
+    }
+
+    /// The credential whose digest is `digest`, unless it was revoked.
+    pub fn credential(&self, digest: &[u8]) -> Option<&CredentialIssued> {
+        let id = self.credential_digests.get(digest)?;
+        if self.revoked.contains_key(id) {
+            return None;
+        }
+        self.credentials.get(id)
     }
 
     fn toggle_cell(&mut self, cell: &Id, id: EventId, (revision, _): (u64, EventId), event: &Event, on: bool) {

@@ -40,7 +40,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let settings = Settings { seed, cells: cells as usize, year };
 
-    let mut client = connect(&server.server).await?;
+    let mut client = connect(&server).await?;
     let plan = demo::build(&settings).context("cannot build the demo province")?;
     check_not_another_province(&mut client, &plan).await?;
     let events = plan.events();

@@ -21,7 +21,7 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         Some(path) => accepted_size(path)?,
         None => 0,
     };
-    let mut client = AuditClient::new(channel(&server.server).await?);
+    let mut client = AuditClient::new(channel(&server).await?);
     let request = pb::ExportBundleRequest { org_id: org, from, to, since_size };
     let mut chunks = client.export_bundle(request).await.map_err(refused)?.into_inner();
     // To a file: a temporary one beside it, renamed once the whole bundle is in, so that a

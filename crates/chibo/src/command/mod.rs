@@ -12,11 +12,10 @@ mod verify;
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use chibo_proto::v1::{self as pb, ledger_client::LedgerClient};
 use tonic::transport::Channel;
 
-use crate::cli::{AuditCommand, Cli, Command, PeriodArgs};
+use crate::cli::{AuditCommand, Cli, Command, PeriodArgs, ServerArg};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -45,15 +44,15 @@ impl PeriodArgs {
 }
 
 /// A Ledger client for `--server`.
-async fn connect(server: &str) -> anyhow::Result<LedgerClient<Channel>> {
+async fn connect(server: &ServerArg) -> anyhow::Result<LedgerClient<Channel>> {
     Ok(LedgerClient::new(channel(server).await?))
 }
 
-/// A connection to `--server`.
-async fn channel(server: &str) -> anyhow::Result<Channel> {
-    let endpoint =
-        Channel::from_shared(server.to_owned()).with_context(|| format!("--server {server:?} is not a URL"))?;
-    endpoint.connect().await.with_context(|| format!("cannot reach the chibo server at {server}"))
+/// A connection to `--server`, over TLS for an https:// URL.
+async fn channel(server: &ServerArg) -> anyhow::Result<Channel> {
+    let endpoint = crate::endpoint::resolve(server)?;
+    let connected = endpoint.connect().await;
+    connected.map_err(|e| anyhow::anyhow!("cannot reach the chibo server at {}: {}", server.server, reasons(&e)))
 }
 
 /// Appends `events` to `stream` in one `SubmitBatch`, all or nothing; the receipts in order.
@@ -83,7 +82,30 @@ pub fn is_closed_stdout(error: &anyhow::Error) -> bool {
         .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
-/// Turns a refusal by the server into an error that says what the server said.
+/// Turns a refusal by the server into an error that says what the server said. A status with a
+/// source was made on this side, from a connection that failed (a TLS alert from the server, a
+/// reset): the error says so, with the reasons down the chain.
 fn refused(status: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!("the server refused: {:?}: {}", status.code(), status.message())
+    use std::error::Error;
+    match status.source() {
+        None => anyhow::anyhow!("the server refused: {:?}: {}", status.code(), status.message()),
+        Some(source) => {
+            anyhow::anyhow!("the connection to the server failed: {}: {}", status.message(), reasons(source))
+        }
+    }
+}
+
+/// An error and its sources on one line, each reason once: tonic and rustls errors repeat their
+/// source's text in their own.
+fn reasons(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let reason = e.to_string();
+        if !line.contains(&reason) {
+            line = format!("{line}: {reason}");
+        }
+        source = e.source();
+    }
+    line
 }

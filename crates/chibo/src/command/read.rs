@@ -14,7 +14,7 @@ use crate::{
 
 pub async fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     let ReadArgs { server, stream, from, after, limit, follow, raw } = args;
-    let mut client = connect(&server.server).await?;
+    let mut client = connect(&server).await?;
     let mut events = if let Some(stream) = stream {
         client.read_stream(pb::ReadStreamRequest { stream, from_revision: from, max_count: limit }).await
     } else if follow {

@@ -12,7 +12,7 @@ use crate::cli::{EvaluateArgs, StandingsArgs, StandingsOf};
 
 pub async fn standings(args: StandingsArgs) -> anyhow::Result<ExitCode> {
     let StandingsArgs { server, of, id, year, top, why, month, quarter, meeting, programme, json } = args;
-    let mut client = StandingsClient::new(channel(&server.server).await?);
+    let mut client = StandingsClient::new(channel(&server).await?);
     if let Some(figure) = why {
         let subject = match of {
             StandingsOf::Member => pb::provenance_request::Subject::MemberId(id),
@@ -263,7 +263,7 @@ pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     };
     let version: u32 =
         version.parse().with_context(|| format!("--rule-set {rule_set:?}: the version is not a number"))?;
-    let mut client = EvaluationClient::new(channel(&server.server).await?);
+    let mut client = EvaluationClient::new(channel(&server).await?);
     let rule_set = pb::RuleSetRef { name: name.to_owned(), version };
     let response = client
         .evaluate(pb::EvaluateRequest { org_id: org, year, rule_set: Some(rule_set), log_size })

@@ -6,19 +6,21 @@ use anyhow::{bail, Context};
 use chibo_projections::engine::{self, SnapshotPolicy, Snapshots};
 use chibo_projections::validate::Limits;
 use chibo_projections::{rules::RuleBook, State};
-use chibo_server::{Domain, Listeners, Metrics};
+use chibo_server::{tls::ServerTls, Domain, Listeners, Metrics};
 use chibo_store::EventStore;
 use chibo_store_sqlite::{Options, SqliteStore};
 use tokio::net::TcpListener;
 
-use crate::cli::{CheckpointArgs, RulesArgs, ServeArgs};
+use crate::cli::{CheckpointArgs, RulesArgs, ServeArgs, ServeTlsArgs};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let ServeArgs { data, listen, metrics: metrics_addr, shutdown_grace, rules, checkpoints } = args;
-    if !chibo_server::is_loopback(&listen) {
+    let ServeArgs { data, listen, tls, metrics: metrics_addr, shutdown_grace, rules, checkpoints } = args;
+    let grpc_tls = server_tls(&tls)?;
+    if grpc_tls.is_none() && !chibo_server::is_loopback(&listen) {
         bail!(
-            "refusing to serve on {listen}: this version of chibo has no TLS or credentials yet, \
-             so it serves only on loopback addresses (127.0.0.1, ::1)"
+            "refusing to serve on {listen} without TLS: anyone on the network could read and forge \
+             requests. Add --tls-cert FILE and --tls-key FILE (and --client-ca FILE to accept client \
+             certificates), or listen on a loopback address (127.0.0.1, [::1])"
         );
     }
     let metrics_addr: Option<std::net::SocketAddr> = match metrics_addr.as_str() {
@@ -85,15 +87,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(l) => format!("http://{}/metrics", l.local_addr()?),
         None => "off".to_owned(),
     };
+    let tls_shown = match (&tls.tls_cert, &tls.client_ca) {
+        (None, _) => "off".to_owned(),
+        (Some(_), None) => "on".to_owned(),
+        (Some(_), Some(ca)) => format!("on client-ca={}", ca.display()),
+    };
     // One line on stdout for people and scripts (tests read the bound ports from it).
-    let announce = format!("chibo serving grpc={grpc_addr} metrics={metrics_shown} data={}\n", data.display());
+    let announce =
+        format!("chibo serving grpc={grpc_addr} tls={tls_shown} metrics={metrics_shown} data={}\n", data.display());
     if let Err(e) = super::emit(&announce) {
         tracing::warn!(error = %e, "cannot write the address line to stdout; serving anyway");
     }
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(chibo_server::run(
-        Listeners { grpc, metrics: metrics_listener },
+        Listeners { grpc, grpc_tls, metrics: metrics_listener },
         store.clone(),
         domain.clone(),
         metrics,
@@ -149,6 +157,18 @@ async fn shutdown_signal() -> anyhow::Result<()> {
     #[cfg(not(unix))]
     tokio::signal::ctrl_c().await.context("cannot watch Ctrl-C")?;
     Ok(())
+}
+
+/// The gRPC listener's TLS, resolved from its flags: the files read and checked now, so that a
+/// bad one stops the server before it opens anything.
+fn server_tls(args: &ServeTlsArgs) -> anyhow::Result<Option<ServerTls>> {
+    let ServeTlsArgs { tls_cert, tls_key, client_ca } = args;
+    let (Some(cert), Some(key)) = (tls_cert, tls_key) else {
+        // clap lets neither or both through.
+        return Ok(None);
+    };
+    let tls = ServerTls::from_files(cert, key, client_ca.as_deref()).context("cannot serve TLS")?;
+    Ok(Some(tls))
 }
 
 /// The checkpoint settings, resolved from their flags.

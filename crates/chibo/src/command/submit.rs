@@ -34,7 +34,7 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         std::fs::read_to_string(&file).with_context(|| format!("cannot read {file}"))?
     };
     let value: serde_json::Value = serde_json::from_str(&text).context("the input is not JSON")?;
-    let mut client = connect(&server.server).await?;
+    let mut client = connect(&server).await?;
     let receipts = match value {
         serde_json::Value::Array(items) => {
             let events = items

@@ -13,7 +13,7 @@ use crate::command::{channel, emit, refused};
 pub async fn run(args: TrailArgs) -> anyhow::Result<ExitCode> {
     let TrailArgs { server, org, member, period, json } = args;
     let (from, to) = period.bounds();
-    let mut client = AuditClient::new(channel(&server.server).await?);
+    let mut client = AuditClient::new(channel(&server).await?);
     let request =
         pb::AuditTrailRequest { org_id: org.unwrap_or_default(), member_id: member.unwrap_or_default(), from, to };
     let mut items = client.audit_trail(request).await.map_err(refused)?.into_inner();

@@ -3,6 +3,7 @@
 //! `$checkpoints`, and, with `--state`, the log against the checkpoint the inspector accepted
 //! before (docs/AUDIT.md, "The server's own data directory").
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
 use chibo_integrity::log_audit::{checkpoint_note, LogAudit, LogAuditReport, StateProblem};
-use chibo_integrity::{NoteVerifier, Summary, Verifier};
+use chibo_integrity::{Envelope, NoteVerifier, Summary, Verifier};
 use serde_json::{json, Value};
 
 use crate::accepted;
@@ -107,9 +108,13 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     .with_context(|| format!("cannot verify {}", data.display()))?;
     let mut leaves = audit.leaves();
     let mut verifier = Verifier::new();
+    let mut actors: BTreeMap<String, u64> = BTreeMap::new();
     chibo_store_sqlite::scan(&data, |event| {
         let (_, hash) = verifier.check_and_hash(event);
         leaves.push(&hash);
+        // Who recorded it, as the hashed envelope says (a broken one is reported above).
+        let actor = Envelope::decode(event.envelope).map_or_else(|_| "(unreadable envelope)".to_owned(), |e| e.actor);
+        *actors.entry(actor).or_default() += 1;
     })
     .with_context(|| format!("cannot verify {}", data.display()))?;
     let summary = verifier.finish();
@@ -126,11 +131,17 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         (Some(_), _) => StateOutcome::Unchanged,
     };
 
-    let out = if json {
-        format!("{}\n", json_report(&summary, &report, &key, &data, state.as_deref(), &outcome, intact))
-    } else {
-        text_report(&summary, &report, &key, &data, state.as_deref(), &outcome, intact)?
+    let findings = Findings {
+        summary: &summary,
+        report: &report,
+        key: &key,
+        data: &data,
+        state: state.as_deref(),
+        outcome: &outcome,
+        intact,
+        actors: &actors,
     };
+    let out = if json { format!("{}\n", json_report(&findings)) } else { text_report(&findings)? };
     super::emit(&out)?;
     Ok(if intact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
@@ -139,15 +150,21 @@ fn b64(hash: &[u8]) -> String {
     BASE64.encode(hash)
 }
 
-fn text_report(
-    summary: &Summary,
-    report: &LogAuditReport,
-    key: &Key,
-    data: &Path,
-    state: Option<&Path>,
-    outcome: &StateOutcome,
+/// What a verification found, for its report.
+struct Findings<'a> {
+    summary: &'a Summary,
+    report: &'a LogAuditReport,
+    key: &'a Key,
+    data: &'a Path,
+    state: Option<&'a Path>,
+    outcome: &'a StateOutcome,
     intact: bool,
-) -> anyhow::Result<String> {
+    /// How many events each actor recorded, as their envelopes say.
+    actors: &'a BTreeMap<String, u64>,
+}
+
+fn text_report(findings: &Findings<'_>) -> anyhow::Result<String> {
+    let Findings { summary, report, key, data, state, outcome, intact, actors } = *findings;
     let mut out = String::new();
     let state_problems = report.state.as_ref().map_or(&[][..], |s| &s.problems[..]);
     if intact {
@@ -168,6 +185,8 @@ fn text_report(
             writeln!(out, "  {}: {p}", state.map_or_else(String::new, |s| s.display().to_string()))?;
         }
     }
+    let recorded_by: Vec<String> = actors.iter().map(|(actor, n)| format!("{actor} {n}")).collect();
+    writeln!(out, "recorded by: {}", recorded_by.join(", "))?;
     writeln!(out, "merkle: the tree of all {} events has root {}", report.size, b64(&report.root))?;
     match (&key.verifier, &report.latest) {
         (None, _) => writeln!(out, "checkpoints: {} recorded, not checked", report.recorded)?,
@@ -209,15 +228,8 @@ fn text_report(
     Ok(out)
 }
 
-fn json_report(
-    summary: &Summary,
-    report: &LogAuditReport,
-    key: &Key,
-    data: &Path,
-    state: Option<&Path>,
-    outcome: &StateOutcome,
-    intact: bool,
-) -> Value {
+fn json_report(findings: &Findings<'_>) -> Value {
+    let Findings { summary, report, key, data, state, outcome, intact, actors } = *findings;
     let breaks: Vec<_> = summary
         .breaks
         .iter()
@@ -276,6 +288,7 @@ fn json_report(
         "intact": intact,
         "events": summary.events,
         "streams": summary.streams,
+        "actors": actors,
         "breaks": breaks,
         "gaps": gaps,
         "merkle": { "size": report.size, "root": b64(&report.root) },

@@ -95,6 +95,7 @@ macro_rules! named_enum {
 }
 
 mod correction;
+mod credentials;
 mod inspection;
 mod keys;
 mod meeting;
@@ -103,6 +104,10 @@ mod points;
 mod programme;
 
 pub use correction::{EventCorrected, EventCorrectedFields, EventRetracted, EventRetractedFields};
+pub use credentials::{
+    CredentialIssued, CredentialIssuedFields, CredentialKind, CredentialRevoked, CredentialRevokedFields, Role,
+    CREDENTIAL_DIGEST_LEN,
+};
 pub use inspection::{
     CandidateTrained, CandidateTrainedFields, CellClassified, CellClassifiedFields, ClassificationLevel,
     CriterionCheck, InspectionConclusion, InspectionConducted, InspectionConductedFields, MemberClassified,
@@ -161,7 +166,7 @@ macro_rules! catalogue {
 
         impl EventType {
             /// Every event type, in the order of the schema's `Event.kind` oneof.
-            pub const ALL: [EventType; 28] = [$(EventType::$name,)+];
+            pub const ALL: [EventType; 30] = [$(EventType::$name,)+];
 
             /// The catalogue name, e.g. `MeetingHeld`.
             pub fn name(self) -> &'static str {
@@ -261,6 +266,10 @@ catalogue! {
     SigningKeyRevoked,
     /// The server signed a checkpoint of the log.
     CheckpointSigned,
+    /// A credential was issued.
+    CredentialIssued,
+    /// A credential was revoked.
+    CredentialRevoked,
 }
 
 /// Where the events of one type are recorded.
@@ -272,6 +281,8 @@ pub enum StreamHome {
     Org,
     /// `$checkpoints`, written by the server alone.
     Checkpoints,
+    /// `$credentials`, written by the server alone, on an admin's request.
+    Credentials,
     /// The organization's own stream: `cell-{org_id}` for a cell, `org-{org_id}` otherwise.
     OwnStream,
     /// The `cell-{id}` or `org-{id}` stream of the event it corrects.
@@ -314,6 +325,7 @@ impl EventType {
             | MemberClassified | CellClassified | SigningKeyRegistered | SigningKeyRevoked => StreamHome::Org,
             EventCorrected | EventRetracted => StreamHome::TargetStream,
             CheckpointSigned => StreamHome::Checkpoints,
+            CredentialIssued | CredentialRevoked => StreamHome::Credentials,
         }
     }
 }
@@ -350,10 +362,12 @@ impl EventType {
             (StreamHome::Cell, StreamKind::Cell)
             | (StreamHome::Org, StreamKind::Org)
             | (StreamHome::Checkpoints, StreamKind::Checkpoints)
+            | (StreamHome::Credentials, StreamKind::Credentials)
             | (StreamHome::OwnStream | StreamHome::TargetStream, StreamKind::Cell | StreamKind::Org) => return Ok(()),
             (StreamHome::Cell, _) => "a cell-{id} stream",
             (StreamHome::Org, _) => "an org-{id} stream",
             (StreamHome::Checkpoints, _) => crate::id::CHECKPOINTS_STREAM,
+            (StreamHome::Credentials, _) => crate::id::CREDENTIALS_STREAM,
             (StreamHome::OwnStream, _) => "its own cell-{id} or org-{id} stream",
             (StreamHome::TargetStream, _) => "the cell-{id} or org-{id} stream of the event it corrects",
         };
@@ -492,6 +506,8 @@ mod tests {
             keys::tests::signing_key_registered().into(),
             keys::tests::signing_key_revoked().into(),
             keys::tests::checkpoint_signed().into(),
+            credentials::tests::credential_issued().into(),
+            credentials::tests::credential_revoked().into(),
         ]
     }
 
@@ -522,18 +538,21 @@ mod tests {
         let cell = stream("cell-tan-hoa");
         let org = stream("org-thaibinh");
         let checkpoints = stream("$checkpoints");
+        let credentials = stream("$credentials");
         for event in one_of_each() {
             let t = event.event_type();
-            let fits: Vec<bool> = [&cell, &org, &checkpoints].iter().map(|s| event.check_stream(s).is_ok()).collect();
+            let streams = [&cell, &org, &checkpoints, &credentials];
+            let fits: Vec<bool> = streams.iter().map(|s| event.check_stream(s).is_ok()).collect();
             let expected = match t.home() {
-                StreamHome::Cell => [true, false, false],
-                StreamHome::Org => [false, true, false],
-                StreamHome::Checkpoints => [false, false, true],
+                StreamHome::Cell => [true, false, false, false],
+                StreamHome::Org => [false, true, false, false],
+                StreamHome::Checkpoints => [false, false, true, false],
+                StreamHome::Credentials => [false, false, false, true],
                 // The sample registers the cell tan-hoa.
-                StreamHome::OwnStream => [true, false, false],
+                StreamHome::OwnStream => [true, false, false, false],
                 // The sample corrects a MeetingHeld, which only a cell stream takes.
-                StreamHome::TargetStream if t == EventType::EventCorrected => [true, false, false],
-                StreamHome::TargetStream => [true, true, false],
+                StreamHome::TargetStream if t == EventType::EventCorrected => [true, false, false, false],
+                StreamHome::TargetStream => [true, true, false, false],
             };
             assert_eq!(fits, expected, "{t}");
         }

@@ -128,7 +128,7 @@ impl OrganizationRegistered {
         let fits = match stream {
             StreamName::Cell(id) => is_cell && *id == self.org_id,
             StreamName::Org(id) => !is_cell && *id == self.org_id,
-            StreamName::Checkpoints => false,
+            StreamName::Checkpoints | StreamName::Credentials => false,
         };
         if fits {
             return Ok(());

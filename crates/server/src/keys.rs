@@ -1,0 +1,186 @@
+//! The `chibo.v1.Keys` service: credentials issued and revoked by an admin, each recorded by the
+//! server in `$credentials`. A token's secret is returned once and only its digest recorded.
+
+use std::sync::Arc;
+
+use chibo_domain::event::{CredentialIssued, CredentialKind, CredentialRevoked, Role};
+use chibo_domain::{Event, EventId, Id, StreamName};
+use chibo_projections::access::Action;
+use chibo_proto::convert;
+use chibo_proto::v1::{self as pb, keys_server::Keys};
+use chibo_store::{AppendError, EventStore, ExpectedRevision, NewEvent, Receipt};
+use sha2::{Digest, Sha256};
+use tonic::{Request, Response, Status};
+
+use crate::auth::{new_token, token_digest, Caller};
+use crate::guard::Domain;
+use crate::submission::{invalid, now};
+
+/// Appends lost to another writer of `$credentials` before giving up.
+const ATTEMPTS: usize = 8;
+
+/// The Keys service.
+pub struct KeysService {
+    store: Arc<dyn EventStore>,
+    domain: Arc<Domain>,
+}
+
+impl KeysService {
+    /// The service recording into `store`, checking against `domain`'s state.
+    pub fn new(store: Arc<dyn EventStore>, domain: Arc<Domain>) -> Self {
+        Self { store, domain }
+    }
+
+    /// Records `event` in `$credentials` for `actor` once `check` (run against the state the
+    /// append follows) accepts it; the state has caught up with it when this returns, so a new
+    /// credential works, and a revoked one stops working, at once.
+    async fn record(
+        &self,
+        actor: &str,
+        event: Event,
+        check: impl Fn(&chibo_projections::State) -> Result<(), Status>,
+    ) -> Result<Receipt, Status> {
+        let stream = StreamName::Credentials;
+        for _ in 0..ATTEMPTS {
+            self.domain.caught_up(self.store.as_ref()).await?;
+            let expected = {
+                let state = self.domain.state.read();
+                check(&state)?;
+                match state.stream(&stream).map_or(0, |book| book.next_revision) {
+                    0 => ExpectedRevision::NoStream,
+                    head => ExpectedRevision::Exact(head - 1),
+                }
+            };
+            let mut id = [0u8; 16];
+            let mut salt = [0u8; 16];
+            getrandom::getrandom(&mut id).map_err(|e| Status::unavailable(format!("no randomness: {e}")))?;
+            getrandom::getrandom(&mut salt).map_err(|e| Status::unavailable(format!("no randomness: {e}")))?;
+            id[6] = (id[6] & 0x0f) | 0x40;
+            id[8] = (id[8] & 0x3f) | 0x80;
+            let event_type = event.event_type();
+            let new = NewEvent::new(
+                EventId::from_bytes(id),
+                event_type.name(),
+                event_type.schema_version(),
+                now(),
+                actor,
+                convert::encode_payload(&event),
+                salt,
+            );
+            match self.store.append(&stream, expected, vec![new]).await {
+                Ok(mut receipts) => {
+                    self.domain.caught_up(self.store.as_ref()).await?;
+                    return receipts.pop().ok_or_else(|| Status::internal("the store returned no receipt"));
+                }
+                Err(AppendError::WrongExpectedRevision { .. }) => continue,
+                Err(e) => return Err(Status::unavailable(format!("the store cannot record the credential: {e}"))),
+            }
+        }
+        Err(Status::aborted("$credentials is being written by others too fast; retry"))
+    }
+}
+
+#[tonic::async_trait]
+impl Keys for KeysService {
+    async fn issue(&self, request: Request<pb::IssueRequest>) -> Result<Response<pb::IssueResponse>, Status> {
+        let caller = Caller::of(&request);
+        caller.may(&self.domain, Action::Credentials)?;
+        let pb::IssueRequest { credential_id, principal, role, scope_org_id, member_id, certificate } =
+            request.into_inner();
+        let (token, kind, digest) = if certificate.is_empty() {
+            let token = new_token()?;
+            let digest = token_digest(&token).to_vec();
+            (token, CredentialKind::Token, digest)
+        } else {
+            (String::new(), CredentialKind::Certificate, Sha256::digest(&certificate).to_vec())
+        };
+        let wire = pb::CredentialIssued {
+            credential_id,
+            principal,
+            role,
+            scope_org_id,
+            member_id,
+            kind: match kind {
+                CredentialKind::Token => pb::CredentialKind::Token,
+                CredentialKind::Certificate => pb::CredentialKind::Certificate,
+            }
+            .into(),
+            digest,
+        };
+        let issued = CredentialIssued::try_from(wire).map_err(invalid)?;
+        let check = |state: &chibo_projections::State| {
+            let index = state.index();
+            if index.credentials.contains_key(&issued.credential_id) {
+                return Err(Status::already_exists(format!(
+                    "credential_id: {} is already issued; choose another id",
+                    issued.credential_id
+                )));
+            }
+            if index.credential_digests.contains_key(&issued.digest) {
+                return Err(Status::already_exists("certificate: this certificate is already a credential"));
+            }
+            if let Some(org) = &issued.scope_org_id {
+                if index.org(org).is_none() {
+                    return Err(Status::failed_precondition(format!(
+                        "scope_org_id: no organization {org} is registered"
+                    )));
+                }
+            }
+            if let Some(member) = issued.member_id.as_ref().filter(|_| issued.role == Role::Member) {
+                if !index.member_cells.contains_key(member) {
+                    return Err(Status::failed_precondition(format!(
+                        "member_id: no member {member} has joined a cell"
+                    )));
+                }
+            }
+            Ok(())
+        };
+        let id = issued.credential_id.to_string();
+        let receipt = self.record(caller.actor(), issued.clone().into(), check).await?;
+        Ok(Response::new(pb::IssueResponse {
+            credential_id: id,
+            token,
+            receipt: Some(crate::ledger::receipt(&receipt)),
+        }))
+    }
+
+    async fn list(
+        &self,
+        request: Request<pb::ListCredentialsRequest>,
+    ) -> Result<Response<pb::ListCredentialsResponse>, Status> {
+        let caller = Caller::of(&request);
+        caller.may(&self.domain, Action::Credentials)?;
+        self.domain.caught_up(self.store.as_ref()).await?;
+        let state = self.domain.state.read();
+        let index = state.index();
+        let credentials = index
+            .credentials
+            .values()
+            .map(|issued| pb::CredentialState {
+                issued: Some(issued.into()),
+                revoked: index.revoked.contains_key(&issued.credential_id),
+            })
+            .collect();
+        Ok(Response::new(pb::ListCredentialsResponse { credentials }))
+    }
+
+    async fn revoke(&self, request: Request<pb::RevokeRequest>) -> Result<Response<pb::RevokeResponse>, Status> {
+        let caller = Caller::of(&request);
+        caller.may(&self.domain, Action::Credentials)?;
+        let pb::RevokeRequest { credential_id, reason } = request.into_inner();
+        let revoked = CredentialRevoked::try_from(pb::CredentialRevoked { credential_id, reason }).map_err(invalid)?;
+        let id: Id = revoked.credential_id.clone();
+        let check = |state: &chibo_projections::State| {
+            let index = state.index();
+            if !index.credentials.contains_key(&id) {
+                return Err(Status::not_found(format!("credential_id: no credential {id} was issued")));
+            }
+            if index.revoked.contains_key(&id) {
+                return Err(Status::failed_precondition(format!("credential_id: {id} is already revoked")));
+            }
+            Ok(())
+        };
+        let receipt = self.record(caller.actor(), revoked.into(), check).await?;
+        Ok(Response::new(pb::RevokeResponse { receipt: Some(crate::ledger::receipt(&receipt)) }))
+    }
+}
