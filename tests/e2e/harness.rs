@@ -1,17 +1,59 @@
 //! Starting and stopping the real `chibo` binary, and talking to it.
 
 use std::{
+    collections::HashMap,
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
-    sync::mpsc,
+    sync::{mpsc, Mutex, OnceLock},
     time::Duration,
 };
 
-use chibo_proto::v1::{self as pb, ledger_client::LedgerClient};
+use chibo_proto::v1::{self as pb, keys_client::KeysClient, ledger_client::LedgerClient};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::{interceptor::InterceptedService, Interceptor};
 use tonic::transport::Channel;
 
 pub const CHIBO: &str = env!("CARGO_BIN_EXE_chibo");
+
+/// The token of the first admin of every server the tests start (`CHIBO_INIT_ADMIN_TOKEN`), and
+/// the one `chibo` commands call with (`CHIBO_TOKEN`): one per test process, random.
+pub fn admin_token() -> &'static str {
+    static TOKEN: OnceLock<String> = OnceLock::new();
+    TOKEN.get_or_init(|| chibo_server::auth::new_token().expect("randomness for a token"))
+}
+
+/// A connection that calls with a token.
+pub type Conn = InterceptedService<Channel, Bearer>;
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub struct Bearer(MetadataValue<Ascii>);
+
+impl Bearer {
+    pub fn new(token: &str) -> Bearer {
+        Bearer(format!("Bearer {token}").parse().expect("a token is ASCII"))
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        request.metadata_mut().insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+/// The token of the writer credential issued in each data directory (see [`Server::writer`]),
+/// kept across restarts and copied with [`copy_tree`].
+static WRITERS: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
+
+fn writer_token(data: &Path) -> Option<String> {
+    WRITERS.lock().unwrap().get_or_insert_with(HashMap::new).get(data).cloned()
+}
+
+fn set_writer_token(data: &Path, token: String) {
+    WRITERS.lock().unwrap().get_or_insert_with(HashMap::new).insert(data.to_owned(), token);
+}
 
 /// A running `chibo serve`.
 pub struct Server {
@@ -40,6 +82,7 @@ impl Server {
             .arg(data)
             .args(flags)
             .env("CHIBO_LOG", "warn")
+            .env("CHIBO_INIT_ADMIN_TOKEN", admin_token())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -64,14 +107,57 @@ impl Server {
         Server { url, metrics: field("metrics="), data: data.to_owned(), child }
     }
 
-    /// A Ledger client.
-    pub async fn client(&self) -> LedgerClient<Channel> {
-        LedgerClient::connect(self.url.clone()).await.expect("the server accepts connections")
+    /// A Ledger client calling as the admin: it registers organizations and reads the whole log,
+    /// but writes no record book (see [`Server::writer`]).
+    pub async fn client(&self) -> LedgerClient<Conn> {
+        LedgerClient::new(self.channel().await)
     }
 
-    /// A raw channel, for health and reflection.
-    pub async fn channel(&self) -> Channel {
-        Channel::from_shared(self.url.clone()).unwrap().connect().await.unwrap()
+    /// A connection calling as the admin, for any service.
+    pub async fn channel(&self) -> Conn {
+        self.connect_as(admin_token()).await
+    }
+
+    /// A connection calling with `token`.
+    pub async fn connect_as(&self, token: &str) -> Conn {
+        InterceptedService::new(self.raw_channel().await, Bearer::new(token))
+    }
+
+    /// A connection that presents no credential, for health, reflection and refusals.
+    pub async fn raw_channel(&self) -> Channel {
+        Channel::from_shared(self.url.clone()).unwrap().connect().await.expect("the server accepts connections")
+    }
+
+    /// The token of a committee credential over the whole tree, which writes every cell's and
+    /// committee's record book: issued by the admin the first time a test asks for it in this
+    /// data directory (as `test-writer`, principal `test writer`), then reused.
+    pub async fn writer_token(&self) -> String {
+        if let Some(token) = writer_token(&self.data) {
+            return token;
+        }
+        let mut keys = KeysClient::new(self.channel().await);
+        let request = pb::IssueRequest {
+            credential_id: "test-writer".into(),
+            principal: WRITER.into(),
+            role: pb::Role::Committee.into(),
+            scope_org_id: String::new(),
+            member_id: String::new(),
+            certificate: Vec::new(),
+        };
+        let token = keys.issue(request).await.expect("the admin issues the writer's credential").into_inner().token;
+        set_writer_token(&self.data, token.clone());
+        token
+    }
+
+    /// A Ledger client calling as the writer ([`Server::writer_token`]).
+    pub async fn writer(&self) -> LedgerClient<Conn> {
+        LedgerClient::new(self.writer_channel().await)
+    }
+
+    /// A connection calling as the writer ([`Server::writer_token`]).
+    pub async fn writer_channel(&self) -> Conn {
+        let token = self.writer_token().await;
+        self.connect_as(&token).await
     }
 
     /// SIGKILL: no shutdown, no flush, nothing.
@@ -102,9 +188,17 @@ impl Drop for Server {
     }
 }
 
-/// Runs a `chibo` command to completion.
+/// The principal of [`Server::writer`]'s credential, as envelopes record it.
+pub const WRITER: &str = "test writer";
+
+/// Runs a `chibo` command to completion, as the admin ([`admin_token`]).
 pub fn chibo(args: &[&str]) -> Output {
-    Command::new(CHIBO).args(args).output().expect("the chibo binary runs")
+    Command::new(CHIBO).args(args).env("CHIBO_TOKEN", admin_token()).output().expect("the chibo binary runs")
+}
+
+/// Runs a `chibo` command to completion, calling with `token`.
+pub fn chibo_as(token: &str, args: &[&str]) -> Output {
+    Command::new(CHIBO).args(args).env("CHIBO_TOKEN", token).output().expect("the chibo binary runs")
 }
 
 /// `chibo verify --data DIR --json`: its parsed report and exit code.
@@ -149,7 +243,7 @@ pub fn points(member: &str, points: u32) -> pb::EventSubmission {
 }
 
 /// Every event of the global order, read over gRPC.
-pub async fn read_all(client: &mut LedgerClient<Channel>) -> Vec<pb::RecordedEvent> {
+pub async fn read_all(client: &mut LedgerClient<Conn>) -> Vec<pb::RecordedEvent> {
     let mut stream = client
         .read_all(pb::ReadAllRequest { after_position: None, max_count: 0 })
         .await
@@ -236,10 +330,12 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// Records `org-thaibinh` (one Submit), then for each cell one SubmitBatch to `cell-{id}`: its
-    /// OrganizationRegistered under the province, then a MemberJoined for each member, all on
-    /// [`FOUNDED`].
-    pub async fn record(client: &mut LedgerClient<Channel>, cells: &[CellSetup]) -> Fixture {
+    /// Records, as the admin, `org-thaibinh` (one Submit), then for each cell its
+    /// OrganizationRegistered under the province (a Submit to `cell-{id}`); then, as the writer
+    /// ([`Server::writer`]), for each cell with members one SubmitBatch to `cell-{id}` of a
+    /// MemberJoined for each, all on [`FOUNDED`].
+    pub async fn record(server: &Server, cells: &[CellSetup]) -> Fixture {
+        let client = &mut server.client().await;
         let mut requests = Vec::new();
         let province = registered(PROVINCE, None, pb::OrgLevel::Province, "Tỉnh ủy Thái Bình");
         let reply = client
@@ -252,16 +348,30 @@ impl Fixture {
             .expect("the fixture's province is accepted");
         let receipt = reply.into_inner().receipt.expect("Submit returns a receipt");
         requests.push(Request { stream: format!("org-{PROVINCE}"), events: vec![province], receipts: vec![receipt] });
+        let mut writer = None;
         for CellSetup { id, members } in cells {
             let stream = format!("cell-{id}");
-            let mut events = vec![registered(id, Some(PROVINCE), pb::OrgLevel::Cell, &format!("Chi bộ {id}"))];
-            events.extend(members.iter().map(|m| joined(m)));
+            let cell = registered(id, Some(PROVINCE), pb::OrgLevel::Cell, &format!("Chi bộ {id}"));
+            let request =
+                pb::SubmitRequest { stream: stream.clone(), expected_revision: None, event: Some(cell.clone()) };
+            let reply =
+                client.submit(request).await.unwrap_or_else(|e| panic!("the fixture's {stream} is accepted: {e:?}"));
+            let receipt = reply.into_inner().receipt.expect("Submit returns a receipt");
+            requests.push(Request { stream: stream.clone(), events: vec![cell], receipts: vec![receipt] });
+            if members.is_empty() {
+                continue;
+            }
+            let writer = match &mut writer {
+                Some(writer) => writer,
+                None => writer.insert(server.writer().await),
+            };
+            let events: Vec<_> = members.iter().map(|m| joined(m)).collect();
             let request =
                 pb::SubmitBatchRequest { stream: stream.clone(), expected_revision: None, events: events.clone() };
-            let receipts = client
+            let receipts = writer
                 .submit_batch(request)
                 .await
-                .unwrap_or_else(|e| panic!("the fixture's {stream} is accepted: {e:?}"))
+                .unwrap_or_else(|e| panic!("the fixture's members of {stream} are accepted: {e:?}"))
                 .into_inner()
                 .receipts;
             requests.push(Request { stream, events, receipts });
@@ -321,8 +431,12 @@ fn joined(member: &str) -> pb::EventSubmission {
     }
 }
 
-/// Copies a directory tree (a data directory, with the server stopped).
+/// Copies a directory tree (a data directory, with the server stopped), and the writer's token
+/// with it.
 pub fn copy_tree(from: &Path, to: &Path) {
+    if let Some(token) = writer_token(from) {
+        set_writer_token(to, token);
+    }
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

@@ -37,6 +37,86 @@ pub enum Command {
     /// of their meetings, study points and model-cell programmes. The same seed writes the same
     /// events, so running it again records nothing new.
     Demo(DemoArgs),
+    /// Credentials: issue, list and revoke tokens and client certificates (admin only).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Issue a credential and record it in the log. A token is printed once, on stdout, and
+    /// never stored: only its digest is recorded. With --certificate, the client certificate
+    /// itself becomes the credential and nothing secret is printed.
+    Issue(KeysIssueArgs),
+    /// Every credential ever issued, and whether it is revoked.
+    List(KeysListArgs),
+    /// Revoke a credential: it stops working at once, open streams included.
+    Revoke(KeysRevokeArgs),
+    /// Print a fresh random token without contacting a server: for CHIBO_INIT_ADMIN_TOKEN.
+    NewToken,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysIssueArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The credential's id, to revoke it by (letters, digits, `-`).
+    #[arg(long)]
+    pub id: String,
+    /// Who holds it: written into the envelope of every event submitted with it.
+    #[arg(long)]
+    pub principal: String,
+    /// What it may do.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// The organization whose subtree it acts on (a committee's or a cell's id); without it,
+    /// the whole tree. Not for --role member.
+    #[arg(long, value_name = "ORG")]
+    pub scope: Option<String>,
+    /// The member a --role member credential belongs to.
+    #[arg(long, value_name = "MEMBER")]
+    pub member: Option<String>,
+    /// Issue this client certificate (a PEM file; its first certificate) instead of a token.
+    #[arg(long, value_name = "FILE")]
+    pub certificate: Option<PathBuf>,
+    /// Print the answer as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysListArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysRevokeArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The credential's id.
+    pub id: String,
+    /// Why, recorded with the revocation.
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// A credential's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    /// Records the events of the cells in its scope.
+    Recorder,
+    /// A committee: scores, inspects and certifies the cells in its scope.
+    Committee,
+    /// Reads and audits its scope; writes nothing.
+    Inspector,
+    /// Reads their own record.
+    Member,
+    /// Everything, including credentials.
+    Admin,
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,7 +324,7 @@ pub struct RulesArgs {
 }
 
 /// The server a command talks to, and how.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ServerArg {
     /// The chibo server: `https://HOST:PORT` for TLS, `http://HOST:PORT` for plaintext (which a
     /// server offers on loopback addresses only).
@@ -261,6 +341,11 @@ pub struct ServerArg {
     /// The private key of --cert (a PEM file).
     #[arg(long, value_name = "FILE", env = "CHIBO_KEY", requires = "cert")]
     pub key: Option<PathBuf>,
+    /// The bearer token to call with (`chibo_…`, as `chibo keys issue` printed it). Prefer the
+    /// environment variable: a flag shows in the process list. Without a token, the client
+    /// certificate (--cert) must be issued as a credential.
+    #[arg(long, value_name = "TOKEN", env = "CHIBO_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -322,7 +322,7 @@ impl Audit for AuditService {
         &self,
         request: Request<pb::AuditTrailRequest>,
     ) -> Result<Response<Self::AuditTrailStream>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&request)?;
         let pb::AuditTrailRequest { org_id, member_id, from, to } = request.into_inner();
         let period = Period::parse(&from, &to)?;
         self.domain.caught_up(self.store.as_ref()).await?;
@@ -397,7 +397,7 @@ impl Audit for AuditService {
         &self,
         request: Request<pb::VerifyStreamRequest>,
     ) -> Result<Response<pb::VerifyStreamResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&request)?;
         let pb::VerifyStreamRequest { stream } = request.into_inner();
         let name = StreamName::parse("stream", &stream).map_err(|e| Status::invalid_argument(e.to_string()))?;
         caller.may(&self.domain, Action::ReadStream(&name))?;
@@ -439,7 +439,7 @@ impl Audit for AuditService {
         &self,
         request: Request<pb::ExportBundleRequest>,
     ) -> Result<Response<Self::ExportBundleStream>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&request)?;
         crate::export::export(self, &caller, request.into_inner()).await.map(Response::new)
     }
 }

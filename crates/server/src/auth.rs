@@ -1,9 +1,10 @@
-//! Who is calling: a bearer token in the `authorization` header, looked up by its digest among
-//! the credentials the log records (`$credentials`); a revoked one stops working at the event
+//! Who is calling: a bearer token in the `authorization` header, or else the client certificate
+//! of a mutual-TLS connection, looked up by its digest among the credentials the log records
+//! (`$credentials`); a revoked one stops working at the event
 //! that revokes it. The caller found goes into the request's extensions for the services.
 //!
-//! Until every caller must authenticate, a call without a token is the loopback `anonymous`
-//! (see docs/ARCHITECTURE.md, "Who may do what").
+//! A call must present one or the other: nobody anonymous may do anything (health checks and
+//! server reflection aside, which answer no question about the log).
 
 use std::sync::Arc;
 
@@ -15,66 +16,74 @@ use sha2::{Digest, Sha256};
 use tonic::{Request, Status};
 
 use crate::guard::Domain;
-use crate::submission::UNAUTHENTICATED_ACTOR;
 
 /// The prefix of every token chibo issues, so that one is recognisable in a leaked file.
 pub const TOKEN_PREFIX: &str = "chibo_";
 
-/// Who is calling.
+/// Who is calling: an authenticated principal, and the digest of the credential it presented
+/// (a token's, or a client certificate's).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    /// No credential: the transitional loopback caller.
-    Anonymous,
-    /// An authenticated principal, and the digest of the credential it presented.
-    Principal(Principal, [u8; 32]),
+pub struct Caller {
+    /// Whom the credential stands for.
+    pub principal: Principal,
+    /// The credential's digest, as `$credentials` records it.
+    pub digest: [u8; 32],
 }
 
 impl Caller {
     /// The name written into the envelope of what the caller submits.
     pub fn actor(&self) -> &str {
-        match self {
-            Caller::Anonymous => UNAUTHENTICATED_ACTOR,
-            Caller::Principal(p, _) => &p.name,
-        }
+        &self.principal.name
     }
 
-    /// The caller a request carries (set by [`authenticate`]); anonymous if none.
-    pub fn of<T>(request: &Request<T>) -> Caller {
-        request.extensions().get::<Caller>().cloned().unwrap_or(Caller::Anonymous)
+    /// The caller a request carries (set by [`authenticate`], which every chibo service runs
+    /// first). A request without one was never authenticated, and is refused.
+    pub fn of<T>(request: &Request<T>) -> Result<Caller, Status> {
+        request.extensions().get::<Caller>().cloned().ok_or_else(|| Status::unauthenticated(NO_CREDENTIAL))
     }
 
-    /// Refuses `action` unless the caller may do it in `domain`'s state now. The anonymous
-    /// caller may, for now.
+    /// Refuses `action` unless the caller may do it in `domain`'s state now.
     pub fn may(&self, domain: &Domain, action: Action<'_>) -> Result<(), Status> {
-        match self {
-            Caller::Anonymous => Ok(()),
-            Caller::Principal(principal, _) => {
-                let state = domain.state.read();
-                authorize(&state, principal, action).map_err(|denied| Status::permission_denied(denied.0))
-            }
-        }
+        let state = domain.state.read();
+        authorize(&state, &self.principal, action).map_err(|denied| Status::permission_denied(denied.0))
     }
-}
 
-impl Caller {
     /// Refuses a caller whose credential has been revoked since the call began: for streams
     /// that stay open, checked before each message.
     pub fn still_valid(&self, domain: &Domain) -> Result<(), Status> {
-        match self {
-            Caller::Anonymous => Ok(()),
-            Caller::Principal(_, digest) => match domain.state.read().index().credential(digest) {
-                Some(_) => Ok(()),
-                None => Err(Status::unauthenticated("authorization: the credential was revoked")),
-            },
+        match domain.state.read().index().credential(&self.digest) {
+            Some(_) => Ok(()),
+            None => Err(Status::unauthenticated("authorization: the credential was revoked")),
         }
     }
 }
+
+/// The refusal of a call that presents no credential at all.
+const NO_CREDENTIAL: &str =
+    "authorization: no credential; send `authorization: Bearer <token>` or connect with a client certificate \
+     issued as a credential (`chibo keys issue`)";
 
 /// A fresh token: the prefix and 32 random bytes, URL-safe base64.
 pub fn new_token() -> Result<String, Status> {
     let mut secret = [0u8; 32];
     getrandom::getrandom(&mut secret).map_err(|e| Status::unavailable(format!("no randomness for a token: {e}")))?;
     Ok(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret)))
+}
+
+/// Refuses a token chibo could not have issued: the prefix, then 32 bytes in URL-safe base64
+/// without padding. For a token chosen outside chibo (the first admin's, from the environment),
+/// so that a short or guessable one is never recorded.
+pub fn check_token(token: &str) -> Result<(), String> {
+    let secret = token.strip_prefix(TOKEN_PREFIX).ok_or_else(|| {
+        format!("the token does not start with `{TOKEN_PREFIX}`; make one with `chibo keys new-token`")
+    })?;
+    match URL_SAFE_NO_PAD.decode(secret) {
+        Ok(bytes) if bytes.len() == 32 => Ok(()),
+        _ => Err(format!(
+            "the token is not `{TOKEN_PREFIX}` followed by 32 random bytes in URL-safe base64 (43 characters); \
+             make one with `chibo keys new-token`"
+        )),
+    }
 }
 
 /// What the log records of a token: `SHA-256("chibo:token:v1\0" || token)`.
@@ -92,12 +101,12 @@ pub fn principal(issued: &CredentialIssued) -> Principal {
     Principal { name: issued.principal.clone(), role: issued.role, scope }
 }
 
-/// Finds the caller of `request` from its `authorization` header, and records it in the
-/// request's extensions. A header that is not a bearer token, or a token the log does not
-/// hold (or holds as revoked), is refused.
+/// Finds the caller of `request` and records it in the request's extensions: from its
+/// `authorization` header (a bearer token) if it has one, else from the client certificate of its
+/// TLS connection. A call with neither, a header that is not a bearer token, and a credential the
+/// log does not hold (or holds as revoked) are refused with `UNAUTHENTICATED`.
 pub fn authenticate(domain: &Arc<Domain>, mut request: Request<()>) -> Result<Request<()>, Status> {
-    let caller = match request.metadata().get("authorization") {
-        None => Caller::Anonymous,
+    let digest = match request.metadata().get("authorization") {
         Some(value) => {
             let token = value
                 .to_str()
@@ -106,15 +115,23 @@ pub fn authenticate(domain: &Arc<Domain>, mut request: Request<()>) -> Result<Re
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| Status::unauthenticated("authorization: expected `Bearer <token>`"))?;
-            let digest = token_digest(token);
-            let state = domain.state.read();
-            let issued = state
-                .index()
-                .credential(&digest)
-                .ok_or_else(|| Status::unauthenticated("authorization: the token is unknown or revoked"))?;
-            Caller::Principal(principal(issued), digest)
+            token_digest(token)
         }
+        None => match crate::tls::client_certificate(&request) {
+            Some(digest) => digest,
+            None => return Err(Status::unauthenticated(NO_CREDENTIAL)),
+        },
     };
-    request.extensions_mut().insert(caller);
+    let principal = {
+        let state = domain.state.read();
+        let issued = state.index().credential(&digest).ok_or_else(|| {
+            Status::unauthenticated(match request.metadata().contains_key("authorization") {
+                true => "authorization: the token is unknown or revoked",
+                false => "authorization: the client certificate is not a credential, or was revoked",
+            })
+        })?;
+        principal(issued)
+    };
+    request.extensions_mut().insert(Caller { principal, digest });
     Ok(request)
 }

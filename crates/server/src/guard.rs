@@ -66,12 +66,16 @@ impl Domain {
             self.caught_up(store).await.map_err(AppendOutcome::Status)?;
             let at = {
                 let mut state = self.state.write();
-                // The caller's rights, against the tree as it stands for this very append.
-                if let Caller::Principal(principal, _) = caller {
-                    for event in &payloads {
-                        authorize(&state, principal, Action::Append { stream, event })
-                            .map_err(|denied| AppendOutcome::Status(Status::permission_denied(denied.0)))?;
-                    }
+                // The caller's credential and rights, against the log as it stands for this very
+                // append: a credential revoked since the call was authenticated writes nothing.
+                if state.index().credential(&caller.digest).is_none() {
+                    return Err(AppendOutcome::Status(Status::unauthenticated(
+                        "authorization: the credential was revoked",
+                    )));
+                }
+                for event in &payloads {
+                    authorize(&state, &caller.principal, Action::Append { stream, event })
+                        .map_err(|denied| AppendOutcome::Status(Status::permission_denied(denied.0)))?;
                 }
                 let book = state.stream(stream);
                 let head = book.map(|s| s.next_revision).unwrap_or(0);

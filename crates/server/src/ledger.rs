@@ -139,7 +139,7 @@ where
 #[tonic::async_trait]
 impl Ledger for LedgerService {
     async fn submit(&self, request: Request<pb::SubmitRequest>) -> Result<Response<pb::SubmitResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&request)?;
         let mut receipts = self.append(AppendRequest::Submit(request.into_inner()), &caller).await?;
         Ok(Response::new(pb::SubmitResponse { receipt: receipts.pop() }))
     }
@@ -148,7 +148,7 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::SubmitBatchRequest>,
     ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&request)?;
         let receipts = self.append(AppendRequest::SubmitBatch(request.into_inner()), &caller).await?;
         Ok(Response::new(pb::SubmitBatchResponse { receipts }))
     }
@@ -156,7 +156,7 @@ impl Ledger for LedgerService {
     type ReadStreamStream = EventStream;
 
     async fn read_stream(&self, request: Request<pb::ReadStreamRequest>) -> Result<Response<EventStream>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&request)?;
         let pb::ReadStreamRequest { stream: name, from_revision, max_count } = request.into_inner();
         let stream_name = stream("stream", &name)?;
         caller.may(&self.domain, Action::ReadStream(&stream_name))?;
@@ -171,7 +171,7 @@ impl Ledger for LedgerService {
     type ReadAllStream = EventStream;
 
     async fn read_all(&self, request: Request<pb::ReadAllRequest>) -> Result<Response<EventStream>, Status> {
-        Caller::of(&request).may(&self.domain, Action::ReadLog)?;
+        Caller::of(&request)?.may(&self.domain, Action::ReadLog)?;
         let pb::ReadAllRequest { after_position, max_count } = request.into_inner();
         let store = self.store.clone();
         Ok(Response::new(paged(max_count, move |last, want| {
@@ -184,7 +184,7 @@ impl Ledger for LedgerService {
     type SubscribeStream = EventStream;
 
     async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Result<Response<EventStream>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&request)?;
         caller.may(&self.domain, Action::ReadLog)?;
         let pb::SubscribeRequest { after_position } = request.into_inner();
         let committed = self.store.committed();

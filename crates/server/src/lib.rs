@@ -42,11 +42,11 @@ use tonic::service::interceptor::InterceptedService;
 
 pub use audit::AuditService;
 pub use guard::Domain;
-pub use keys::KeysService;
+pub use keys::{first_admin, BootstrapError, KeysService, FIRST_ADMIN};
 pub use ledger::LedgerService;
 pub use metrics::Metrics;
 pub use reports::ReportService;
-pub use submission::{check_request, AppendRequest, CheckedRequest, Fields, MAX_CLOCK_SKEW, UNAUTHENTICATED_ACTOR};
+pub use submission::{check_request, AppendRequest, CheckedRequest, Fields, MAX_CLOCK_SKEW};
 
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]

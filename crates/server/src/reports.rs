@@ -114,7 +114,7 @@ impl Standings for ReportService {
         &self,
         request: Request<pb::MemberStandingRequest>,
     ) -> Result<Response<pb::StandingResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&request)?;
         let pb::MemberStandingRequest { member_id, year: y } = request.into_inner();
         let (member, y) = (id("member_id", &member_id)?, year(y)?);
         caller.may(&self.domain, Action::ReadMember(&member))?;
@@ -127,7 +127,7 @@ impl Standings for ReportService {
         &self,
         request: Request<pb::CellStandingRequest>,
     ) -> Result<Response<pb::StandingResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&request)?;
         let pb::CellStandingRequest { cell_id, year: y } = request.into_inner();
         let (cell, y) = (id("cell_id", &cell_id)?, year(y)?);
         caller.may(&self.domain, Action::ReadOrg(&cell))?;
@@ -140,7 +140,7 @@ impl Standings for ReportService {
         &self,
         request: Request<pb::CommitteeStandingRequest>,
     ) -> Result<Response<pb::StandingResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&request)?;
         let pb::CommitteeStandingRequest { org_id, year: y, top } = request.into_inner();
         let (org, y) = (id("org_id", &org_id)?, year(y)?);
         caller.may(&self.domain, Action::ReadOrg(&org))?;
@@ -158,7 +158,7 @@ impl Standings for ReportService {
         &self,
         request: Request<pb::ProvenanceRequest>,
     ) -> Result<Response<pb::StandingResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&request)?;
         let subject = match &request.get_ref().subject {
             Some(pb::provenance_request::Subject::MemberId(member)) => Some((true, id("member_id", member)?)),
             Some(pb::provenance_request::Subject::CellId(cell)) => Some((false, id("cell_id", cell)?)),
@@ -195,7 +195,7 @@ impl Standings for ReportService {
 #[tonic::async_trait]
 impl Evaluation for ReportService {
     async fn evaluate(&self, request: Request<pb::EvaluateRequest>) -> Result<Response<pb::EvaluateResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&request)?;
         let pb::EvaluateRequest { org_id, year: y, rule_set, log_size } = request.into_inner();
         let (org, y) = (id("org_id", &org_id)?, year(y)?);
         caller.may(&self.domain, Action::ReadOrg(&org))?;

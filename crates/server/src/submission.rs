@@ -13,10 +13,6 @@ use tonic::Status;
 /// How far in the future (by the server's clock) an `occurred_at` may be.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 
-/// The actor recorded while chibo has no authentication: every event says who submitted it,
-/// and until credentials exist the honest answer is "nobody known".
-pub const UNAUTHENTICATED_ACTOR: &str = "anonymous";
-
 pub fn invalid(e: InvalidField) -> Status {
     Status::invalid_argument(e.to_string())
 }

@@ -10,13 +10,14 @@ use std::{
 
 use anyhow::{bail, Context};
 use chibo_integrity::Envelope;
-use chibo_proto::v1::{self as pb, ledger_client::LedgerClient};
-use tonic::transport::Channel;
+use chibo_proto::v1::{self as pb, keys_client::KeysClient, ledger_client::LedgerClient};
 
 use crate::{
     cli::DemoArgs,
-    command::{connect, refused, submit_batch},
+    cli::ServerArg,
+    command::{channel, connect, refused, submit_batch},
     demo::{self, calendar::Day, Batch, Plan, Settings},
+    endpoint::Connection,
 };
 
 /// The first year the demo builds: its organizations are recorded 36 years earlier.
@@ -40,24 +41,33 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let settings = Settings { seed, cells: cells as usize, year };
 
-    let mut client = connect(&server).await?;
+    let mut admin = connect(&server).await?;
     let plan = demo::build(&settings).context("cannot build the demo province")?;
-    check_not_another_province(&mut client, &plan).await?;
+    check_not_another_province(&mut admin, &plan).await?;
     let events = plan.events();
+    let complete = is_recorded(&mut admin, &plan).await?;
     let Plan { batches, committees, cells, members } = plan;
-    let mut progress = Progress::new(events);
     let mut new = 0;
-    // One batch at a time, in the plan's order: the log's global order is then the same on
-    // every run with these settings, and every batch finds what it depends on recorded.
-    for Batch { stream, events: batch } in batches {
-        let count = batch.len();
-        let receipts = submit_batch(&mut client, stream.clone(), Some(any()), batch)
-            .await
-            .with_context(|| format!("submitting {count} events to {stream}"))?;
-        new += receipts.iter().filter(|r| !r.duplicate).count();
-        progress.advance(receipts.len(), &stream);
+    if !complete {
+        // The admin registers the tree; the rest is a committee's to write, with a credential
+        // the admin issues for this run.
+        let mut committee = LedgerClient::new(committee_connection(&server).await?);
+        let mut progress = Progress::new(events);
+        // One batch at a time, in the plan's order: the log's global order is then the same on
+        // every run with these settings, and every batch finds what it depends on recorded.
+        for Batch { stream, events: batch } in batches {
+            let count = batch.len();
+            for (by_admin, run) in by_writer(batch) {
+                let client = if by_admin { &mut admin } else { &mut committee };
+                let receipts = submit_batch(client, stream.clone(), Some(any()), run)
+                    .await
+                    .with_context(|| format!("submitting {count} events to {stream}"))?;
+                new += receipts.iter().filter(|r| !r.duplicate).count();
+                progress.advance(receipts.len(), &stream);
+            }
+        }
+        progress.finish();
     }
-    progress.finish();
 
     let mut out = String::new();
     writeln!(out, "chibo demo: the province {} for {year}, seed {seed}", demo::PROVINCE)?;
@@ -75,13 +85,69 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Whether the plan's last event is recorded where the plan puts it: then so is all of it, as
+/// it is written in order and a stream refuses gaps.
+async fn is_recorded(client: &mut LedgerClient<Connection>, plan: &Plan) -> anyhow::Result<bool> {
+    let last = plan.batches.last().context("the plan is empty")?;
+    let event = last.events.last().context("the plan has an empty batch")?;
+    let revision =
+        plan.batches.iter().filter(|b| b.stream == last.stream).map(|b| b.events.len() as u64).sum::<u64>() - 1;
+    let request = pb::ReadStreamRequest { stream: last.stream.clone(), from_revision: revision, max_count: 1 };
+    let mut events = client.read_stream(request).await.map_err(refused)?.into_inner();
+    let Some(recorded) = events.message().await.map_err(refused)? else { return Ok(false) };
+    let envelope = Envelope::decode(&recorded.envelope).context("the server sent an undecodable envelope")?;
+    Ok(envelope.event_id.to_string() == event.event_id)
+}
+
+/// A connection calling with a fresh committee credential over the whole tree, issued by the
+/// admin the command runs as.
+async fn committee_connection(server: &ServerArg) -> anyhow::Result<Connection> {
+    let mut keys = KeysClient::new(channel(server).await?);
+    let mut suffix = [0u8; 4];
+    getrandom::getrandom(&mut suffix).context("no randomness for a credential id")?;
+    let id = format!("demo-{}", suffix.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let request = pb::IssueRequest {
+        credential_id: id.clone(),
+        principal: "chibo demo".to_owned(),
+        role: pb::Role::Committee.into(),
+        scope_org_id: String::new(),
+        member_id: String::new(),
+        certificate: Vec::new(),
+    };
+    let issued = keys.issue(request).await.map_err(|status| {
+        refused(status)
+            .context("the demo runs as an admin, to register the tree and issue itself a committee credential")
+    })?;
+    let token = issued.into_inner().token;
+    eprintln!("chibo demo: writing as the committee credential {id} (revoke it with `chibo keys revoke {id}`)");
+    let with_token = ServerArg { token: Some(token), ..server.clone() };
+    channel(&with_token).await
+}
+
+/// A batch cut into runs by who may write them: `true` for the admin's (the tree's
+/// registrations), `false` for the committee's.
+fn by_writer(batch: Vec<pb::EventSubmission>) -> Vec<(bool, Vec<pb::EventSubmission>)> {
+    let mut runs: Vec<(bool, Vec<pb::EventSubmission>)> = Vec::new();
+    for submission in batch {
+        let by_admin = matches!(
+            submission.event.as_ref().and_then(|e| e.kind.as_ref()),
+            Some(pb::event::Kind::OrganizationRegistered(_))
+        );
+        match runs.last_mut() {
+            Some((admin, run)) if *admin == by_admin => run.push(submission),
+            _ => runs.push((by_admin, vec![submission])),
+        }
+    }
+    runs
+}
+
 fn any() -> pb::ExpectedRevision {
     pb::ExpectedRevision { kind: Some(pb::expected_revision::Kind::Any(pb::Empty {})) }
 }
 
 /// Refuses to write into a server that holds a demo province built with other settings: its
 /// events would clash with ours (the same organizations and members, other event ids).
-async fn check_not_another_province(client: &mut LedgerClient<Channel>, plan: &Plan) -> anyhow::Result<()> {
+async fn check_not_another_province(client: &mut LedgerClient<Connection>, plan: &Plan) -> anyhow::Result<()> {
     let first = plan.batches.first().context("the plan is empty")?;
     let request = pb::ReadStreamRequest { stream: first.stream.clone(), from_revision: 0, max_count: 1 };
     let mut events = client.read_stream(request).await.map_err(refused)?.into_inner();

@@ -3,6 +3,7 @@
 mod audit;
 mod demo;
 mod export;
+mod keys;
 mod read;
 mod reports;
 mod serve;
@@ -13,9 +14,10 @@ mod verify;
 use std::process::ExitCode;
 
 use chibo_proto::v1::{self as pb, ledger_client::LedgerClient};
-use tonic::transport::Channel;
+use tonic::service::interceptor::InterceptedService;
 
-use crate::cli::{AuditCommand, Cli, Command, PeriodArgs, ServerArg};
+use crate::cli::{AuditCommand, Cli, Command, KeysCommand, PeriodArgs, ServerArg};
+use crate::endpoint::{Bearer, Connection};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -29,6 +31,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(args),
         Command::Evaluate(args) => reports::evaluate(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Keys(KeysCommand::Issue(args)) => keys::issue(args).await,
+        Command::Keys(KeysCommand::List(args)) => keys::list(args).await,
+        Command::Keys(KeysCommand::Revoke(args)) => keys::revoke(args).await,
+        Command::Keys(KeysCommand::NewToken) => keys::new_token(),
     }
 }
 
@@ -44,20 +50,23 @@ impl PeriodArgs {
 }
 
 /// A Ledger client for `--server`.
-async fn connect(server: &ServerArg) -> anyhow::Result<LedgerClient<Channel>> {
+async fn connect(server: &ServerArg) -> anyhow::Result<LedgerClient<Connection>> {
     Ok(LedgerClient::new(channel(server).await?))
 }
 
-/// A connection to `--server`, over TLS for an https:// URL.
-async fn channel(server: &ServerArg) -> anyhow::Result<Channel> {
+/// A connection to `--server`, over TLS for an https:// URL, calling with `--token`.
+async fn channel(server: &ServerArg) -> anyhow::Result<Connection> {
+    let bearer = Bearer::new(server.token.as_deref())?;
     let endpoint = crate::endpoint::resolve(server)?;
     let connected = endpoint.connect().await;
-    connected.map_err(|e| anyhow::anyhow!("cannot reach the chibo server at {}: {}", server.server, reasons(&e)))
+    let channel = connected
+        .map_err(|e| anyhow::anyhow!("cannot reach the chibo server at {}: {}", server.server, reasons(&e)))?;
+    Ok(InterceptedService::new(channel, bearer))
 }
 
 /// Appends `events` to `stream` in one `SubmitBatch`, all or nothing; the receipts in order.
 async fn submit_batch(
-    client: &mut LedgerClient<Channel>,
+    client: &mut LedgerClient<Connection>,
     stream: String,
     expected_revision: Option<pb::ExpectedRevision>,
     events: Vec<pb::EventSubmission>,
@@ -88,6 +97,12 @@ pub fn is_closed_stdout(error: &anyhow::Error) -> bool {
 fn refused(status: tonic::Status) -> anyhow::Error {
     use std::error::Error;
     match status.source() {
+        None if status.code() == tonic::Code::Unauthenticated => anyhow::anyhow!(
+            "the server refused: {:?}: {}\n(call with a credential: CHIBO_TOKEN=… or --token, as `chibo serve` printed \
+             it on first start or `chibo keys issue` did; or a client certificate issued as one)",
+            status.code(),
+            status.message()
+        ),
         None => anyhow::anyhow!("the server refused: {:?}: {}", status.code(), status.message()),
         Some(source) => {
             anyhow::anyhow!("the connection to the server failed: {}: {}", status.message(), reasons(source))

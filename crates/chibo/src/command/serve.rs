@@ -56,6 +56,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let domain = Arc::new(Domain { state, rules: Arc::new(rules.book), limits: rules.limits });
     domain.caught_up(store.as_ref()).await.map_err(|s| anyhow::anyhow!("{}", s.message()))?;
     tracing::info!(events = domain.state.covered(), elapsed = ?started.elapsed(), "state caught up with the log");
+    first_admin(store.as_ref(), &domain).await?;
 
     // The Merkle log over the global order, and the checkpoints signed from it; both stop after
     // the server has drained.
@@ -142,6 +143,37 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     drop(domain);
     drop(store);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The environment variable that, on a log's first start, chooses the first admin's token.
+const INIT_ADMIN_TOKEN: &str = "CHIBO_INIT_ADMIN_TOKEN";
+
+/// On a log that has never had a credential, records the first admin's and shows its token
+/// once, on stderr (stdout's first line is the address line scripts read). With
+/// CHIBO_INIT_ADMIN_TOKEN set, that token is the admin's and is not shown.
+async fn first_admin(store: &dyn EventStore, domain: &Domain) -> anyhow::Result<()> {
+    let chosen = match std::env::var(INIT_ADMIN_TOKEN) {
+        Ok(token) => Some(token),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{INIT_ADMIN_TOKEN} is not valid UTF-8"),
+    };
+    let from_env = chosen.is_some();
+    let token = chibo_server::first_admin(store, domain, chosen).await.map_err(|e| match e {
+        chibo_server::BootstrapError::Token(reason) => anyhow::anyhow!("{INIT_ADMIN_TOKEN}: {reason}"),
+        e => anyhow::anyhow!(e),
+    })?;
+    let Some(token) = token else { return Ok(()) };
+    let admin = chibo_server::FIRST_ADMIN;
+    let shown = match from_env {
+        true => format!("the token in {INIT_ADMIN_TOKEN}"),
+        false => format!("this token, shown only now; keep it secret:\n\n    {token}\n"),
+    };
+    eprintln!(
+        "chibo: this log had no credentials, so it now has one: {admin:?}, the admin of the whole tree, with \
+         {shown}\nchibo: call with it as CHIBO_TOKEN=… (or --token), and issue narrower credentials with \
+         `chibo keys issue`."
+    );
+    Ok(())
 }
 
 async fn shutdown_signal() -> anyhow::Result<()> {
