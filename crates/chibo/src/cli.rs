@@ -273,6 +273,28 @@ pub struct ServeArgs {
     pub rules: RulesArgs,
     #[command(flatten)]
     pub checkpoints: CheckpointArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// What one principal, and one connection, may take of the server.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Requests per second one principal may make, on average (0: no limit). Over it, a call is
+    /// refused with RESOURCE_EXHAUSTED naming the limit.
+    #[arg(long, default_value_t = 1_000, env = "CHIBO_RATE_LIMIT")]
+    pub rate_limit: u32,
+    /// How many requests one principal may make at once above --rate-limit.
+    #[arg(long, default_value_t = 2_000, env = "CHIBO_RATE_BURST")]
+    pub rate_burst: u32,
+    /// Streams (reads, subscriptions, trails, exports) one principal may have open at once (0: no
+    /// limit).
+    #[arg(long, default_value_t = 32, env = "CHIBO_MAX_STREAMS")]
+    pub max_streams: u32,
+    /// Seconds a connection may go without a byte either way before it is closed (0: never).
+    /// Clients that wait longer on a quiet subscription send HTTP/2 keepalive pings.
+    #[arg(long, default_value_t = 300, env = "CHIBO_IDLE_TIMEOUT")]
+    pub idle_timeout: u64,
 }
 
 /// TLS for the gRPC listener.

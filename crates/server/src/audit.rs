@@ -323,6 +323,7 @@ impl Audit for AuditService {
         request: Request<pb::AuditTrailRequest>,
     ) -> Result<Response<Self::AuditTrailStream>, Status> {
         let caller = Caller::of(&request)?;
+        let permit = crate::limits::open_stream(&request)?;
         let pb::AuditTrailRequest { org_id, member_id, from, to } = request.into_inner();
         let period = Period::parse(&from, &to)?;
         self.domain.caught_up(self.store.as_ref()).await?;
@@ -390,7 +391,7 @@ impl Audit for AuditService {
                 }
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(permit.hold(tokio_stream::wrappers::ReceiverStream::new(rx)))))
     }
 
     async fn verify_stream(
@@ -440,7 +441,9 @@ impl Audit for AuditService {
         request: Request<pb::ExportBundleRequest>,
     ) -> Result<Response<Self::ExportBundleStream>, Status> {
         let caller = Caller::of(&request)?;
-        crate::export::export(self, &caller, request.into_inner()).await.map(Response::new)
+        let permit = crate::limits::open_stream(&request)?;
+        let chunks = crate::export::export(self, &caller, request.into_inner()).await?;
+        Ok(Response::new(Box::pin(permit.hold(chunks))))
     }
 }
 

@@ -13,6 +13,7 @@ use tonic::{Request, Response, Status};
 use chibo_projections::access::Action;
 
 use crate::auth::Caller;
+use crate::limits;
 use crate::{
     guard::{AppendOutcome, Domain},
     metrics::Metrics,
@@ -157,28 +158,32 @@ impl Ledger for LedgerService {
 
     async fn read_stream(&self, request: Request<pb::ReadStreamRequest>) -> Result<Response<EventStream>, Status> {
         let caller = Caller::of(&request)?;
+        let permit = limits::open_stream(&request)?;
         let pb::ReadStreamRequest { stream: name, from_revision, max_count } = request.into_inner();
         let stream_name = stream("stream", &name)?;
         caller.may(&self.domain, Action::ReadStream(&stream_name))?;
         let store = self.store.clone();
-        Ok(Response::new(paged(max_count, move |last, want| {
+        let events = paged(max_count, move |last, want| {
             let (store, stream_name) = (store.clone(), stream_name.clone());
             let from = last.map_or(from_revision, |e| e.revision + 1);
             async move { store.read_stream(&stream_name, from, want).await }
-        })))
+        });
+        Ok(Response::new(permit.hold(events).boxed()))
     }
 
     type ReadAllStream = EventStream;
 
     async fn read_all(&self, request: Request<pb::ReadAllRequest>) -> Result<Response<EventStream>, Status> {
         Caller::of(&request)?.may(&self.domain, Action::ReadLog)?;
+        let permit = limits::open_stream(&request)?;
         let pb::ReadAllRequest { after_position, max_count } = request.into_inner();
         let store = self.store.clone();
-        Ok(Response::new(paged(max_count, move |last, want| {
+        let events = paged(max_count, move |last, want| {
             let store = store.clone();
             let after = last.map(|e| e.position).or(after_position);
             async move { store.read_all(after, want).await }
-        })))
+        });
+        Ok(Response::new(permit.hold(events).boxed()))
     }
 
     type SubscribeStream = EventStream;
@@ -186,6 +191,7 @@ impl Ledger for LedgerService {
     async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Result<Response<EventStream>, Status> {
         let caller = Caller::of(&request)?;
         caller.may(&self.domain, Action::ReadLog)?;
+        let permit = limits::open_stream(&request)?;
         let pb::SubscribeRequest { after_position } = request.into_inner();
         let committed = self.store.committed();
         let metrics = self.metrics.clone();
@@ -232,8 +238,7 @@ impl Ledger for LedgerService {
                     item
                 });
                 futures::future::ready(next)
-            })
-            .boxed();
-        Ok(Response::new(events))
+            });
+        Ok(Response::new(permit.hold(events).boxed()))
     }
 }

@@ -19,6 +19,7 @@ mod export;
 mod guard;
 mod keys;
 mod ledger;
+pub mod limits;
 pub mod metrics;
 mod reports;
 mod submission;
@@ -34,6 +35,7 @@ use chibo_proto::{
     },
 };
 use chibo_store::EventStore;
+use futures::TryStreamExt as _;
 use tokio::{
     net::{TcpListener, TcpStream},
     sync::watch,
@@ -44,6 +46,7 @@ pub use audit::AuditService;
 pub use guard::Domain;
 pub use keys::{first_admin, BootstrapError, KeysService, FIRST_ADMIN};
 pub use ledger::LedgerService;
+pub use limits::{Idle, Limiter, Limits};
 pub use metrics::Metrics;
 pub use reports::ReportService;
 pub use submission::{check_request, AppendRequest, CheckedRequest, Fields, MAX_CLOCK_SKEW};
@@ -73,8 +76,21 @@ pub struct Listeners {
     pub metrics: Option<TcpListener>,
 }
 
-/// Serves until `shutdown` resolves, then drains and returns.
+/// Serves until `shutdown` resolves, then drains and returns; with the default [`Limits`].
 pub async fn run(
+    listeners: Listeners,
+    store: Arc<dyn EventStore>,
+    domain: Arc<Domain>,
+    metrics: Arc<Metrics>,
+    audit: AuditService,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    run_with(Limits::default(), listeners, store, domain, metrics, audit, shutdown).await
+}
+
+/// [`run`] with the given limits.
+pub async fn run_with(
+    limits: Limits,
     listeners: Listeners,
     store: Arc<dyn EventStore>,
     domain: Arc<Domain>,
@@ -110,10 +126,17 @@ pub async fn run(
     health.set_serving::<AuditServer<AuditService>>().await;
     let keys = KeysServer::new(KeysService::new(store, domain.clone()));
     health.set_serving::<KeysServer<KeysService>>().await;
-    // Every chibo service learns its caller first; health and reflection need none.
+    // Every chibo service learns its caller first, and counts the call against the caller's
+    // rate; health and reflection need neither.
+    let limiter = Limiter::new(limits);
     let authenticating = |_: ()| {
-        let domain = domain.clone();
-        move |request| auth::authenticate(&domain, request)
+        let (domain, limiter) = (domain.clone(), limiter.clone());
+        move |request| {
+            let mut request = auth::authenticate(&domain, request)?;
+            limiter.admit(&auth::Caller::of(&request)?)?;
+            request.extensions_mut().insert(limiter.clone());
+            Ok(request)
+        }
     };
     let ledger = InterceptedService::new(ledger, authenticating(()));
     let standings = InterceptedService::new(standings, authenticating(()));
@@ -143,9 +166,16 @@ pub async fn run(
         .add_service(evaluation)
         .add_service(audit)
         .add_service(keys);
+    let idle = limits.idle_timeout;
     let served = match listeners.grpc_tls {
-        Some(tls) => router.serve_with_incoming_shutdown(tls::incoming(listeners.grpc, tls), signal).await,
-        None => router.serve_with_incoming_shutdown(plaintext(listeners.grpc), signal).await,
+        Some(tls) => {
+            let incoming = tls::incoming(listeners.grpc, tls).map_ok(move |c| Idle::new(c, idle));
+            router.serve_with_incoming_shutdown(incoming, signal).await
+        }
+        None => {
+            let incoming = plaintext(listeners.grpc).map_ok(move |c| Idle::new(c, idle));
+            router.serve_with_incoming_shutdown(incoming, signal).await
+        }
     };
     if let Some(task) = metrics_task {
         match task.await {

@@ -11,10 +11,11 @@ use chibo_store::EventStore;
 use chibo_store_sqlite::{Options, SqliteStore};
 use tokio::net::TcpListener;
 
-use crate::cli::{CheckpointArgs, RulesArgs, ServeArgs, ServeTlsArgs};
+use crate::cli::{CheckpointArgs, LimitArgs, RulesArgs, ServeArgs, ServeTlsArgs};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let ServeArgs { data, listen, tls, metrics: metrics_addr, shutdown_grace, rules, checkpoints } = args;
+    let ServeArgs { data, listen, tls, metrics: metrics_addr, shutdown_grace, rules, checkpoints, limits } = args;
+    let limits = server_limits(&limits);
     let grpc_tls = server_tls(&tls)?;
     if grpc_tls.is_none() && !chibo_server::is_loopback(&listen) {
         bail!(
@@ -101,7 +102,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(chibo_server::run(
+    let server = tokio::spawn(chibo_server::run_with(
+        limits,
         Listeners { grpc, grpc_tls, metrics: metrics_listener },
         store.clone(),
         domain.clone(),
@@ -201,6 +203,17 @@ fn server_tls(args: &ServeTlsArgs) -> anyhow::Result<Option<ServerTls>> {
     };
     let tls = ServerTls::from_files(cert, key, client_ca.as_deref()).context("cannot serve TLS")?;
     Ok(Some(tls))
+}
+
+/// The limits, resolved from their flags.
+fn server_limits(args: &LimitArgs) -> chibo_server::Limits {
+    let LimitArgs { rate_limit, rate_burst, max_streams, idle_timeout } = *args;
+    chibo_server::Limits {
+        requests_per_second: rate_limit,
+        burst: rate_burst,
+        streams_per_principal: max_streams,
+        idle_timeout: (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout)),
+    }
 }
 
 /// The checkpoint settings, resolved from their flags.
