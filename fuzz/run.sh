@@ -4,7 +4,7 @@
 #
 #   fuzz/run.sh [RUNS] [TARGET...]      RUNS defaults to 1000000; every target when none is named
 #
-# Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Each target starts
+# Needs the nightly toolchain and cargo-fuzz; installs either if missing (rustup, crates.io). Each target starts
 # from its committed seeds (fuzz/seeds/TARGET, and the shipped rule sets for `rules`) and the
 # inputs of bugs found before (fuzz/regressions/TARGET); what it learns goes to
 # fuzz/corpus/TARGET (not committed), a crashing input to fuzz/artifacts/TARGET. Builds go to
@@ -17,6 +17,13 @@ root="$(dirname "$fuzz")"
 runs="${1:-1000000}"
 shift || true
 cd "$root"
+
+if ! cargo +nightly --version >/dev/null 2>&1; then
+    rustup toolchain install nightly --profile minimal
+fi
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+fi
 
 flags=(--sanitizer "${SANITIZER:-none}" --debug-assertions)
 if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
