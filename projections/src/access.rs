@@ -4,8 +4,8 @@
 //!
 //! | role | may |
 //! |---|---|
-//! | recorder | write the events of the cells in scope; read them |
-//! | committee | recorder rights, and the committee decisions (programmes, selections, certifications, inspections, classifications) of the committees in scope; evaluations |
+//! | recorder | write the events of the cells in scope (but not a committee's score of a cell); read them |
+//! | committee | recorder rights, and the committee decisions (programmes, selections, certifications, inspections, classifications, its scores of a cell's indicators) of the committees in scope; evaluations |
 //! | inspector | read everything in scope: streams, standings, evaluations, trails, proofs, exports; write nothing |
 //! | member | read their own standing and history |
 //! | admin | register organizations and issue and revoke credentials in scope; read everything in scope |
@@ -16,7 +16,7 @@
 use std::fmt;
 
 pub use chibo_domain::event::Role;
-use chibo_domain::event::{Event, EventType, StreamHome};
+use chibo_domain::event::{Event, EventType, ScoredBy, StreamHome};
 use chibo_domain::{Id, StreamName};
 
 use crate::state::State;
@@ -181,6 +181,15 @@ enum Writer {
 }
 
 impl Writer {
+    /// The one of two writers whose rights include the other's (a committee's include a
+    /// cell's); for writers of different kinds of event, which the rules refuse to mix, the first.
+    fn stricter(self, other: Writer) -> Writer {
+        match (self, other) {
+            (Writer::Cell, other) => other,
+            (this, _) => this,
+        }
+    }
+
     fn roles(self) -> &'static str {
         match self {
             Writer::Cell => "a recorder or a committee",
@@ -191,28 +200,47 @@ impl Writer {
 }
 
 /// Who may write `event` into `stream`; `None` for the server's own streams. A correction or
-/// a retraction is written by whoever writes what it corrects.
+/// a retraction is written by whoever writes what it corrects, as it stands; a correction also
+/// by whoever writes its replacement.
 fn writer_of(state: &State, stream: &StreamName, event: &Event) -> Option<Writer> {
     let target = match event {
-        Event::EventCorrected(e) => Some(e.target_event_id),
-        Event::EventRetracted(e) => Some(e.target_event_id),
-        _ => None,
+        Event::EventCorrected(e) => e.target_event_id,
+        Event::EventRetracted(e) => e.target_event_id,
+        _ => return writer_of_event(event),
     };
-    let event_type = match target {
-        None => event.event_type(),
-        Some(target) => match state.stream(stream).and_then(|book| book.ids.get(&target)).and_then(|e| e.event_type) {
-            Some(recorded) => recorded,
+    let corrected = match state.fact(stream, &target) {
+        Some(fact) => writer_of_event(&fact.event)?,
+        None => match state.stream(stream).and_then(|book| book.ids.get(&target)).and_then(|e| e.event_type) {
+            Some(recorded) => writer_of_type(recorded)?,
             // A target the stream does not hold is refused by the rules, which say so better;
             // here, the stream's usual writer decides.
-            None => {
-                return match stream {
-                    StreamName::Cell(_) => Some(Writer::Cell),
-                    StreamName::Org(_) => Some(Writer::Committee),
-                    StreamName::Checkpoints | StreamName::Credentials => None,
-                }
-            }
+            None => match stream {
+                StreamName::Cell(_) => Writer::Cell,
+                StreamName::Org(_) => Writer::Committee,
+                StreamName::Checkpoints | StreamName::Credentials => return None,
+            },
         },
     };
+    match event {
+        // A correction cannot turn what its writer may write into what it may not (a cell's own
+        // score into the committee's).
+        Event::EventCorrected(e) => Some(corrected.stricter(writer_of_event(&e.replacement)?)),
+        _ => Some(corrected),
+    }
+}
+
+/// Who writes `event`, an original.
+fn writer_of_event(event: &Event) -> Option<Writer> {
+    match event {
+        // The committee's score of a cell's indicators is the committee's decision, though the
+        // cell's stream holds it (and it counts over the cell's own score of the month).
+        Event::IndicatorsScored(e) if e.scored_by == ScoredBy::Committee => Some(Writer::Committee),
+        _ => writer_of_type(event.event_type()),
+    }
+}
+
+/// Who writes events of `event_type`, whatever they say.
+fn writer_of_type(event_type: EventType) -> Option<Writer> {
     match event_type.home() {
         StreamHome::Checkpoints | StreamHome::Credentials => None,
         StreamHome::OwnStream | StreamHome::TargetStream => Some(Writer::Admin),

@@ -272,3 +272,47 @@ fn a_credential_is_found_by_its_digest_until_it_is_revoked() {
     assert!(restored.index().credential(&[4; 32]).is_none());
     assert!(restored.index().credentials.contains_key(&id("thu-ky-c1")));
 }
+
+#[test]
+fn a_committee_s_score_of_a_cell_is_written_by_a_committee_only() {
+    use chibo_domain::event::{IndicatorScore, IndicatorsScored, IndicatorsScoredFields, ScoredBy};
+    use chibo_domain::Period;
+    let scored = |by: ScoredBy| -> Event {
+        IndicatorsScored::new(IndicatorsScoredFields {
+            programme_id: id("mau-2025"),
+            period: Period::parse("period", "2025-02").unwrap(),
+            scores: vec![IndicatorScore { indicator_id: id("i1"), points: 7 }],
+            scored_by: by,
+        })
+        .unwrap()
+        .into()
+    };
+    let (mut log, ..) = province();
+    let own = log.record(cell("c1"), scored(ScoredBy::Cell));
+    let committees = log.record(cell("c1"), scored(ScoredBy::Committee));
+    let corrected = |target: EventId, by: ScoredBy| -> Event {
+        EventCorrected::new(EventCorrectedFields {
+            target_event_id: target,
+            reason: "chấm lại".into(),
+            replacement: Box::new(scored(by)),
+        })
+        .unwrap()
+        .into()
+    };
+    let recorder = principal("rec-c1", Role::Recorder, Scope::Tree(id("c1")));
+    let committee = principal("com-d1", Role::Committee, Scope::Tree(id("d1")));
+    let cases = [
+        ("its own score", scored(ScoredBy::Cell), true, true),
+        ("the committee's score", scored(ScoredBy::Committee), false, true),
+        ("a retraction of the committee's score", retracted(committees), false, true),
+        ("a correction of the committee's score", corrected(committees, ScoredBy::Committee), false, true),
+        ("its own score corrected into the committee's", corrected(own, ScoredBy::Committee), false, true),
+        ("its own score corrected", corrected(own, ScoredBy::Cell), true, true),
+        ("a retraction of its own score", retracted(own), true, true),
+    ];
+    for (what, event, by_recorder, by_committee) in cases {
+        let may = |who: &Principal| authorize(&log.state, who, Action::Append { stream: &cell("c1"), event: &event });
+        assert_eq!(may(&recorder).is_ok(), by_recorder, "a recorder writing {what}: {:?}", may(&recorder));
+        assert_eq!(may(&committee).is_ok(), by_committee, "a committee writing {what}: {:?}", may(&committee));
+    }
+}
