@@ -75,6 +75,8 @@ pub enum Action<'a> {
     ReadOrg(&'a Id),
     /// Issue, list or revoke credentials.
     Credentials,
+    /// Issue or revoke one credential, which acts on this scope.
+    Credential(&'a Scope),
 }
 
 /// Why an action is refused: a sentence naming the principal, the action and the reason.
@@ -157,6 +159,26 @@ pub fn authorize(state: &State, principal: &Principal, action: Action<'_>) -> Re
             Role::Admin => Ok(()),
             _ => deny("manage credentials".into(), "that is for an admin"),
         },
+        Action::Credential(of) => {
+            let what = format!("issue or revoke a credential for {of}");
+            if *role != Role::Admin {
+                return deny(what, "that is for an admin");
+            }
+            // Never a credential reaching further than the admin's own: that would hand out
+            // rights it does not have.
+            let inside = match (scope, of) {
+                (Scope::All, _) => true,
+                (_, Scope::All) => false,
+                (_, Scope::Tree(org)) => in_scope(org),
+                (_, Scope::Member(member)) => {
+                    state.index().member_cells.get(member).into_iter().flatten().any(|(cell, _)| in_scope(cell))
+                }
+            };
+            match inside {
+                true => Ok(()),
+                false => deny(what, &format!("that is outside its scope ({scope})")),
+            }
+        }
     }
 }
 

@@ -316,3 +316,32 @@ fn a_committee_s_score_of_a_cell_is_written_by_a_committee_only() {
         assert_eq!(may(&committee).is_ok(), by_committee, "a committee writing {what}: {:?}", may(&committee));
     }
 }
+
+#[test]
+fn an_admin_issues_and_revokes_credentials_inside_its_own_scope_only() {
+    let (log, ..) = province();
+    let may = |who: &Principal, of: &Scope| authorize(&log.state, who, Action::Credential(of)).is_ok();
+    let d1 = principal("adm-d1", Role::Admin, Scope::Tree(id("d1")));
+    let all = principal("adm-all", Role::Admin, Scope::All);
+    let committee = principal("com-all", Role::Committee, Scope::All);
+    // (for, adm-d1, adm-all)
+    let cases = [
+        (Scope::Tree(id("d1")), true, true),
+        (Scope::Tree(id("c1")), true, true),
+        (Scope::Member(id("m1")), true, true),
+        (Scope::Tree(id("d2")), false, true),
+        (Scope::Tree(id("p")), false, true),
+        (Scope::Member(id("m3")), false, true),
+        (Scope::All, false, true),
+    ];
+    for (of, by_d1, by_all) in cases {
+        assert_eq!(may(&d1, &of), by_d1, "adm-d1, a credential for {of}");
+        assert_eq!(may(&all, &of), by_all, "adm-all, a credential for {of}");
+        assert!(!may(&committee, &of), "a committee, a credential for {of}");
+    }
+    let denied = authorize(&log.state, &d1, Action::Credential(&Scope::All)).unwrap_err();
+    assert_eq!(
+        denied.0,
+        "admin \"adm-d1\" may not issue or revoke a credential for the whole log: that is outside its scope (d1 and below)"
+    );
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chibo_domain::event::{CredentialIssued, CredentialKind, CredentialRevoked, Role};
 use chibo_domain::{Event, EventId, Id, StreamName};
-use chibo_projections::access::Action;
+use chibo_projections::access::{authorize, Action};
 use chibo_proto::convert;
 use chibo_proto::v1::{self as pb, keys_server::Keys};
 use chibo_store::{AppendError, EventStore, ExpectedRevision, NewEvent, Receipt};
@@ -90,6 +90,16 @@ async fn record(
     Err(Status::aborted("$credentials is being written by others too fast; retry"))
 }
 
+/// Refuses `caller` a credential acting on `scope` unless that is inside the caller's own scope
+/// (checked against the tree as `state` records it).
+fn within_scope(
+    state: &chibo_projections::State,
+    caller: &Caller,
+    scope: &chibo_projections::access::Scope,
+) -> Result<(), Status> {
+    authorize(state, &caller.principal, Action::Credential(scope)).map_err(|denied| Status::permission_denied(denied.0))
+}
+
 /// The id, and principal, of the admin credential a new log starts with.
 pub const FIRST_ADMIN: &str = "admin";
 
@@ -172,7 +182,9 @@ impl Keys for KeysService {
             digest,
         };
         let issued = CredentialIssued::try_from(wire).map_err(invalid)?;
+        let reach = crate::auth::principal(&issued).scope;
         let check = |state: &chibo_projections::State| {
+            within_scope(state, &caller, &reach)?;
             let index = state.index();
             if index.credentials.contains_key(&issued.credential_id) {
                 return Err(Status::already_exists(format!(
@@ -236,9 +248,10 @@ impl Keys for KeysService {
         let id: Id = revoked.credential_id.clone();
         let check = |state: &chibo_projections::State| {
             let index = state.index();
-            if !index.credentials.contains_key(&id) {
+            let Some(issued) = index.credentials.get(&id) else {
                 return Err(Status::not_found(format!("credential_id: no credential {id} was issued")));
-            }
+            };
+            within_scope(state, &caller, &crate::auth::principal(issued).scope)?;
             if index.revoked.contains_key(&id) {
                 return Err(Status::failed_precondition(format!("credential_id: {id} is already revoked")));
             }
