@@ -19,7 +19,7 @@ pub use chibo_domain::event::Role;
 use chibo_domain::event::{Event, EventType, ScoredBy, StreamHome};
 use chibo_domain::{Id, StreamName};
 
-use crate::state::State;
+use crate::state::{Role as EntryRole, State};
 
 /// Where a principal's rights apply.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -137,7 +137,10 @@ pub fn authorize(state: &State, principal: &Principal, action: Action<'_>) -> Re
             match scope {
                 Scope::Member(me) if me == member => Ok(()),
                 Scope::Member(_) => deny(what, "a member reads only their own standing and history"),
-                _ => {
+                // Every member is inside the whole log, one it has never recorded too: that one
+                // is the service's to call not found.
+                Scope::All => Ok(()),
+                Scope::Tree(_) => {
                     let cells = state.index().member_cells.get(member);
                     if cells.into_iter().flatten().any(|(cell, _)| in_scope(cell)) {
                         Ok(())
@@ -229,6 +232,12 @@ fn writer_of(state: &State, stream: &StreamName, event: &Event) -> Option<Writer
         Event::EventCorrected(e) => e.target_event_id,
         Event::EventRetracted(e) => e.target_event_id,
         _ => return writer_of_event(event),
+    };
+    // A correction or a retraction named as the target is refused by the rules, which name the
+    // original instead; here, as for the original, the original's writer decides.
+    let target = match state.stream(stream).and_then(|book| book.ids.get(&target)).map(|entry| &entry.role) {
+        Some(EntryRole::Correction { target: original } | EntryRole::Retraction { target: original }) => *original,
+        _ => target,
     };
     let corrected = match state.fact(stream, &target) {
         Some(fact) => writer_of_event(&fact.event)?,

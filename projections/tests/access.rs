@@ -345,3 +345,54 @@ fn an_admin_issues_and_revokes_credentials_inside_its_own_scope_only() {
         "admin \"adm-d1\" may not issue or revoke a credential for the whole log: that is outside its scope (d1 and below)"
     );
 }
+
+#[test]
+fn a_correction_or_retraction_naming_another_is_for_the_originals_writers() {
+    // The rules refuse both, naming the original instead; who may send them is who may send a
+    // correction of the original, so that the cell's writers hear the rules' reason.
+    let (mut log, _, earned) = province();
+    let correction = EventCorrected::new(EventCorrectedFields {
+        target_event_id: earned,
+        reason: "sai ngày".into(),
+        replacement: Box::new(points("m1")),
+    })
+    .unwrap();
+    let correction = log.record(cell("c1"), correction.into());
+    let more = log.record(cell("c1"), points("m1"));
+    let retraction = log.record(cell("c1"), retracted(more));
+    let recorder = principal("rec-c1", Role::Recorder, Scope::Tree(id("c1")));
+    let admin = principal("adm-all", Role::Admin, Scope::All);
+    for (what, target) in [("the correction", correction), ("the retraction", retraction)] {
+        let again = EventCorrected::new(EventCorrectedFields {
+            target_event_id: target,
+            reason: "lần nữa".into(),
+            replacement: Box::new(points("m1")),
+        })
+        .unwrap()
+        .into();
+        for event in [again, retracted(target)] {
+            let may =
+                |who: &Principal| authorize(&log.state, who, Action::Append { stream: &cell("c1"), event: &event });
+            assert!(may(&recorder).is_ok(), "{what}, {}: {:?}", event.event_type(), may(&recorder));
+            assert!(may(&admin).is_err(), "{what}, {}: an admin writes no cell's events", event.event_type());
+        }
+    }
+}
+
+#[test]
+fn a_member_the_log_never_recorded_is_inside_the_whole_log_only() {
+    let (log, ..) = province();
+    let read = |who: &Principal, member: &str| authorize(&log.state, who, Action::ReadMember(&id(member))).is_ok();
+    let everything = [
+        principal("ins-all", Role::Inspector, Scope::All),
+        principal("adm-all", Role::Admin, Scope::All),
+        principal("com-all", Role::Committee, Scope::All),
+    ];
+    for who in &everything {
+        assert!(read(who, "m1") && read(who, "nobody"), "{}: the service answers NOT_FOUND for nobody", who.name);
+    }
+    let d1 = principal("ins-d1", Role::Inspector, Scope::Tree(id("d1")));
+    assert!(read(&d1, "m1") && !read(&d1, "nobody"), "a subtree says nothing of members it does not hold");
+    let m1 = principal("m1", Role::Member, Scope::Member(id("m1")));
+    assert!(!read(&m1, "nobody"));
+}
