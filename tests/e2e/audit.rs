@@ -11,14 +11,14 @@ use chibo_integrity::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use chibo_integrity::note::NoteVerifier;
 use chibo_integrity::Hash;
 use chibo_proto::v1::{self as pb, audit_client::AuditClient};
-use tonic::{transport::Channel, Code};
+use tonic::Code;
 
-use crate::harness::{cell, points_on, read_all, Fixture, Server};
+use crate::harness::{cell, points_on, read_all, Conn, Fixture, Server, WRITER};
 
 /// Checkpoints every second, so the test does not wait long.
 const FAST: [&str; 2] = ["--checkpoint-seconds", "1"];
 
-async fn audit(server: &Server) -> AuditClient<Channel> {
+async fn audit(server: &Server) -> AuditClient<Conn> {
     AuditClient::new(server.channel().await)
 }
 
@@ -52,11 +52,10 @@ fn hashes(list: &[Vec<u8>]) -> Vec<Hash> {
 }
 
 async fn record(server: &Server, days: u32) {
-    let mut client = server.client().await;
-    Fixture::record(&mut client, &[cell("a", ["an", "binh"])]).await;
+    Fixture::record(server, &[cell("a", ["an", "binh"])]).await;
     let events = (0..days).map(|d| points_on("an", 10, &crate::harness::day(30 + d))).collect();
     let request = pb::SubmitBatchRequest { stream: "cell-a".into(), expected_revision: None, events };
-    client.submit_batch(request).await.expect("the points are accepted");
+    server.writer().await.submit_batch(request).await.expect("the points are accepted");
 }
 
 #[cfg(unix)]
@@ -95,7 +94,7 @@ async fn every_event_is_proven_in_a_signed_checkpoint_and_checkpoints_are_consis
     }
 
     // More events, a later checkpoint, consistent with the first.
-    let mut client_ledger = server.client().await;
+    let mut client_ledger = server.writer().await;
     let more = (0..15).map(|d| points_on("binh", 5, &crate::harness::day(60 + d))).collect();
     let request = pb::SubmitBatchRequest { stream: "cell-a".into(), expected_revision: None, events: more };
     client_ledger.submit_batch(request).await.unwrap();
@@ -203,8 +202,8 @@ async fn the_trail_proves_every_event_and_shows_corrections_beside_what_they_cor
     use crate::rules::{ev, points as earned, retracted};
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with(&dir.path().join("data"), &FAST);
-    let mut client = server.client().await;
-    Fixture::record(&mut client, &[cell("a", ["an", "binh"]), cell("b", ["cuong"])]).await;
+    Fixture::record(&server, &[cell("a", ["an", "binh"]), cell("b", ["cuong"])]).await;
+    let mut client = server.writer().await;
     // Points for an on three days of February; the first retracted, the second corrected, both
     // in April: the trail of February still shows what happened to them, right beside them.
     // Each happened on its day (the envelope's occurred_at is what a period selects by).
@@ -233,7 +232,7 @@ async fn the_trail_proves_every_event_and_shows_corrections_beside_what_they_cor
     let later = vec![on("2024-04-02", retracted(&february[0].event_id)), on("2024-04-02", correction)];
     let request = pb::SubmitBatchRequest { stream: "cell-a".into(), expected_revision: None, events: later.clone() };
     client.submit_batch(request).await.unwrap();
-    let log = read_all(&mut client).await;
+    let log = read_all(&mut server.client().await).await;
     let (_, signed) = checkpoint_covering(&server, log.len() as u64).await;
 
     let (checkpoint, events) = trail(&server, trail_of("a", "", "2024-02-01", "2024-02-29")).await.unwrap();
@@ -250,7 +249,7 @@ async fn the_trail_proves_every_event_and_shows_corrections_beside_what_they_cor
     for event in &events {
         let recorded = event.recorded.as_ref().unwrap();
         assert!(event.proven, "{} is covered by the checkpoint", event.event_id);
-        assert_eq!(event.actor, "anonymous");
+        assert_eq!(event.actor, WRITER, "who submitted it, as its envelope says");
         let leaf = leaf_hash(&recorded.hash);
         verify_inclusion(&leaf, recorded.position, signed.size, &hashes(&event.inclusion), &signed.root)
             .unwrap_or_else(|e| panic!("{}: {e}", event.event_id));

@@ -107,7 +107,7 @@ async fn a_cell_and_member(server: &Server) -> (String, String) {
 async fn earn(server: &Server, stream: &str, member: &str, count: usize, points: u32) {
     let events = (0..count).map(|_| points_on(member, points, "2025-12-31")).collect();
     let request = pb::SubmitBatchRequest { stream: stream.into(), expected_revision: None, events };
-    server.client().await.submit_batch(request).await.expect("the points are accepted");
+    server.writer().await.submit_batch(request).await.expect("the points are accepted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,7 +21,9 @@ use chibo_proto::v1 as pb;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use tonic::Code;
 
-use crate::harness::{self, cell, points_on, read_all, verify, Fixture, Server};
+use tonic::service::interceptor::InterceptedService;
+
+use crate::harness::{self, cell, points_on, read_all, verify, Bearer, Conn, Fixture, Server};
 
 const KILLS: usize = 24;
 const WRITERS: usize = 8;
@@ -54,20 +56,20 @@ fn member(writer: usize, cell: usize) -> String {
 
 /// Registers the cells `c0`…`c5`, each with one member per writer, and counts the requests as
 /// sent and acknowledged.
-async fn record_fixture(
-    client: &mut pb::ledger_client::LedgerClient<tonic::transport::Channel>,
-    ledger: &Mutex<Ledger>,
-) {
+async fn record_fixture(server: &Server, ledger: &Mutex<Ledger>) {
     let cells: Vec<_> = (0..CELLS).map(|c| cell(format!("c{c}"), (0..WRITERS).map(|w| member(w, c)))).collect();
-    let fixture = Fixture::record(client, &cells).await;
+    let fixture = Fixture::record(server, &cells).await;
     let mut ledger = ledger.lock().unwrap();
     for harness::Request { stream, events, receipts } in fixture.requests {
         ledger.sent.push(Sent { stream, events, receipts: Some(receipts) });
     }
 }
 
-async fn load(url: String, ledger: Arc<Mutex<Ledger>>, writer: usize, seed: u64) {
-    let Ok(mut client) = pb::ledger_client::LedgerClient::connect(url).await else { return };
+/// Submits writer `writer`'s study points with `token` (the harness's writer credential) until
+/// the server dies.
+async fn load(url: String, token: String, ledger: Arc<Mutex<Ledger>>, writer: usize, seed: u64) {
+    let Ok(channel) = tonic::transport::Channel::from_shared(url).unwrap().connect().await else { return };
+    let mut client = pb::ledger_client::LedgerClient::new(InterceptedService::new(channel, Bearer::new(&token)));
     let mut rng = StdRng::seed_from_u64(seed);
     loop {
         let cell = rng.gen_range(0..CELLS);
@@ -114,13 +116,17 @@ async fn sigkill_under_load_loses_no_acknowledged_event() {
         let mut client = server.client().await;
         let sent = ledger.lock().unwrap().sent.clone();
         check_log(&mut client, &sent, kill).await;
-        retry_in_flight(&mut client, &ledger).await;
+        // The load writes as the harness's writer, issued on the first start (before the
+        // fixture) and the same credential after every restart.
+        let token = server.writer_token().await;
+        retry_in_flight(&mut server.writer().await, &ledger).await;
         if kill == 0 {
-            record_fixture(&mut client, &ledger).await;
+            record_fixture(&server, &ledger).await;
         }
 
-        let tasks: Vec<_> =
-            (0..WRITERS).map(|w| tokio::spawn(load(server.url.clone(), ledger.clone(), w, rng.gen()))).collect();
+        let tasks: Vec<_> = (0..WRITERS)
+            .map(|w| tokio::spawn(load(server.url.clone(), token.clone(), ledger.clone(), w, rng.gen())))
+            .collect();
         tokio::time::sleep(Duration::from_millis(rng.gen_range(20..250))).await;
         server.kill();
         for task in tasks {
@@ -141,10 +147,7 @@ async fn sigkill_under_load_loses_no_acknowledged_event() {
 
 /// Retries every request that got no answer; each must now succeed, as the original receipt
 /// if it had landed before the kill, as a new append if it had not.
-async fn retry_in_flight(
-    client: &mut pb::ledger_client::LedgerClient<tonic::transport::Channel>,
-    ledger: &Mutex<Ledger>,
-) {
+async fn retry_in_flight(client: &mut pb::ledger_client::LedgerClient<Conn>, ledger: &Mutex<Ledger>) {
     let pending: Vec<(usize, Sent)> = {
         let ledger = ledger.lock().unwrap();
         ledger.sent.iter().enumerate().filter(|(_, s)| s.receipts.is_none()).map(|(i, s)| (i, s.clone())).collect()
@@ -158,11 +161,7 @@ async fn retry_in_flight(
 }
 
 /// Checks the log the restarted server serves against everything sent so far.
-async fn check_log(
-    client: &mut pb::ledger_client::LedgerClient<tonic::transport::Channel>,
-    sent: &[Sent],
-    cycle: usize,
-) {
+async fn check_log(client: &mut pb::ledger_client::LedgerClient<Conn>, sent: &[Sent], cycle: usize) {
     let log = read_all(client).await;
     assert_eq!(
         log.iter().map(|e| e.position).collect::<Vec<_>>(),
@@ -205,6 +204,9 @@ async fn check_log(
             }
         }
     }
-    let submitted = log.iter().filter(|e| !harness::is_checkpoint(e)).count();
-    assert_eq!(accounted, submitted, "cycle {cycle}: every event in the log but checkpoints was sent by the load");
+    let submitted = log.iter().filter(|e| !harness::is_server_written(e)).count();
+    assert_eq!(
+        accounted, submitted,
+        "cycle {cycle}: every event in the log but the server's own (checkpoints, credentials) was sent by the load"
+    );
 }

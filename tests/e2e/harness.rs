@@ -12,7 +12,7 @@ use std::{
 use chibo_proto::v1::{self as pb, keys_client::KeysClient, ledger_client::LedgerClient};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::{interceptor::InterceptedService, Interceptor};
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 pub const CHIBO: &str = env!("CARGO_BIN_EXE_chibo");
 
@@ -51,8 +51,13 @@ fn writer_token(data: &Path) -> Option<String> {
     WRITERS.lock().unwrap().get_or_insert_with(HashMap::new).get(data).cloned()
 }
 
-fn set_writer_token(data: &Path, token: String) {
-    WRITERS.lock().unwrap().get_or_insert_with(HashMap::new).insert(data.to_owned(), token);
+fn set_writer_token(data: &Path, token: Option<String>) {
+    let mut writers = WRITERS.lock().unwrap();
+    let writers = writers.get_or_insert_with(HashMap::new);
+    match token {
+        Some(token) => writers.insert(data.to_owned(), token),
+        None => writers.remove(data),
+    };
 }
 
 /// A running `chibo serve`.
@@ -64,6 +69,8 @@ pub struct Server {
     pub metrics: String,
     /// Its data directory.
     pub data: PathBuf,
+    /// The CA the harness's own connections trust, for a server with TLS ([`Server::trusting`]).
+    ca: Option<PathBuf>,
 }
 
 impl Server {
@@ -74,6 +81,11 @@ impl Server {
 
     /// [`Server::start`] with more `serve` flags (a `--listen` of their own replaces 127.0.0.1:0).
     pub fn start_with(data: &Path, flags: &[&str]) -> Server {
+        // A data directory without a log is a new log: a writer credential remembered for that
+        // path (from a directory since deleted) is not in it.
+        if !data.join("chibo.db").exists() {
+            set_writer_token(data, None);
+        }
         let listen: &[&str] = if flags.contains(&"--listen") { &[] } else { &["--listen", "127.0.0.1:0"] };
         let mut child = Command::new(CHIBO)
             .arg("serve")
@@ -104,7 +116,14 @@ impl Server {
         };
         let scheme = if field("tls=") == "on" { "https" } else { "http" };
         let url = format!("{scheme}://{}", field("grpc="));
-        Server { url, metrics: field("metrics="), data: data.to_owned(), child }
+        Server { url, metrics: field("metrics="), data: data.to_owned(), child, ca: None }
+    }
+
+    /// The server, with the harness's own connections ([`Server::client`], [`Server::writer`],
+    /// …) trusting the CA in the PEM file `ca`: for a server with TLS.
+    pub fn trusting(mut self, ca: &Path) -> Server {
+        self.ca = Some(ca.to_owned());
+        self
     }
 
     /// A Ledger client calling as the admin: it registers organizations and reads the whole log,
@@ -125,7 +144,12 @@ impl Server {
 
     /// A connection that presents no credential, for health, reflection and refusals.
     pub async fn raw_channel(&self) -> Channel {
-        Channel::from_shared(self.url.clone()).unwrap().connect().await.expect("the server accepts connections")
+        let mut endpoint = Channel::from_shared(self.url.clone()).unwrap();
+        if let Some(ca) = &self.ca {
+            let ca = Certificate::from_pem(std::fs::read(ca).expect("the CA's PEM file"));
+            endpoint = endpoint.tls_config(ClientTlsConfig::new().ca_certificate(ca)).unwrap();
+        }
+        endpoint.connect().await.expect("the server accepts connections")
     }
 
     /// The token of a committee credential over the whole tree, which writes every cell's and
@@ -145,7 +169,7 @@ impl Server {
             certificate: Vec::new(),
         };
         let token = keys.issue(request).await.expect("the admin issues the writer's credential").into_inner().token;
-        set_writer_token(&self.data, token.clone());
+        set_writer_token(&self.data, Some(token.clone()));
         token
     }
 
@@ -190,6 +214,13 @@ impl Drop for Server {
 
 /// The principal of [`Server::writer`]'s credential, as envelopes record it.
 pub const WRITER: &str = "test writer";
+
+/// The principal of the first admin's credential (the harness's [`admin_token`]), as envelopes
+/// record it.
+pub const ADMIN: &str = chibo_server::FIRST_ADMIN;
+
+/// The actor of what the server records on its own: the first admin's credential, checkpoints.
+pub const SERVER: &str = chibo_tlog::checkpoints::ACTOR;
 
 /// Runs a `chibo` command to completion, as the admin ([`admin_token`]).
 pub fn chibo(args: &[&str]) -> Output {
@@ -259,8 +290,24 @@ pub async fn read_all(client: &mut LedgerClient<Conn>) -> Vec<pb::RecordedEvent>
 /// Whether `event` is one of the server's own signed checkpoints (`$checkpoints`), which it
 /// records beside what clients submit.
 pub fn is_checkpoint(event: &pb::RecordedEvent) -> bool {
+    stream_of(event) == "$checkpoints"
+}
+
+/// Whether `event` records a credential issued or revoked (`$credentials`): the server writes
+/// them, the first admin's on a new log and the others as the Keys service is asked.
+pub fn is_credential(event: &pb::RecordedEvent) -> bool {
+    stream_of(event) == "$credentials"
+}
+
+/// Whether `event` is in one of the streams only the server writes (`$checkpoints`,
+/// `$credentials`), rather than submitted through the Ledger.
+pub fn is_server_written(event: &pb::RecordedEvent) -> bool {
+    is_checkpoint(event) || is_credential(event)
+}
+
+fn stream_of(event: &pb::RecordedEvent) -> String {
     let envelope = chibo_integrity::Envelope::decode(&event.envelope).expect("a stored envelope decodes");
-    envelope.stream.to_string() == "$checkpoints"
+    envelope.stream.to_string()
 }
 
 /// A valid StudyPointsEarned submission for `member`, on `date`.
@@ -333,8 +380,10 @@ impl Fixture {
     /// Records, as the admin, `org-thaibinh` (one Submit), then for each cell its
     /// OrganizationRegistered under the province (a Submit to `cell-{id}`); then, as the writer
     /// ([`Server::writer`]), for each cell with members one SubmitBatch to `cell-{id}` of a
-    /// MemberJoined for each, all on [`FOUNDED`].
+    /// MemberJoined for each, all on [`FOUNDED`]. The writer's credential is issued before all
+    /// that if the log has none yet, so the fixture's events follow one another in the log.
     pub async fn record(server: &Server, cells: &[CellSetup]) -> Fixture {
+        let writer = &mut server.writer().await;
         let client = &mut server.client().await;
         let mut requests = Vec::new();
         let province = registered(PROVINCE, None, pb::OrgLevel::Province, "Tỉnh ủy Thái Bình");
@@ -348,7 +397,6 @@ impl Fixture {
             .expect("the fixture's province is accepted");
         let receipt = reply.into_inner().receipt.expect("Submit returns a receipt");
         requests.push(Request { stream: format!("org-{PROVINCE}"), events: vec![province], receipts: vec![receipt] });
-        let mut writer = None;
         for CellSetup { id, members } in cells {
             let stream = format!("cell-{id}");
             let cell = registered(id, Some(PROVINCE), pb::OrgLevel::Cell, &format!("Chi bộ {id}"));
@@ -361,10 +409,6 @@ impl Fixture {
             if members.is_empty() {
                 continue;
             }
-            let writer = match &mut writer {
-                Some(writer) => writer,
-                None => writer.insert(server.writer().await),
-            };
             let events: Vec<_> = members.iter().map(|m| joined(m)).collect();
             let request =
                 pb::SubmitBatchRequest { stream: stream.clone(), expected_revision: None, events: events.clone() };
@@ -434,9 +478,7 @@ fn joined(member: &str) -> pb::EventSubmission {
 /// Copies a directory tree (a data directory, with the server stopped), and the writer's token
 /// with it.
 pub fn copy_tree(from: &Path, to: &Path) {
-    if let Some(token) = writer_token(from) {
-        set_writer_token(to, token);
-    }
+    set_writer_token(to, writer_token(from));
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

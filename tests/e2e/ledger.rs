@@ -28,11 +28,10 @@ use tokio::{
 use tonic::{
     codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
     codegen::http::uri::PathAndQuery,
-    transport::Channel,
     Code, Request, Status,
 };
 
-use crate::harness::{self, Fixture, Server};
+use crate::harness::{self, Conn, Fixture, Server};
 
 // ---------------------------------------------------------------------------------------------
 // Building submissions
@@ -340,7 +339,7 @@ struct Sent {
     submission: pb::EventSubmission,
 }
 
-async fn read_stream(client: &mut LedgerClient<Channel>, stream: &str) -> Vec<pb::RecordedEvent> {
+async fn read_stream(client: &mut LedgerClient<Conn>, stream: &str) -> Vec<pb::RecordedEvent> {
     let request = pb::ReadStreamRequest { stream: stream.into(), from_revision: 0, max_count: 0 };
     let mut events = client.read_stream(request).await.expect("ReadStream answers").into_inner();
     let mut read = Vec::new();
@@ -356,6 +355,12 @@ fn envelope(event: &pb::RecordedEvent) -> Envelope {
 
 fn event_id_of(event: &pb::RecordedEvent) -> String {
     envelope(event).event_id.to_string()
+}
+
+/// Whether the admin writes `kind` (an organization's registration, a committee's signing key),
+/// rather than a committee or a recorder.
+fn by_admin(kind: &Kind) -> bool {
+    matches!(kind, Kind::OrganizationRegistered(_) | Kind::SigningKeyRegistered(_) | Kind::SigningKeyRevoked(_))
 }
 
 /// Asserts that a receipt describes `event` exactly.
@@ -383,13 +388,16 @@ async fn every_event_kind_reads_back_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let data = server.data.clone();
+    // The admin registers organizations and signing keys; the writer, a committee over the whole
+    // tree, writes everything else.
     let mut client = server.client().await;
+    let writer = server.writer().await;
 
     const ORG: &str = "org-kien-xuong";
     const CELL: &str = "cell-tan-hoa";
     // What the rules need first: the province, and the cell dong-hai that members transfer
     // from and to. The fixture's events are checked like the test's own.
-    let fixture = Fixture::record(&mut client, &[harness::cell("dong-hai", harness::NO_MEMBERS)]).await;
+    let fixture = Fixture::record(&server, &[harness::cell("dong-hai", harness::NO_MEMBERS)]).await;
     let recorded: Vec<Sent> = fixture
         .requests
         .iter()
@@ -434,16 +442,18 @@ async fn every_event_kind_reads_back_byte_identical() {
         .collect();
 
     // The committee's events one by one with Submit, each expecting the revision before it; the
-    // cell's in two SubmitBatch calls; interleaved, so global positions and stream revisions
-    // differ.
+    // cell's in SubmitBatch calls (the registration alone, by the admin); interleaved, so global
+    // positions and stream revisions differ.
     let mut receipts: HashMap<String, pb::Receipt> =
         fixture.receipts().map(|r| (r.event_id.clone(), r.clone())).collect();
+    let kind_of = |sent: &Sent| sent.submission.event.as_ref().unwrap().kind.clone().unwrap();
     let submit_org = |range: std::ops::Range<usize>| {
-        let mut client = client.clone();
+        let (admin, writer) = (client.clone(), writer.clone());
         let org = &org;
         async move {
             let mut receipts = Vec::new();
             for sent in &org[range] {
+                let mut client = if by_admin(&kind_of(sent)) { admin.clone() } else { writer.clone() };
                 let expected = if sent.revision == 0 { no_stream() } else { exact(sent.revision - 1) };
                 let request = pb::SubmitRequest {
                     stream: ORG.into(),
@@ -457,7 +467,9 @@ async fn every_event_kind_reads_back_byte_identical() {
         }
     };
     let submit_cell = |range: std::ops::Range<usize>| {
-        let mut client = client.clone();
+        let admin = by_admin(&kind_of(&cell[range.start]));
+        assert!(cell[range.clone()].iter().all(|sent| by_admin(&kind_of(sent)) == admin), "one writer per batch");
+        let mut client = if admin { client.clone() } else { writer.clone() };
         let cell = &cell;
         async move {
             let first = cell[range.start].revision;
@@ -471,7 +483,8 @@ async fn every_event_kind_reads_back_byte_identical() {
     };
     let mut all_receipts = Vec::new();
     all_receipts.extend(submit_org(0..COMMITTEE_EVENTS_BEFORE_CELL).await);
-    all_receipts.extend(submit_cell(0..CELL_EVENTS_BEFORE_DECISIONS).await);
+    all_receipts.extend(submit_cell(0..1).await);
+    all_receipts.extend(submit_cell(1..CELL_EVENTS_BEFORE_DECISIONS).await);
     all_receipts.extend(submit_org(COMMITTEE_EVENTS_BEFORE_CELL..org.len()).await);
     all_receipts.extend(submit_cell(CELL_EVENTS_BEFORE_DECISIONS..cell.len()).await);
     for receipt in all_receipts {
@@ -484,11 +497,18 @@ async fn every_event_kind_reads_back_byte_identical() {
     assert_eq!(receipts.len(), sent.len(), "one receipt per event");
 
     let all = harness::read_all(&mut client).await;
-    assert_eq!(all.len(), sent.len());
-    let mut last_hash: HashMap<String, Vec<u8>> = HashMap::new();
-    let mut types = BTreeSet::new();
     for (position, event) in all.iter().enumerate() {
         assert_eq!(event.position, position as u64, "ReadAll is gapless and in order");
+    }
+    // Beside what was sent, the two credentials the server recorded: the first admin's, on its
+    // first start, and the writer's, as the admin asked.
+    let (credentials, submitted): (Vec<_>, Vec<_>) = all.iter().partition(|e| harness::is_credential(e));
+    let issuers: Vec<String> = credentials.iter().map(|e| envelope(e).actor).collect();
+    assert_eq!(issuers, [harness::SERVER, harness::ADMIN]);
+    assert_eq!(submitted.len(), sent.len());
+    let mut last_hash: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut types = BTreeSet::new();
+    for event in submitted {
         let envelope = envelope(event);
         let id = envelope.event_id.to_string();
         let sent = by_id[id.as_str()];
@@ -515,7 +535,8 @@ async fn every_event_kind_reads_back_byte_identical() {
             (occurred_at.seconds, occurred_at.nanos as u32),
             "{id}: occurred_at"
         );
-        assert_eq!(envelope.actor, "anonymous");
+        let actor = if by_admin(kind) { harness::ADMIN } else { harness::WRITER };
+        assert_eq!(envelope.actor, actor, "{id}: who submitted it");
 
         // The hash spec holds for the bytes as served.
         let salt: [u8; 16] = event.salt.as_slice().try_into().expect("a 16-byte salt");
@@ -545,8 +566,9 @@ async fn every_event_kind_reads_back_byte_identical() {
     let (report, code) = harness::verify(&data);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["intact"], true, "{report}");
-    assert_eq!(report["events"], sent.len(), "{report}");
-    let streams: BTreeSet<&str> = sent.iter().map(|s| s.stream.as_str()).collect();
+    assert_eq!(report["events"], sent.len() + credentials.len(), "{report}");
+    let mut streams: BTreeSet<&str> = sent.iter().map(|s| s.stream.as_str()).collect();
+    streams.insert("$credentials");
     assert_eq!(report["streams"], streams.len(), "{report}");
 }
 
@@ -602,7 +624,8 @@ async fn health_and_reflection_answer() {
 
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let channel = server.channel().await;
+    // Neither needs a credential: they answer no question about the log.
+    let channel = server.raw_channel().await;
 
     let mut health = HealthClient::new(channel.clone());
     for service in ["", "chibo.v1.Ledger"] {
@@ -649,7 +672,10 @@ async fn health_and_reflection_answer() {
 /// it exactly so.
 struct Refusals {
     server: Server,
-    client: LedgerClient<Channel>,
+    /// The admin's: it reads the log.
+    client: LedgerClient<Conn>,
+    /// The writer's: it submits the cases.
+    writer: LedgerClient<Conn>,
     seeded: Vec<pb::Receipt>,
     log: Vec<pb::RecordedEvent>,
 }
@@ -660,15 +686,15 @@ const MEMBERS_OF_A: [&str; 5] = ["nguyen-van-a", "le-van-c", "a", "b", "c"];
 impl Refusals {
     async fn start(dir: &std::path::Path) -> Refusals {
         let server = Server::start(dir);
-        let mut client = server.client().await;
         let cells = [harness::cell("a", MEMBERS_OF_A), harness::cell("b", harness::NO_MEMBERS)];
-        let fixture = Fixture::record(&mut client, &cells).await;
+        let fixture = Fixture::record(&server, &cells).await;
+        let (mut client, mut writer) = (server.client().await, server.writer().await);
         // The first seed is valid in any registered cell, so that its id can be tried in cell-b.
         let seeds = vec![trained("hoang-e"), harness::points("le-van-c", 5)];
-        let seeded = client.submit_batch(batch("cell-a", seeds)).await.expect("the seed is accepted").into_inner();
+        let seeded = writer.submit_batch(batch("cell-a", seeds)).await.expect("the seed is accepted").into_inner();
         let log = harness::read_all(&mut client).await;
-        assert_eq!(log.len(), fixture.len() + 2);
-        Refusals { server, client, seeded: seeded.receipts, log }
+        assert_eq!(log.iter().filter(|e| !harness::is_server_written(e)).count(), fixture.len() + 2);
+        Refusals { server, client, writer, seeded: seeded.receipts, log }
     }
 
     /// The stored events of the seed, as they were submitted.
@@ -710,7 +736,7 @@ fn resubmission(event: &pb::RecordedEvent) -> pb::EventSubmission {
 
 /// `event` submitted alone to `stream`.
 async fn submit_one(
-    client: &mut LedgerClient<Channel>,
+    client: &mut LedgerClient<Conn>,
     stream: &str,
     event: pb::EventSubmission,
 ) -> Result<tonic::Response<pb::SubmitResponse>, Status> {
@@ -735,7 +761,7 @@ fn trained(candidate: &str) -> pb::EventSubmission {
 async fn bad_input_is_refused_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut t = Refusals::start(dir.path()).await;
-    let mut client = t.client.clone();
+    let mut client = t.writer.clone();
     let invalid = Code::InvalidArgument;
 
     // Unknown or missing event types.
@@ -863,7 +889,7 @@ async fn bad_input_is_refused_and_writes_nothing() {
 async fn one_event_id_twice_in_a_batch_is_invalid() {
     let dir = tempfile::tempdir().unwrap();
     let mut t = Refusals::start(dir.path()).await;
-    let mut client = t.client.clone();
+    let mut client = t.writer.clone();
     let twice = harness::points("a", 1);
     let result = client.submit_batch(batch("cell-a", vec![twice.clone(), twice.clone()])).await;
     t.check("one event id twice in a batch", result, Code::InvalidArgument, &["event_id", &twice.event_id]).await;
@@ -874,7 +900,7 @@ async fn one_event_id_twice_in_a_batch_is_invalid() {
 async fn conflicts_are_refused_and_resubmissions_answered() {
     let dir = tempfile::tempdir().unwrap();
     let mut t = Refusals::start(dir.path()).await;
-    let mut client = t.client.clone();
+    let mut client = t.writer.clone();
     let seeded = t.seeded.clone();
     let first = t.seed_submissions().remove(0);
 
@@ -914,12 +940,12 @@ async fn conflicts_are_refused_and_resubmissions_answered() {
     let again = pb::SubmitRequest { expected_revision: no_stream(), ..submit("cell-a", first.clone()) };
     let receipt = client.submit(again).await.expect("a resubmission is answered").into_inner().receipt.unwrap();
     assert_eq!(receipt, pb::Receipt { duplicate: true, ..seeded[0].clone() });
-    assert!(harness::read_all(&mut client).await == t.log, "a resubmission writes nothing");
+    assert!(harness::read_all(&mut t.client).await == t.log, "a resubmission writes nothing");
     let again = batch("cell-a", t.seed_submissions());
     let receipts = client.submit_batch(again).await.expect("a resubmitted batch is answered").into_inner().receipts;
     let originals: Vec<_> = seeded.iter().map(|r| pb::Receipt { duplicate: true, ..r.clone() }).collect();
     assert_eq!(receipts, originals);
-    assert!(harness::read_all(&mut client).await == t.log, "a resubmitted batch writes nothing");
+    assert!(harness::read_all(&mut t.client).await == t.log, "a resubmitted batch writes nothing");
 
     // Through all of that the stream stayed at its revision, and the log at its length.
     let receipts = client
@@ -940,7 +966,7 @@ async fn conflicts_are_refused_and_resubmissions_answered() {
 async fn oversize_requests_are_refused_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut t = Refusals::start(dir.path()).await;
-    let mut client = t.client.clone();
+    let mut client = t.writer.clone();
 
     // Text over its field's limit (64 KiB of minutes).
     let mut meeting = meeting_held(90);
@@ -1034,7 +1060,7 @@ impl<R: Message + Default> Decoder for ReplyDecoder<R> {
 }
 
 /// Calls `Submit` with `request` as the encoded `SubmitRequest`.
-async fn submit_raw(channel: Channel, request: Vec<u8>) -> Result<pb::SubmitResponse, Status> {
+async fn submit_raw(channel: Conn, request: Vec<u8>) -> Result<pb::SubmitResponse, Status> {
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.map_err(|e| Status::unavailable(e.to_string()))?;
     let path = PathAndQuery::from_static("/chibo.v1.Ledger/Submit");
@@ -1057,7 +1083,7 @@ fn replace_once(bytes: &[u8], placeholder: &[u8], with: &[u8]) -> Vec<u8> {
 async fn undecodable_requests_are_refused_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut t = Refusals::start(dir.path()).await;
-    let channel = t.server.channel().await;
+    let channel = t.server.writer_channel().await;
 
     // The raw path itself works: a valid encoding goes through.
     let valid = submit("cell-a", harness::points("a", 1)).encode_to_vec();
@@ -1110,6 +1136,7 @@ async fn undecodable_requests_are_refused_and_write_nothing() {
 async fn subscribe_streams_live_events() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
+    // The admin subscribes and reads; the writers write.
     let mut client = server.client().await;
 
     // Writers on their own connections, unary and batched, to different streams and one shared;
@@ -1121,18 +1148,19 @@ async fn subscribe_streams_live_events() {
     let early_members: Vec<String> = (0..5).map(|i| format!("m-{i}")).collect();
     let mut cells = vec![harness::cell("early", &early_members), harness::cell("shared", (0..WRITERS).map(shared))];
     cells.extend((0..WRITERS).map(|w| harness::cell(format!("writer-{w}"), [own(w)])));
-    let fixture = Fixture::record(&mut client, &cells).await;
+    let fixture = Fixture::record(&server, &cells).await;
     let mut receipts: Vec<pb::Receipt> = fixture.receipts().cloned().collect();
 
     // Some events before the subscription, so it catches up first and then goes live.
     let early = early_members.iter().map(|m| harness::points(m, 1)).collect();
-    receipts.extend(client.submit_batch(batch("cell-early", early)).await.unwrap().into_inner().receipts);
+    let mut writer = server.writer().await;
+    receipts.extend(writer.submit_batch(batch("cell-early", early)).await.unwrap().into_inner().receipts);
     let mut subscription =
         client.subscribe(pb::SubscribeRequest { after_position: None }).await.expect("Subscribe answers").into_inner();
 
     let mut writers = Vec::new();
     for w in 0..WRITERS {
-        let mut client = server.client().await;
+        let mut client = server.writer().await;
         writers.push(tokio::spawn(async move {
             let mut receipts = Vec::new();
             for round in 0..ROUNDS {
@@ -1155,8 +1183,10 @@ async fn subscribe_streams_live_events() {
     for writer in writers {
         receipts.extend(writer.await.unwrap());
     }
-    let total = receipts.len();
-    assert_eq!(total, fixture.len() + 5 + WRITERS * ROUNDS + WRITERS * (ROUNDS / 5) * 2);
+    assert_eq!(receipts.len(), fixture.len() + 5 + WRITERS * ROUNDS + WRITERS * (ROUNDS / 5) * 2);
+    // And before all of them, the two credentials: the first admin's and the writer's.
+    const CREDENTIALS: usize = 2;
+    let total = CREDENTIALS + receipts.len();
 
     let mut seen = Vec::new();
     while seen.len() < total {
@@ -1167,8 +1197,12 @@ async fn subscribe_streams_live_events() {
     let positions: Vec<u64> = seen.iter().map(|e| e.position).collect();
     assert_eq!(positions, (0..total as u64).collect::<Vec<_>>(), "every event once, in global order");
     let by_position: HashMap<u64, &pb::Receipt> = receipts.iter().map(|r| (r.position, r)).collect();
-    for event in &seen {
-        assert_receipt_matches(by_position[&event.position], event);
+    assert_eq!(by_position.len(), receipts.len(), "one position per receipt");
+    let (credentials, submitted): (Vec<_>, Vec<_>) = seen.iter().partition(|e| harness::is_credential(e));
+    assert_eq!(credentials.len(), CREDENTIALS);
+    for event in submitted {
+        let receipt = by_position.get(&event.position).unwrap_or_else(|| panic!("no receipt for {}", event.position));
+        assert_receipt_matches(receipt, event);
     }
     // What a subscriber sees is what a reader sees.
     assert!(harness::read_all(&mut client).await == seen);
@@ -1205,16 +1239,20 @@ fn sample(page: &str, name: &str) -> Option<f64> {
 async fn metrics_are_served() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let mut client = server.client().await;
 
     let cells = [harness::cell("a", ["a", "b"]), harness::cell("b", ["c"])];
-    let fixture = Fixture::record(&mut client, &cells).await;
-    // What the fixture's appends counted: the counts below are the test's own, on top.
+    let fixture = Fixture::record(&server, &cells).await;
+    let log = harness::read_all(&mut server.client().await).await;
+    let credentials = log.iter().filter(|e| harness::is_credential(e)).count();
+    assert_eq!(log.len(), credentials + fixture.len());
+    // What the fixture's appends and the credentials before them counted: the counts below are
+    // the test's own, on top.
     let (status, before) = http_get(&server.metrics).await;
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
     let counted = |page: &str, name: &str| sample(page, name).unwrap_or(0.0);
-    assert_eq!(counted(&before, "chibo_events_appended_total"), fixture.len() as f64, "{before}");
+    assert_eq!(counted(&before, "chibo_events_appended_total"), log.len() as f64, "{before}");
 
+    let mut client = server.writer().await;
     let events = (0..3).map(|_| harness::points("a", 1)).collect();
     client.submit_batch(batch("cell-a", events)).await.unwrap();
     let once = harness::points("b", 2);
@@ -1271,11 +1309,11 @@ async fn sigterm_drains_and_exits_cleanly() {
     // member, one point per event, at most 200 a day.
     const WRITERS: usize = 4;
     let cells: Vec<_> = (0..WRITERS).map(|w| harness::cell(format!("load-{w}"), [format!("m{w}")])).collect();
-    Fixture::record(&mut server.client().await, &cells).await;
+    Fixture::record(&server, &cells).await;
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let mut writers = Vec::new();
     for w in 0..WRITERS {
-        let mut client = server.client().await;
+        let mut client = server.writer().await;
         let acknowledged = acknowledged.clone();
         writers.push(tokio::spawn(async move {
             let mut receipts = Vec::new();
@@ -1322,7 +1360,14 @@ async fn sigterm_drains_and_exits_cleanly() {
     for writer in writers {
         let (got, status) = timeout(Duration::from_secs(10), writer).await.expect("each writer sees the end").unwrap();
         assert_ne!(status.code(), Code::Ok);
-        let refused = matches!(status.code(), Code::InvalidArgument | Code::FailedPrecondition | Code::AlreadyExists);
+        let refused = matches!(
+            status.code(),
+            Code::InvalidArgument
+                | Code::FailedPrecondition
+                | Code::AlreadyExists
+                | Code::Unauthenticated
+                | Code::PermissionDenied
+        );
         assert!(!refused, "a writer ends with the shutdown, not with a refusal: {status:?}");
         receipts.extend(got);
     }

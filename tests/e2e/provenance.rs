@@ -7,9 +7,9 @@ use chibo_proto::v1::{self as pb, ledger_client::LedgerClient, standings_client:
 use pb::event::Kind;
 use pb::provenance_request::Subject;
 use serde_json::Value;
-use tonic::{transport::Channel, Code};
+use tonic::Code;
 
-use crate::harness::{cell, chibo, Fixture, Server};
+use crate::harness::{cell, chibo, Conn, Fixture, Server};
 use crate::rules::{attendance, commended, corrected, ev, held, meeting, points, retracted, spoke};
 
 /// What a test event was recorded as.
@@ -19,7 +19,7 @@ struct Recorded {
 }
 
 /// Submits `kinds` to `stream` in one batch; what each was recorded as.
-async fn submit(client: &mut LedgerClient<Channel>, stream: &str, kinds: Vec<Kind>) -> Vec<Recorded> {
+async fn submit(client: &mut LedgerClient<Conn>, stream: &str, kinds: Vec<Kind>) -> Vec<Recorded> {
     let events: Vec<_> = kinds.into_iter().map(ev).collect();
     let request = pb::SubmitBatchRequest { stream: stream.into(), expected_revision: None, events };
     let receipts = client
@@ -91,8 +91,8 @@ fn rows(doc: &Value) -> Vec<(u64, bool, u64, u64, String)> {
 async fn the_events_behind_a_figure_over_grpc_and_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let mut client = server.client().await;
-    Fixture::record(&mut client, &[cell("a", ["an", "binh", "cuong"])]).await;
+    Fixture::record(&server, &[cell("a", ["an", "binh", "cuong"])]).await;
+    let mut client = server.writer().await;
     let points_recorded = submit(
         &mut client,
         "cell-a",

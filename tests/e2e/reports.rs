@@ -9,12 +9,12 @@ use chibo_proto::v1::{
 use pb::event::Kind;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tonic::{transport::Channel, Code};
+use tonic::Code;
 
-use crate::harness::{cell, chibo, Fixture, Server, PROVINCE};
+use crate::harness::{cell, chibo, Conn, Fixture, Server, PROVINCE};
 use crate::rules::{attendance, ev, held, meeting, points, retracted, spoke};
 
-async fn submit(client: &mut LedgerClient<Channel>, stream: &str, kinds: Vec<Kind>) -> Vec<pb::EventSubmission> {
+async fn submit(client: &mut LedgerClient<Conn>, stream: &str, kinds: Vec<Kind>) -> Vec<pb::EventSubmission> {
     let events: Vec<_> = kinds.into_iter().map(ev).collect();
     let request = pb::SubmitBatchRequest { stream: stream.into(), expected_revision: None, events: events.clone() };
     client.submit_batch(request).await.unwrap_or_else(|e| panic!("{stream} accepts the batch: {e:?}"));
@@ -49,8 +49,8 @@ fn standings_cli(server: &Server, args: &[&str]) -> String {
 async fn standings_answer_the_same_over_grpc_and_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let mut client = server.client().await;
-    Fixture::record(&mut client, &[cell("a", ["an", "binh", "cuong"])]).await;
+    Fixture::record(&server, &[cell("a", ["an", "binh", "cuong"])]).await;
+    let mut client = server.writer().await;
     let recorded = submit(
         &mut client,
         "cell-a",
@@ -108,6 +108,7 @@ async fn standings_answer_the_same_over_grpc_and_the_cli() {
     // A reader that stops reading (`chibo standings … | head -1`) ends the command quietly.
     let mut child = std::process::Command::new(crate::harness::CHIBO)
         .args(["standings", "--server", &server.url, "cell", "a", "--year", "2026"])
+        .env("CHIBO_TOKEN", crate::harness::admin_token())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

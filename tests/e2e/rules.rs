@@ -16,16 +16,16 @@
 //! of each case. Every case runs even when an earlier one fails; the test then lists them all.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     time::{SystemTime, UNIX_EPOCH},
 };
 
 use chibo_domain::{Date, Timestamp};
 use chibo_proto::v1 as pb;
 use pb::{event::Kind, ledger_client::LedgerClient};
-use tonic::{transport::Channel, Code};
+use tonic::Code;
 
-use crate::harness::{self, Server};
+use crate::harness::{self, Conn, Server};
 
 const INVALID: Code = Code::InvalidArgument;
 const EXISTS: Code = Code::AlreadyExists;
@@ -413,14 +413,62 @@ struct Setup {
     programme_launch: String,
 }
 
-async fn record(client: &mut LedgerClient<Channel>, stream: &str, events: Vec<pb::EventSubmission>) {
-    let request = pb::SubmitBatchRequest { stream: stream.into(), expected_revision: None, events };
-    if let Err(status) = client.submit_batch(request).await {
-        panic!("the setup of {stream} is accepted: {status:?}");
+/// Who submits: the admin registers organizations and signing keys, and corrects or retracts
+/// what it wrote; the writer, a committee over the whole tree, writes everything else.
+struct Callers {
+    admin: LedgerClient<Conn>,
+    writer: LedgerClient<Conn>,
+    /// The ids of the events the admin submitted.
+    by_admin: HashSet<String>,
+}
+
+impl Callers {
+    async fn of(server: &Server) -> Callers {
+        Callers { admin: server.client().await, writer: server.writer().await, by_admin: HashSet::new() }
+    }
+
+    /// Whether `event` is the admin's to submit.
+    fn is_admin(&self, event: &pb::EventSubmission) -> bool {
+        match event.event.as_ref().and_then(|e| e.kind.as_ref()) {
+            Some(Kind::OrganizationRegistered(_) | Kind::SigningKeyRegistered(_) | Kind::SigningKeyRevoked(_)) => true,
+            Some(Kind::EventCorrected(c)) => self.by_admin.contains(&c.target_event_id),
+            Some(Kind::EventRetracted(r)) => self.by_admin.contains(&r.target_event_id),
+            _ => false,
+        }
+    }
+
+    /// The client that submits `events`, which are all the admin's or all the writer's.
+    fn client_for(&mut self, events: &[pb::EventSubmission]) -> &mut LedgerClient<Conn> {
+        let admin = events.first().is_some_and(|e| self.is_admin(e));
+        assert!(events.iter().all(|e| self.is_admin(e) == admin), "one caller per request: {events:?}");
+        if admin {
+            self.by_admin.extend(events.iter().map(|e| e.event_id.clone()));
+            &mut self.admin
+        } else {
+            &mut self.writer
+        }
     }
 }
 
-async fn set_up(client: &mut LedgerClient<Channel>) -> Setup {
+/// Records `events` in `stream`: in one batch, or in one batch per run of the same caller's.
+async fn record(callers: &mut Callers, stream: &str, events: Vec<pb::EventSubmission>) {
+    let mut runs: Vec<Vec<pb::EventSubmission>> = Vec::new();
+    for event in events {
+        match runs.last_mut() {
+            Some(run) if callers.is_admin(&run[0]) == callers.is_admin(&event) => run.push(event),
+            _ => runs.push(vec![event]),
+        }
+    }
+    for events in runs {
+        let client = callers.client_for(&events);
+        let request = pb::SubmitBatchRequest { stream: stream.into(), expected_revision: None, events };
+        if let Err(status) = client.submit_batch(request).await {
+            panic!("the setup of {stream} is accepted: {status:?}");
+        }
+    }
+}
+
+async fn set_up(client: &mut Callers) -> Setup {
     use pb::OrgLevel::{Cell, District, Grassroots, Province};
     let ids = Setup {
         khu_1_registration: harness::event_id(),
@@ -894,8 +942,9 @@ fn cases(ids: &Setup) -> Vec<Family> {
 
 /// Runs `case`, whose events, if accepted, should land at `next` onwards; returns how many it
 /// appended, or what went wrong.
-async fn run(client: &mut LedgerClient<Channel>, case: &Case, next: u64) -> Result<u64, String> {
+async fn run(callers: &mut Callers, case: &Case, next: u64) -> Result<u64, String> {
     let mut events = case.events.clone();
+    let client = callers.client_for(&events);
     let result = if events.len() == 1 {
         let request = pb::SubmitRequest { stream: case.stream.clone(), expected_revision: None, event: events.pop() };
         client.submit(request).await.map(|r| r.into_inner().receipt.into_iter().collect::<Vec<_>>())
@@ -946,8 +995,9 @@ fn event_id(event: &pb::RecordedEvent) -> String {
 async fn every_rule_refuses_what_breaks_it_and_only_that() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
+    let mut callers = Callers::of(&server).await;
+    let ids = set_up(&mut callers).await;
     let mut client = server.client().await;
-    let ids = set_up(&mut client).await;
     let set_up_len = harness::read_all(&mut client).await.len();
 
     let families = cases(&ids);
@@ -966,7 +1016,7 @@ async fn every_rule_refuses_what_breaks_it_and_only_that() {
             sent_by.insert(&event.event_id, (label.clone(), accepted));
         }
         let tally = passed.entry(case.family).or_default();
-        match run(&mut client, case, next).await {
+        match run(&mut callers, case, next).await {
             Ok(appended) => {
                 next += appended;
                 if accepted {

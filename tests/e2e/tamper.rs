@@ -33,7 +33,8 @@ fn points_revision(n: usize) -> u64 {
 
 /// A data directory with the fixture (the province; each cell and its members), then four
 /// study-points events in each of three cells, interleaved; the server stopped. Returns how
-/// many events the fixture recorded.
+/// many events the fixture recorded (the credentials before it aside: the first admin's and the
+/// writer's).
 async fn recorded_log(dir: &Path) -> usize {
     let server = Server::start(dir);
     let fixture = record(&server).await;
@@ -44,9 +45,9 @@ async fn recorded_log(dir: &Path) -> usize {
 /// Records the fixture and the study points of [`recorded_log`] on a running server; how many
 /// events the fixture recorded.
 async fn record(server: &Server) -> usize {
-    let mut client = server.client().await;
     let cells: Vec<_> = CELLS.iter().map(|id| cell(*id, (0..PER_CELL).map(|n| member(id, n)))).collect();
-    let fixture = Fixture::record(&mut client, &cells).await;
+    let fixture = Fixture::record(server, &cells).await;
+    let mut client = server.writer().await;
     for i in 0..PER_CELL {
         for id in CELLS {
             let request = chibo_proto::v1::SubmitRequest {
@@ -107,11 +108,12 @@ async fn an_untouched_log_verifies_and_says_so() {
     let fixture = recorded_log(dir.path()).await;
     let (report, code) = verify(dir.path());
     assert_eq!((code, report["intact"].as_bool()), (0, Some(true)), "{report}");
-    let events = fixture + CELLS.len() * PER_CELL;
+    // The two credentials (the first admin's and the writer's), the fixture, the points.
+    let events = 2 + fixture + CELLS.len() * PER_CELL;
     assert_eq!(report["events"], events as u64);
     let text = chibo(&["verify", "--data", dir.path().to_str().unwrap()]);
-    // The cells' streams and the province's.
-    let streams = CELLS.len() + 1;
+    // The cells' streams, the province's, and $credentials.
+    let streams = CELLS.len() + 2;
     let expected = format!("ok: {events} events in {streams} streams");
     assert!(String::from_utf8_lossy(&text.stdout).starts_with(&expected), "{text:?}");
 }
@@ -556,7 +558,7 @@ async fn an_older_copy_of_the_directory_is_a_rollback_against_the_state_of_the_n
 
     // The log goes on, and the inspector accepts its newer checkpoint.
     let server = Server::start_with(&data, &SIGNED);
-    let mut client = server.client().await;
+    let mut client = server.writer().await;
     for (n, id) in CELLS.iter().enumerate() {
         let request = chibo_proto::v1::SubmitRequest {
             stream: format!("cell-{id}"),
@@ -565,7 +567,7 @@ async fn an_older_copy_of_the_directory_is_a_rollback_against_the_state_of_the_n
         };
         client.submit(request).await.unwrap();
     }
-    let recorded = read_all(&mut client).await.len() as u64;
+    let recorded = read_all(&mut server.client().await).await.len() as u64;
     signed_up_to(&server, recorded).await;
     server.stop().await;
     let state = dir.path().join("accepted.note");

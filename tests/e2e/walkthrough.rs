@@ -1,12 +1,13 @@
 //! The README's walkthrough, run as written: the example files in ops/examples/ go in through
 //! `chibo submit`, come back through `chibo read`, and `chibo verify` passes. If the README's
-//! commands or examples drift from the code, this fails.
+//! commands or examples drift from the code, this fails. The admin registers the organizations
+//! and reads; the cell's record book is written with a committee's credential.
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::harness::{chibo, verify, Server};
+use crate::harness::{chibo, chibo_as, verify, Server};
 
 fn example(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ops/examples").join(name).to_str().unwrap().to_owned()
@@ -24,6 +25,10 @@ async fn the_readme_walkthrough_works() {
     let submit_to = |stream: &str, file: &str| {
         lines(&chibo(&["submit", "--server", &server.url, "--stream", stream, &example(file)]))
     };
+    let writer = server.writer_token().await;
+    let write_to = |stream: &str, file: &str| {
+        lines(&chibo_as(&writer, &["submit", "--server", &server.url, "--stream", stream, &example(file)]))
+    };
     // The organizations first, each parent before its children, each in its own stream.
     let organizations = [
         ("org-ca-mau", "1a-province.json"),
@@ -35,19 +40,22 @@ async fn the_readme_walkthrough_works() {
         assert_eq!(submit_to(stream, file)[0]["revision"], 0, "{file}");
     }
     // Before its members are recorded, the meeting is refused as the README says.
-    let early = chibo(&["submit", "--server", &server.url, "--stream", "cell-tan-hoa", &example("3-meeting.json")]);
+    let early =
+        chibo_as(&writer, &["submit", "--server", &server.url, "--stream", "cell-tan-hoa", &example("3-meeting.json")]);
     assert_eq!(early.status.code(), Some(2));
     let said = "chibo: the server refused: FailedPrecondition: event.event.meeting_held.attendance[0].member_id: \
                 nguyen-van-an is not a member of cell-tan-hoa on 2026-01-05";
     assert!(String::from_utf8_lossy(&early.stderr).contains(said), "{early:?}");
 
-    let submit = |file: &str| submit_to("cell-tan-hoa", file);
+    let submit = |file: &str| write_to("cell-tan-hoa", file);
     assert_eq!(submit("2-members.json").len(), 3);
     let meeting = submit("3-meeting.json");
-    // The committees' three events and the cell's four come before it in the global order.
+    // The committees' three events and the cell's four come before it in the global order, and
+    // two credentials: the first admin's, recorded on the first start, and the writer's, issued
+    // before the members were submitted.
     assert_eq!(
         (meeting[0]["revision"].as_u64(), meeting[0]["position"].as_u64(), meeting[0]["duplicate"].as_bool()),
-        (Some(4), Some(7), Some(false))
+        (Some(4), Some(9), Some(false))
     );
     // Running the walkthrough twice records nothing twice.
     assert_eq!(submit("3-meeting.json")[0]["duplicate"], true);
@@ -65,13 +73,15 @@ async fn the_readme_walkthrough_works() {
     assert!(raw[0]["envelope"].as_str().is_some_and(|b64| !b64.is_empty()));
 
     // A meeting for the wrong cell's stream is refused, naming the field.
-    let refused = chibo(&["submit", "--server", &server.url, "--stream", "org-tan-hoa", &example("3-meeting.json")]);
+    let refused =
+        chibo_as(&writer, &["submit", "--server", &server.url, "--stream", "org-tan-hoa", &example("3-meeting.json")]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("stream: MeetingHeld belongs in"), "{refused:?}");
 
     server.stop().await;
+    // The committees' three streams, the cell's, and $credentials.
     let (report, code) = verify(dir.path());
-    assert_eq!((code, report["events"].as_u64(), report["streams"].as_u64()), (0, Some(8), Some(4)), "{report}");
+    assert_eq!((code, report["events"].as_u64(), report["streams"].as_u64()), (0, Some(10), Some(5)), "{report}");
     let text = chibo(&["verify", "--data", dir.path().to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&text.stdout).starts_with("ok: 8 events in 4 streams"), "{text:?}");
+    assert!(String::from_utf8_lossy(&text.stdout).starts_with("ok: 10 events in 5 streams"), "{text:?}");
 }
