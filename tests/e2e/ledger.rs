@@ -1280,6 +1280,17 @@ async fn metrics_are_served() {
 // ---------------------------------------------------------------------------------------------
 // 6. Shutdown
 
+/// The address line means the server is up, signals included: a SIGTERM sent as soon as it is
+/// read stops the server cleanly, never by the signal's default action. (A few times over, on
+/// fresh logs, where starting does the most before the line.)
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_right_after_the_address_line_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    for n in 0..10 {
+        Server::start(&dir.path().join(format!("data-{n}"))).stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_drains_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();

@@ -94,6 +94,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         (Some(_), None) => "on".to_owned(),
         (Some(_), Some(ca)) => format!("on client-ca={}", ca.display()),
     };
+    // Watching for SIGINT and SIGTERM before anyone is told where it serves: one sent as soon as
+    // the address line is read stops the server cleanly, not by the signal's default action.
+    let shutdown = shutdown_signal()?;
     // One line on stdout for people and scripts (tests read the bound ports from it).
     let announce =
         format!("chibo serving grpc={grpc_addr} tls={tls_shown} metrics={metrics_shown} data={}\n", data.display());
@@ -119,7 +122,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             result.context("the server task failed")??;
             return Ok(ExitCode::SUCCESS);
         }
-        signal = shutdown_signal() => signal?,
+        () = shutdown => {}
     }
     let _ = stop_tx.send(());
     match tokio::time::timeout(Duration::from_secs(shutdown_grace), &mut server).await {
@@ -178,19 +181,29 @@ async fn first_admin(store: &dyn EventStore, domain: &Domain) -> anyhow::Result<
     Ok(())
 }
 
-async fn shutdown_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+/// Starts watching for SIGINT and SIGTERM (Ctrl-C elsewhere) at once; the future ends at the
+/// first one.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    Ok(async move {
         tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("cannot watch SIGINT")?,
+            _ = interrupt.recv() => {}
             _ = term.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await.context("cannot watch Ctrl-C")?;
-    Ok(())
+    })
+}
+
+/// Starts watching for Ctrl-C at once; the future ends when it comes.
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    let ctrl_c = tokio::signal::windows::ctrl_c().context("cannot watch Ctrl-C")?;
+    Ok(async move {
+        let mut ctrl_c = ctrl_c;
+        ctrl_c.recv().await;
+    })
 }
 
 /// The gRPC listener's TLS, resolved from its flags: the files read and checked now, so that a
