@@ -232,6 +232,12 @@ pub fn chibo_as(token: &str, args: &[&str]) -> Output {
     Command::new(CHIBO).args(args).env("CHIBO_TOKEN", token).output().expect("the chibo binary runs")
 }
 
+/// Runs a `chibo` command to completion with no token (neither `CHIBO_TOKEN` nor `--token`
+/// unless `args` has it).
+pub fn chibo_anonymous(args: &[&str]) -> Output {
+    Command::new(CHIBO).args(args).env_remove("CHIBO_TOKEN").output().expect("the chibo binary runs")
+}
+
 /// `chibo verify --data DIR --json`: its parsed report and exit code.
 pub fn verify(data: &Path) -> (serde_json::Value, i32) {
     verify_with(data, &[])

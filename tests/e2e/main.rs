@@ -6,6 +6,7 @@ mod keys;
 
 mod audit;
 mod audit_export;
+mod auth;
 mod bundle_verify;
 mod crash;
 mod demo;
