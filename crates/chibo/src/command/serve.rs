@@ -155,7 +155,7 @@ const INIT_ADMIN_TOKEN: &str = "CHIBO_INIT_ADMIN_TOKEN";
 
 /// On a log that has never had a credential, records the first admin's and shows its token
 /// once, on stderr (stdout's first line is the address line scripts read). With
-/// CHIBO_INIT_ADMIN_TOKEN set, that token is the admin's and is not shown.
+/// CHIBO_INIT_ADMIN_TOKEN set, that token is the admin's, and is only logged as used.
 async fn first_admin(store: &dyn EventStore, domain: &Domain) -> anyhow::Result<()> {
     let chosen = match std::env::var(INIT_ADMIN_TOKEN) {
         Ok(token) => Some(token),
@@ -169,14 +169,14 @@ async fn first_admin(store: &dyn EventStore, domain: &Domain) -> anyhow::Result<
     })?;
     let Some(token) = token else { return Ok(()) };
     let admin = chibo_server::FIRST_ADMIN;
-    let shown = match from_env {
-        true => format!("the token in {INIT_ADMIN_TOKEN}"),
-        false => format!("this token, shown only now; keep it secret:\n\n    {token}\n"),
-    };
+    if from_env {
+        tracing::info!(principal = admin, "recorded the first admin credential, with the token in {INIT_ADMIN_TOKEN}");
+        return Ok(());
+    }
     eprintln!(
         "chibo: this log had no credentials, so it now has one: {admin:?}, the admin of the whole tree, with \
-         {shown}\nchibo: call with it as CHIBO_TOKEN=… (or --token), and issue narrower credentials with \
-         `chibo keys issue`."
+         this token, shown only now; keep it secret:\n\n    {token}\n\nchibo: call with it as CHIBO_TOKEN=… (or \
+         --token), and issue narrower credentials with `chibo keys issue`."
     );
     Ok(())
 }
