@@ -11,6 +11,7 @@ mod bundle_verify;
 mod crash;
 mod demo;
 mod ledger;
+mod limits;
 mod provenance;
 mod reports;
 mod rules;
