@@ -1,13 +1,17 @@
 //! The README's walkthrough, run as written: the example files in ops/examples/ go in through
 //! `chibo submit`, come back through `chibo read`, and `chibo verify` passes. If the README's
 //! commands or examples drift from the code, this fails. The admin registers the organizations
-//! and reads; the cell's record book is written with a committee's credential.
+//! and reads; the cell's record book is written by its secretary, a recorder credential the admin
+//! issues with `chibo keys issue`.
 
 use std::path::Path;
 
 use serde_json::Value;
 
 use crate::harness::{chibo, chibo_as, verify, Server};
+
+/// The secretary of the cell Tân Hoà, as the README issues their credential.
+const SECRETARY: &str = "Bí thư chi bộ Tân Hoà";
 
 fn example(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ops/examples").join(name).to_str().unwrap().to_owned()
@@ -25,10 +29,6 @@ async fn the_readme_walkthrough_works() {
     let submit_to = |stream: &str, file: &str| {
         lines(&chibo(&["submit", "--server", &server.url, "--stream", stream, &example(file)]))
     };
-    let writer = server.writer_token().await;
-    let write_to = |stream: &str, file: &str| {
-        lines(&chibo_as(&writer, &["submit", "--server", &server.url, "--stream", stream, &example(file)]))
-    };
     // The organizations first, each parent before its children, each in its own stream.
     let organizations = [
         ("org-ca-mau", "1a-province.json"),
@@ -39,6 +39,27 @@ async fn the_readme_walkthrough_works() {
     for (stream, file) in organizations {
         assert_eq!(submit_to(stream, file)[0]["revision"], 0, "{file}");
     }
+    // The secretary's credential: the token alone on stdout.
+    let issued = chibo(&[
+        "keys",
+        "issue",
+        "--server",
+        &server.url,
+        "--id",
+        "tan-hoa-secretary",
+        "--principal",
+        SECRETARY,
+        "--role",
+        "recorder",
+        "--scope",
+        "tan-hoa",
+    ]);
+    assert!(issued.status.success(), "{issued:?}");
+    let writer = String::from_utf8(issued.stdout).unwrap().trim().to_owned();
+    assert!(writer.starts_with("chibo_") && !writer.contains(char::is_whitespace), "{writer:?}");
+    let write_to = |stream: &str, file: &str| {
+        lines(&chibo_as(&writer, &["submit", "--server", &server.url, "--stream", stream, &example(file)]))
+    };
     // Before its members are recorded, the meeting is refused as the README says.
     let early =
         chibo_as(&writer, &["submit", "--server", &server.url, "--stream", "cell-tan-hoa", &example("3-meeting.json")]);
@@ -51,8 +72,8 @@ async fn the_readme_walkthrough_works() {
     assert_eq!(submit("2-members.json").len(), 3);
     let meeting = submit("3-meeting.json");
     // The committees' three events and the cell's four come before it in the global order, and
-    // two credentials: the first admin's, recorded on the first start, and the writer's, issued
-    // before the members were submitted.
+    // two credentials: the first admin's, recorded on the first start, and the secretary's,
+    // issued before the members were submitted.
     assert_eq!(
         (meeting[0]["revision"].as_u64(), meeting[0]["position"].as_u64(), meeting[0]["duplicate"].as_bool()),
         (Some(4), Some(9), Some(false))
@@ -83,5 +104,9 @@ async fn the_readme_walkthrough_works() {
     let (report, code) = verify(dir.path());
     assert_eq!((code, report["events"].as_u64(), report["streams"].as_u64()), (0, Some(10), Some(5)), "{report}");
     let text = chibo(&["verify", "--data", dir.path().to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&text.stdout).starts_with("ok: 10 events in 5 streams"), "{text:?}");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.starts_with("ok: 10 events in 5 streams"), "{text}");
+    // The organizations and the secretary's credential by the admin, the cell's book by its
+    // secretary, the admin's own credential by the server.
+    assert!(text.contains(&format!("recorded by: {SECRETARY} 4, admin 5, chibo-server 1")), "{text}");
 }
