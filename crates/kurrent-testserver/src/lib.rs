@@ -65,7 +65,7 @@ mod streams;
 mod subscription;
 mod wire;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::transport::Server;
@@ -81,6 +81,13 @@ use crate::{
 };
 
 pub use node::SERVER_VERSION;
+
+/// KurrentDB's largest log record (16 MiB less its overhead), the largest message its Streams
+/// service takes.
+const MAX_LOG_RECORD_SIZE: usize = 16 * 1024 * 1024 - 10_000;
+
+/// How long [`KurrentTestServer::stop`] waits for the server's connections to close.
+const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// A running test server: one in-memory KurrentDB node on a loopback port, in plaintext.
 ///
@@ -108,8 +115,10 @@ impl KurrentTestServer {
         let connections = Arc::new(Connections::default());
         let incoming = connections.clone().accept(listener);
         let (shutdown, stopped) = oneshot::channel::<()>();
+        // KurrentDB takes messages up to its largest log record on the Streams service.
+        let streams = StreamsServer::new(streams::Streams::new(log)).max_decoding_message_size(MAX_LOG_RECORD_SIZE);
         let router = Server::builder()
-            .add_service(StreamsServer::new(streams::Streams::new(log)))
+            .add_service(streams)
             .add_service(ServerFeaturesServer::new(node.clone()))
             .add_service(GossipServer::new(node));
         let server = tokio::spawn(async move {
@@ -140,14 +149,16 @@ impl KurrentTestServer {
         self.connections.kill_all();
     }
 
-    /// Stops the node: drops its connections, stops listening and waits for its tasks to end.
+    /// Stops the node: stops listening, drops its connections and waits for them to close.
     pub async fn stop(mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
         self.connections.kill_all();
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
+        if let Some(mut server) = self.server.take() {
+            if tokio::time::timeout(STOP_GRACE, &mut server).await.is_err() {
+                server.abort();
+            }
         }
     }
 }

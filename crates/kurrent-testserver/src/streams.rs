@@ -486,3 +486,96 @@ fn unhandled(why: &str) -> Status {
 pub fn invalid_position() -> Status {
     Status::invalid_argument("Trying to read from an invalid position.")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use read_req::options::{self as wire, CountOption, FilterOption, StreamOption};
+
+    fn proposed(metadata: &[(&str, &str)], id: Option<common::uuid::Value>) -> append_req::ProposedMessage {
+        append_req::ProposedMessage {
+            id: id.map(|value| common::Uuid { value: Some(value) }),
+            metadata: metadata.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            custom_metadata: Bytes::new(),
+            data: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn an_event_without_its_required_metadata_or_a_usable_id_is_refused() {
+        let id = Some(common::uuid::Value::String(uuid::Uuid::new_v4().to_string()));
+        let typed = [("type", "T"), ("content-type", "application/json")];
+        assert!(proposed_event(proposed(&typed, id.clone())).unwrap().is_json);
+
+        let missing = proposed_event(proposed(&[("type", "T")], id.clone())).unwrap_err();
+        assert_eq!(missing.code(), Code::InvalidArgument);
+        assert_eq!(missing.metadata().get("exception").unwrap(), "missing-required-metadata-property");
+        let missing = proposed_event(proposed(&[("content-type", "x")], id.clone())).unwrap_err();
+        assert_eq!(missing.message(), "Required Metadata Property 'type' is missing");
+
+        for id in [
+            None,
+            Some(common::uuid::Value::String("not a uuid".into())),
+            Some(common::uuid::Value::String(uuid::Uuid::nil().to_string())),
+        ] {
+            assert_eq!(proposed_event(proposed(&typed, id)).unwrap_err().code(), Code::Unknown);
+        }
+        let empty_type = [("type", ""), ("content-type", "x")];
+        assert_eq!(proposed_event(proposed(&empty_type, id)).unwrap_err().code(), Code::Unknown);
+    }
+
+    #[test]
+    fn a_read_request_kurrentdb_would_not_serve_is_refused() {
+        let all =
+            || Some(StreamOption::All(wire::AllOptions { all_option: Some(wire::all_options::AllOption::Start(())) }));
+        let valid = read_req::Options {
+            stream_option: all(),
+            read_direction: 0,
+            resolve_links: false,
+            count_option: Some(CountOption::Count(10)),
+            filter_option: Some(FilterOption::NoFilter(())),
+            uuid_option: Some(wire::UuidOption { content: Some(wire::uuid_option::Content::String(())) }),
+            control_option: None,
+        };
+        assert!(Read::from_options(valid.clone()).is_ok());
+        let refused = [
+            read_req::Options { uuid_option: None, ..valid.clone() },
+            read_req::Options { stream_option: None, ..valid.clone() },
+            read_req::Options { count_option: None, ..valid.clone() },
+            read_req::Options { filter_option: None, ..valid.clone() },
+            read_req::Options { read_direction: 7, ..valid.clone() },
+            // Subscriptions go forwards only.
+            read_req::Options {
+                read_direction: 1,
+                count_option: Some(CountOption::Subscription(wire::SubscriptionOptions {})),
+                ..valid.clone()
+            },
+            read_req::Options {
+                stream_option: Some(StreamOption::All(wire::AllOptions { all_option: None })),
+                ..valid.clone()
+            },
+            read_req::Options {
+                stream_option: Some(StreamOption::Stream(wire::StreamOptions {
+                    stream_identifier: None,
+                    revision_option: Some(wire::stream_options::RevisionOption::Start(())),
+                })),
+                ..valid.clone()
+            },
+            read_req::Options {
+                filter_option: Some(FilterOption::Filter(wire::FilterOptions {
+                    filter: Some(wire::filter_options::Filter::EventType(wire::filter_options::Expression {
+                        regex: "(".into(),
+                        prefix: vec![],
+                    })),
+                    window: Some(wire::filter_options::Window::Count(())),
+                    checkpoint_interval_multiplier: 1,
+                })),
+                ..valid.clone()
+            },
+        ];
+        for options in refused {
+            let described = format!("{options:?}");
+            assert!(Read::from_options(options).is_err(), "{described}");
+        }
+    }
+}

@@ -56,9 +56,14 @@ fn original(event: ResolvedEvent) -> RecordedEvent {
 }
 
 /// The next event a subscription delivers, skipping confirmation, checkpoints and caught-up.
+/// A subscription that delivers nothing fails the test rather than hanging it.
 async fn next_event(subscription: &mut Subscription) -> eventstore::Result<RecordedEvent> {
-    subscription.next().await.map(original)
+    tokio::time::timeout(HANG, subscription.next()).await.expect("the subscription delivers").map(original)
 }
+
+/// Long enough for anything that is going to happen to happen: reached only by a test that
+/// would otherwise wait forever.
+const HANG: std::time::Duration = std::time::Duration::from_secs(60);
 
 // Appending and reading a stream.
 
@@ -215,7 +220,7 @@ async fn re_appending_the_same_event_ids_writes_nothing_and_reports_the_original
 }
 
 #[tokio::test]
-async fn an_append_without_the_required_metadata_or_over_the_size_limit_is_refused() {
+async fn an_append_over_kurrentdbs_size_limit_is_refused_whole() {
     let server = KurrentTestServer::start().await;
     let client = client(&server);
     let too_big = binary("Big", &vec![7u8; 1024 * 1024 + 1]);
@@ -354,6 +359,42 @@ async fn a_filtered_subscription_sees_matching_events_and_checkpoints() {
     assert_eq!(streams, ["cell-a", "cell-c"]);
     assert!(!checkpoints.is_empty());
     assert!(checkpoints.windows(2).all(|w| w[0] <= w[1]), "{checkpoints:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_are_followed_once_each_in_all_order() {
+    let server = KurrentTestServer::start().await;
+    let client = client(&server);
+    let mut subscription = client.subscribe_to_all(&SubscribeToAllOptions::default()).await;
+    let writers: Vec<_> = (0..4u8)
+        .map(|w| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for n in 0..25u8 {
+                    let stream = format!("cell-writer-{w}");
+                    client
+                        .append_to_stream(stream, &expecting(ExpectedRevision::Any), binary("N", &[w, n]))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut followed = Vec::new();
+    while followed.len() < 100 {
+        followed.push(next_event(&mut subscription).await.unwrap());
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    assert!(followed.windows(2).all(|w| w[0].position < w[1].position));
+    for w in 0..4u8 {
+        let of_writer: Vec<_> = followed.iter().filter(|e| e.data[0] == w).map(|e| (e.revision, e.data[1])).collect();
+        assert_eq!(of_writer, (0..25u8).map(|n| (u64::from(n), n)).collect::<Vec<_>>());
+    }
+    let read: Vec<_> = read_all(&client, &ReadAllOptions::default()).await.iter().map(|e| e.id).collect();
+    assert_eq!(read, followed.iter().map(|e| e.id).collect::<Vec<_>>());
 }
 
 // A killed connection.
