@@ -113,13 +113,15 @@ pub async fn run(
     responses: mpsc::Sender<Result<ReadResp, Status>>,
 ) {
     let send = |content| responses.send(Ok(ReadResp { content: Some(content) }));
+    // Like KurrentDB, the subscription fixes where it starts before it confirms: whatever is
+    // written after the client has seen the confirmation, it sees too.
+    let mut grown = log.watch();
+    let cursor = log.read(|log| Cursor::new(log, &source));
     let confirmation = read_resp::SubscriptionConfirmation { subscription_id: uuid::Uuid::new_v4().to_string() };
     if send(read_resp::Content::Confirmation(confirmation)).await.is_err() {
         return;
     }
-
-    let mut grown = log.watch();
-    let mut cursor = match log.read(|log| Cursor::new(log, &source)) {
+    let mut cursor = match cursor {
         Ok(cursor) => cursor,
         Err(status) => {
             let _ = responses.send(Err(status)).await;
@@ -186,8 +188,9 @@ struct Cursor {
 enum At {
     /// The revision of the stream's next event.
     Stream { stream: String, next: u64 },
-    /// The index in the log of the next event.
-    All { next: usize },
+    /// The index in the log of the next event; events at or before `after` are skipped (a
+    /// subscription from a position past the end of the log waits for the log to pass it).
+    All { next: usize, after: Option<u64> },
 }
 
 impl Cursor {
@@ -202,15 +205,15 @@ impl Cursor {
                 let stream = stream.clone();
                 (At::Stream { stream, next }, None)
             }
-            Source::All(AllFrom::Start) => (At::All { next: 0 }, None),
-            Source::All(AllFrom::End) => (At::All { next: log.len() }, log.last_position()),
+            Source::All(AllFrom::Start) => (At::All { next: 0, after: None }, None),
+            Source::All(AllFrom::End) => (At::All { next: log.len(), after: None }, log.last_position()),
             Source::All(AllFrom::Position(position)) => {
                 // Past the end is allowed: the subscription skips events up to it.
                 if *position < log.end() && !log.is_boundary(*position) {
                     return Err(invalid_position());
                 }
                 let next = log.index_after(*position);
-                (At::All { next }, Some(*position))
+                (At::All { next, after: Some(*position) }, Some(*position))
             }
         };
         Ok(Cursor { at, last_considered })
@@ -224,11 +227,17 @@ impl Cursor {
                 *next += page.len() as u64;
                 page
             }
-            At::All { next } => {
-                let page = log.page_from(*next, PAGE);
+            At::All { next, after } => loop {
+                let mut page = log.page_from(*next, PAGE);
+                if page.is_empty() {
+                    break page;
+                }
                 *next += page.len();
-                page
-            }
+                page.retain(|record| after.is_none_or(|after| record.position > after));
+                if !page.is_empty() {
+                    break page;
+                }
+            },
         };
         if let Some(last) = page.last() {
             self.last_considered = Some(last.position);

@@ -317,6 +317,30 @@ async fn a_subscription_from_a_position_starts_after_it() {
 }
 
 #[tokio::test]
+async fn a_subscription_from_past_the_end_waits_for_the_log_to_pass_it() {
+    let server = KurrentTestServer::start().await;
+    let client = client(&server);
+    let first =
+        client.append_to_stream("cell-far", &expecting(ExpectedRevision::Any), binary("E", b"0")).await.unwrap();
+    let far = Position { commit: first.position.commit + 1000, prepare: first.position.prepare + 1000 };
+    let mut subscription =
+        client.subscribe_to_all(&SubscribeToAllOptions::default().position(StreamPosition::Position(far))).await;
+    // The client sends its request when first asked for an event; once it is confirmed, the
+    // subscription has fixed where it starts.
+    let confirmed = subscription.next_subscription_event().await.unwrap();
+    assert!(matches!(confirmed, SubscriptionEvent::Confirmed(_)), "{confirmed:?}");
+    let events: Vec<_> = (1..40u8).map(|n| binary("E", &[n])).collect();
+    client.append_to_stream("cell-far", &expecting(ExpectedRevision::Any), events).await.unwrap();
+
+    let beyond: Vec<_> =
+        read_all(&client, &ReadAllOptions::default()).await.into_iter().filter(|e| e.position > far).collect();
+    assert!(beyond.len() > 1 && beyond.len() < 39, "the log passes the position within the append");
+    for expected in beyond {
+        assert_eq!(next_event(&mut subscription).await.unwrap().id, expected.id);
+    }
+}
+
+#[tokio::test]
 async fn a_subscription_to_a_stream_sees_only_that_stream_after_its_revision() {
     let server = KurrentTestServer::start().await;
     let client = client(&server);
