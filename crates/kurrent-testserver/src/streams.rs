@@ -157,13 +157,29 @@ impl Read {
             Some(FilterOption::Filter(filter)) => Some(Filter::from_options(filter.clone())?),
             Some(FilterOption::NoFilter(())) | None => None,
         };
+        // Named as KurrentDB names the cases of the request's options.
         let invalid = || {
+            let stream = match stream_option {
+                Some(StreamOption::Stream(_)) => "Stream",
+                Some(StreamOption::All(_)) => "All",
+                None => "None",
+            };
+            let count = match count_option {
+                Some(CountOption::Count(_)) => "Count",
+                Some(CountOption::Subscription(_)) => "Subscription",
+                None => "None",
+            };
+            let direction = match direction {
+                Some(direction) => direction.as_str_name(),
+                None => "unknown",
+            };
+            let filter = match filter_option {
+                Some(FilterOption::Filter(_)) => "Filter",
+                Some(FilterOption::NoFilter(())) => "NoFilter",
+                None => "None",
+            };
             Status::invalid_argument(format!(
-                "The combination of ({:?}, {:?}, {:?}, {:?}) is invalid.",
-                stream_option.as_ref().map(|_| ()),
-                count_option,
-                read_direction,
-                filter_option.as_ref().map(|f| matches!(f, FilterOption::Filter(_))),
+                "The combination of ({stream}, {count}, {direction}, {filter}) is invalid."
             ))
         };
         if filter_option.is_none() || direction.is_none() {
