@@ -3,13 +3,14 @@
 //!
 //! One attempt:
 //!
-//! 1. Read the stream's last event from KurrentDB (its revision and hash are what the new
-//!    events chain from), and at the same time the end of `$all`; wait until the follower has
-//!    read `$all` that far, so its index holds every event acknowledged before this append.
+//! 1. The stream's head (last revision and hash, what the new events chain from): the one this
+//!    store's own last append to it left, or else read from KurrentDB, and then waited for until
+//!    the follower has indexed it. Either way the index now holds the stream up to that head.
 //! 2. Idempotency, before the expected revision: the first event's id recorded in this stream,
 //!    with this batch exactly as recorded, returns the original receipts; an id recorded for
 //!    anything else is a conflict.
-//! 3. The caller's expected revision, against the head read in 1.
+//! 3. The caller's expected revision, against that head (a remembered head that does not admit
+//!    it is forgotten, and the attempt starts over with one read from KurrentDB).
 //! 4. Seal each event (revision, previous hash, record time) and append to KurrentDB with the
 //!    exact revision of that head (or no stream). KurrentDB's check is the one that counts
 //!    between servers: if another append got in first, it refuses, and the attempt starts over
@@ -18,8 +19,14 @@
 //!    2's original receipts if it was this very batch that got in.)
 //! 5. Once KurrentDB acknowledged, wait for the follower to index the events, and answer with
 //!    their positions. If what the follower indexed under these ids is not what this attempt
-//!    sealed, KurrentDB had taken the append for a retry of one that was already written (same
-//!    ids at the same place) and wrote nothing: start over, and step 2 answers.
+//!    sealed, KurrentDB had taken the append for a retry of one already written (the same ids
+//!    at the same place) and wrote nothing: start over, and step 2 answers.
+//!
+//! So a retry is recognised wherever its original went: an original this store acknowledged
+//! was indexed before its receipt left; one in this stream at or before the head is indexed by
+//! step 1; one after it makes KurrentDB refuse or deduplicate step 4. What step 2 can miss is an
+//! id reused in *another* stream through another server in the moment before this server's
+//! follower reads it; then both are recorded, and the log names the first.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -33,10 +40,39 @@ use crate::{layout, EsdbStore};
 const MAX_ATTEMPTS: u32 = 32;
 
 /// The last event of a stream, as the next one chains from it.
-struct Head {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Head {
     revision: u64,
     hash: Hash,
     recorded_at: Timestamp,
+    /// Its `$all` position, when read from KurrentDB.
+    all_position: Option<eventstore::Position>,
+}
+
+/// The heads this store's own appends left, so that the next append to a stream need not read
+/// it first. Only a guess: KurrentDB refuses an append sealed against a head that is no longer
+/// the stream's, and then the head is read.
+#[derive(Default)]
+pub(crate) struct Heads {
+    heads: std::sync::Mutex<std::collections::HashMap<String, Head>>,
+}
+
+impl Heads {
+    fn get(&self, stream: &str) -> Option<Head> {
+        self.heads.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(stream).copied()
+    }
+
+    fn remember(&self, stream: &str, head: Head) {
+        let mut heads = self.heads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let known = heads.entry(stream.to_owned()).or_insert(head);
+        if known.revision < head.revision {
+            *known = head;
+        }
+    }
+
+    fn forget(&self, stream: &str) {
+        self.heads.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(stream);
+    }
 }
 
 impl EsdbStore {
@@ -52,27 +88,44 @@ impl EsdbStore {
         let _held = self.ids_in_flight.hold(&ids).await;
         let name = stream.to_string();
         let kurrent_stream = self.namespace.stream(stream);
-        let mut turn = Some(self.stream_locks.lock(&kurrent_stream).await);
 
         for _ in 0..MAX_ATTEMPTS {
-            if turn.is_none() {
-                turn = Some(self.stream_locks.lock(&kurrent_stream).await);
-            }
-            let (head, synced) =
-                tokio::join!(self.head(&name, &kurrent_stream), self.sync(Some(self.options.follow_timeout)));
-            synced.map_err(AppendError::Unavailable)?;
-            let head = head?;
+            // Appends under `Any` take turns per stream rather than fail against each other and
+            // start over; the others are refused on a conflict anyway, so they need no turn.
+            let turn = match expected {
+                ExpectedRevision::Any => Some(self.stream_locks.lock(&kurrent_stream).await),
+                ExpectedRevision::NoStream | ExpectedRevision::Exact(_) => None,
+            };
+            let remembered = self.heads.get(&kurrent_stream);
+            let head = match remembered {
+                Some(head) => Some(head),
+                None => {
+                    let head = self.head(&name, &kurrent_stream).await?;
+                    if let Some(at) = head.and_then(|h| h.all_position) {
+                        self.follower
+                            .wait_until_read(at, Some(self.options.follow_timeout))
+                            .await
+                            .map_err(AppendError::Unavailable)?;
+                    }
+                    head
+                }
+            };
             if let Some(receipts) = self.recorded(stream, &events).await? {
                 return Ok(receipts);
             }
-            let last = head.as_ref().map(|h| h.revision);
+            let last = head.map(|h| h.revision);
             if !expected.admits(last) {
+                if remembered.is_some() {
+                    // A remembered head is a guess: refuse only on what KurrentDB says.
+                    self.heads.forget(&kurrent_stream);
+                    continue;
+                }
                 return Err(AppendError::WrongExpectedRevision { stream: name, expected, actual: last });
             }
 
-            let recorded_at = self.record_time(head.as_ref().map(|h| h.recorded_at));
+            let recorded_at = self.record_time(head.map(|h| h.recorded_at));
             let first_revision = last.map_or(0, |r| r + 1);
-            let mut prev_hash = head.as_ref().map_or_else(|| genesis(&name), |h| h.hash);
+            let mut prev_hash = head.map_or_else(|| genesis(&name), |h| h.hash);
             let mut sealed = Vec::with_capacity(events.len());
             for (event, revision) in events.iter().zip(first_revision..) {
                 let s = seal(EnvelopeFields {
@@ -101,7 +154,10 @@ impl EsdbStore {
                 last.map_or(eventstore::ExpectedRevision::NoStream, eventstore::ExpectedRevision::Exact);
             match self.kurrent.append(&kurrent_stream, kurrent_expected, data).await {
                 Ok(_) => {}
-                Err(e) if e.is_wrong_expected_version() => continue,
+                Err(e) if e.is_wrong_expected_version() => {
+                    self.heads.forget(&kurrent_stream);
+                    continue;
+                }
                 Err(e) if e.is_before_sending() => {
                     tracing::debug!(error = %e, "no KurrentDB node to append to; trying again");
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -118,8 +174,10 @@ impl EsdbStore {
                     )))
                 }
             }
-            // KurrentDB has it: the stream's next append may read its head.
-            turn = None;
+            // KurrentDB has it. The turn is kept until the follower shows that what KurrentDB has
+            // is what was sealed here: then the next append to the stream chains from it
+            // without reading it.
+            self.heads.forget(&kurrent_stream);
             let indexed = awaited.indexed(self.options.follow_timeout).await.map_err(|reason| {
                 AppendError::Unavailable(format!(
                     "KurrentDB acknowledged the append to {name}, but {reason}: retry with the same event ids for \
@@ -129,6 +187,9 @@ impl EsdbStore {
             if indexed.iter().zip(&sealed).any(|(i, s)| i.hash != Some(s.hash)) {
                 continue; // not ours: KurrentDB deduplicated; step 2 answers
             }
+            let revision = first_revision + sealed.len() as u64 - 1;
+            self.heads.remember(&kurrent_stream, Head { revision, hash: prev_hash, recorded_at, all_position: None });
+            drop(turn);
             return Ok(events
                 .iter()
                 .zip(sealed)
@@ -166,7 +227,12 @@ impl EsdbStore {
         };
         let metadata = layout::metadata(&event.custom_metadata).map_err(unusable)?;
         let envelope = Envelope::decode(metadata.envelope).map_err(|e| unusable(e.to_string()))?;
-        Ok(Some(Head { revision: event.revision, hash: metadata.hash, recorded_at: envelope.recorded_at }))
+        Ok(Some(Head {
+            revision: event.revision,
+            hash: metadata.hash,
+            recorded_at: envelope.recorded_at,
+            all_position: Some(event.position),
+        }))
     }
 
     /// If the batch's first event is recorded in `stream` and the batch is exactly what was

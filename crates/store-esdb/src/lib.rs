@@ -21,7 +21,7 @@
 //! shares the cluster. So chibo's position of an event is *derived*: the number of the log's
 //! events before it in `$all`. Every server computes it the same way from the same `$all`, so a
 //! receipt's position is the position every reader later sees. Each store runs a follower of
-//! `$all` ([`follower`](crate) module) that numbers the log's events as they come and keeps, in
+//! `$all` (the `follower` module) that numbers the log's events as they come and keeps, in
 //! memory only, the `$all` position of each chibo position and the chibo position of each
 //! event id (about 50 bytes an event); it is rebuilt from `$all` on every start (connecting
 //! waits until it has caught up), and resumes after a dropped subscription from the `$all`
@@ -31,15 +31,15 @@
 //! furthest [`EventStore::read_all`] and [`EventStore::read_stream`] read, and what an append
 //! waits for before it answers.
 //!
-//! **Appends** ([`append`](crate) module) are sealed by the store against the stream's head as
+//! **Appends** (the `append` module) are sealed by the store against the stream's head as
 //! KurrentDB has it (revision, hash) and appended expecting exactly that revision, so KurrentDB
 //! decides between servers: when another append got in first, it refuses, and the store reads
 //! the new head and starts over; under the caller's `Any` that retries until it lands, so two
 //! servers appending to one stream keep one linear chain. A receipt is given only after
 //! KurrentDB acknowledged the append (quorum-durable) and the follower has indexed it.
-//! Idempotency is checked first, against the follower's index once it has read `$all` to the
-//! end as the append found it: a resubmitted batch gets the original receipts, an id recorded
-//! for anything else is refused.
+//! Idempotency is checked first, against the follower's index once it holds the stream up to
+//! the head the events are sealed against: a resubmitted batch gets the original receipts, an
+//! id recorded for anything else is refused.
 //!
 //! **Record times** are never earlier than the last one this store assigned, the stream's last
 //! event's, or the latest the follower has seen in the log. Two servers appending to different
@@ -58,9 +58,10 @@
 //!   scavenged away: chibo positions are counted over what `$all` holds, and a read that finds
 //!   `$all` changed under its index fails rather than renumber the log (the Merkle checkpoints
 //!   would show it too).
-//! - Two appends of one event id to two *different* streams from two servers at the same moment
-//!   can both land (KurrentDB keeps ids unique per stream only; one server keeps its own appends
-//!   apart); the log then names the first, and the follower logs the second as an error.
+//! - Two appends of one event id to two *different* streams from two servers within a moment of
+//!   each other can both land (KurrentDB keeps ids unique per stream only; one server keeps its
+//!   own appends apart); the log then names the first, and the follower logs the second as an
+//!   error.
 #![deny(missing_docs)]
 
 mod append;
@@ -132,6 +133,7 @@ pub struct EsdbStore {
     following: tokio::task::JoinHandle<()>,
     stream_locks: StreamLocks,
     ids_in_flight: IdsInFlight,
+    heads: append::Heads,
     last_recorded: Mutex<Timestamp>,
     options: Options,
 }
@@ -167,6 +169,7 @@ impl EsdbStore {
             following,
             stream_locks: StreamLocks::default(),
             ids_in_flight: IdsInFlight::default(),
+            heads: append::Heads::default(),
             last_recorded: Mutex::new(append::epoch()),
             options,
         };
