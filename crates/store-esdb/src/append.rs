@@ -152,8 +152,13 @@ impl EsdbStore {
             let data = events.iter().zip(&sealed).map(|(e, s)| layout::event_data(e, s)).collect();
             let kurrent_expected =
                 last.map_or(eventstore::ExpectedRevision::NoStream, eventstore::ExpectedRevision::Exact);
+            let started = std::time::Instant::now();
             match self.kurrent.append(&kurrent_stream, kurrent_expected, data).await {
-                Ok(_) => {}
+                Ok(_) => {
+                    if let Some(observer) = &self.options.observer {
+                        observer.committed(1, events.len(), started.elapsed());
+                    }
+                }
                 Err(e) if e.is_wrong_expected_version() => {
                     self.heads.forget(&kurrent_stream);
                     continue;

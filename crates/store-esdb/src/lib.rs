@@ -78,7 +78,9 @@ use std::{
 
 use async_trait::async_trait;
 use chibo_domain::{StreamName, Timestamp};
-use chibo_store::{AppendError, EventStore, ExpectedRevision, NewEvent, ReadError, Receipt, StoredEvent};
+use chibo_store::{
+    AppendError, CommitObserver, EventStore, ExpectedRevision, NewEvent, ReadError, Receipt, StoredEvent,
+};
 use eventstore::{Client, ClientSettings};
 use tokio::sync::watch;
 
@@ -93,7 +95,7 @@ use crate::{
 pub const DEFAULT_LOG: &str = "chibo";
 
 /// Options for [`EsdbStore::connect_with`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// The log's name: its streams are `{log}/{stream}` ([`layout::Namespace::new`] says what a
     /// name may hold). Logs with different names share a cluster without seeing each other.
@@ -101,11 +103,25 @@ pub struct Options {
     /// How long an append waits for this server's follower of `$all`, before it answers
     /// [`AppendError::Unavailable`].
     pub follow_timeout: Duration,
+    /// Told about every append KurrentDB acknowledged (for metrics): one append, its events,
+    /// and how long KurrentDB took to acknowledge it.
+    pub observer: Option<Arc<dyn CommitObserver>>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { log: DEFAULT_LOG.to_owned(), follow_timeout: Duration::from_secs(30) }
+        Self { log: DEFAULT_LOG.to_owned(), follow_timeout: Duration::from_secs(30), observer: None }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self { log, follow_timeout, observer } = self;
+        f.debug_struct("Options")
+            .field("log", log)
+            .field("follow_timeout", follow_timeout)
+            .field("observer", &observer.as_ref().map(|_| "…"))
+            .finish()
     }
 }
 
