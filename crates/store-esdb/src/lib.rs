@@ -62,6 +62,10 @@
 //!   each other can both land (KurrentDB keeps ids unique per stream only; one server keeps its
 //!   own appends apart); the log then names the first, and the follower logs the second as an
 //!   error.
+//! - The `eventstore` client installs its own rustls crypto provider (aws-lc-rs) process-wide on
+//!   first use and cannot work in a process that chose one before: connect before anything else
+//!   installs one (`chibo serve` on KurrentDB leaves the choice to it; connecting refuses, saying
+//!   so, otherwise).
 #![deny(missing_docs)]
 
 mod append;
