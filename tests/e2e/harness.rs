@@ -23,6 +23,13 @@ pub fn admin_token() -> &'static str {
     TOKEN.get_or_init(|| chibo_server::auth::new_token().expect("randomness for a token"))
 }
 
+/// Names rustls's process-wide crypto provider for the test's own TLS clients, as `chibo`'s
+/// main does: with the KurrentDB client in the build, two are compiled in and rustls picks
+/// neither by itself.
+pub fn name_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A connection that calls with a token.
 pub type Conn = InterceptedService<Channel, Bearer>;
 
@@ -146,6 +153,7 @@ impl Server {
     pub async fn raw_channel(&self) -> Channel {
         let mut endpoint = Channel::from_shared(self.url.clone()).unwrap();
         if let Some(ca) = &self.ca {
+            name_tls_provider();
             let ca = Certificate::from_pem(std::fs::read(ca).expect("the CA's PEM file"));
             endpoint = endpoint.tls_config(ClientTlsConfig::new().ca_certificate(ca)).unwrap();
         }

@@ -10,6 +10,7 @@ mod auth;
 mod bundle_verify;
 mod crash;
 mod demo;
+mod kurrentdb;
 mod ledger;
 mod limits;
 mod provenance;

@@ -15,7 +15,9 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-use crate::harness::{admin_token, cell, is_server_written, read_all, Bearer, Fixture, Server, CHIBO};
+use crate::harness::{
+    admin_token, cell, is_server_written, name_tls_provider, read_all, Bearer, Fixture, Server, CHIBO,
+};
 
 /// A CA, and the files of what it signs.
 pub(crate) struct Ca {
@@ -184,6 +186,7 @@ pub(crate) async fn tls_client(
 
 /// A connection over TLS trusting `ca`, presenting `identity` if given; the error as text.
 pub(crate) async fn tls_channel(url: &str, ca: &Path, identity: Option<&Issued>) -> Result<Channel, String> {
+    name_tls_provider();
     let mut config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(std::fs::read(ca).unwrap()));
     if let Some(issued) = identity {
         config = config
@@ -300,6 +303,7 @@ async fn a_client_trusting_another_ca_refuses_the_server() {
     assert!(refused.contains("UnknownIssuer"), "{refused}");
 
     // A server whose certificate is not for the name the client asked for is refused too.
+    name_tls_provider();
     let config = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(std::fs::read(&pki.ca.pem).unwrap()))
         .domain_name("chibo.elsewhere.example");

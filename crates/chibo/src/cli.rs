@@ -14,7 +14,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server on the embedded store.
+    /// Run the server, on the embedded store or on a KurrentDB cluster (--store).
     Serve(ServeArgs),
     /// Submit one event, or a batch to one stream, from JSON; prints the receipts.
     Submit(SubmitArgs),
@@ -256,6 +256,15 @@ pub struct ServeArgs {
     /// The data directory (created if absent).
     #[arg(long, default_value = "./chibo-data", env = "CHIBO_DATA")]
     pub data: PathBuf,
+    /// Where the log is kept: omitted, the embedded store in --data; `esdb://…` or
+    /// `esdb+discover://…`, a KurrentDB cluster (ops/kurrentdb/RUNBOOK.md), and --data keeps only
+    /// what this server rebuilds from it and its checkpoint key state.
+    #[arg(long, env = "CHIBO_STORE", hide_env_values = true)]
+    pub store: Option<String>,
+    /// The log's name on a KurrentDB cluster: its streams are NAME/cell-…, NAME/org-…; logs of
+    /// other names on the same cluster are not seen.
+    #[arg(long, default_value = chibo_store_esdb::DEFAULT_LOG, env = "CHIBO_STORE_LOG")]
+    pub store_log: String,
     /// Where to serve gRPC. An address other machines can reach needs TLS (--tls-cert and
     /// --tls-key); plaintext is served on loopback addresses only.
     #[arg(long, default_value = "127.0.0.1:50051", env = "CHIBO_LISTEN")]

@@ -15,8 +15,13 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // tonic's TLS client takes rustls's process-wide crypto provider, which rustls picks by
     // itself only while a single one is compiled in: name it (the one the server's TLS names,
-    // `chibo_server::tls::provider`).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // `chibo_server::tls::provider`). Except for a server on KurrentDB: the `eventstore` client
+    // installs its own (aws-lc-rs) as the process-wide one, and panics if one is there already;
+    // the server itself names its provider and makes no TLS client of its own.
+    let on_kurrentdb = matches!(&cli.command, cli::Command::Serve(args) if args.store.is_some());
+    if !on_kurrentdb {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -87,6 +87,9 @@ async fn serve(tls: ServerTls, seen: Seen) -> u16 {
 
 /// One health check over TLS, trusting `ca`, presenting `identity` if given.
 async fn check(port: u16, ca: &str, identity: Option<(&str, &str)>) -> Result<(), String> {
+    // tonic's TLS client takes rustls's process-wide provider, which rustls picks by itself only
+    // while one is compiled in; a workspace build has two (the KurrentDB client's too).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca));
     if let Some((cert, key)) = identity {
         config = config.identity(Identity::from_pem(cert, key));

@@ -1,6 +1,7 @@
-//! `chibo serve`: the server on the embedded store, until SIGINT or SIGTERM.
+//! `chibo serve`: the server on the embedded store or a KurrentDB cluster, until SIGINT or
+//! SIGTERM.
 
-use std::{process::ExitCode, sync::Arc, time::Duration};
+use std::{path::Path, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
 use chibo_projections::engine::{self, SnapshotPolicy, Snapshots};
@@ -14,7 +15,18 @@ use tokio::net::TcpListener;
 use crate::cli::{CheckpointArgs, LimitArgs, RulesArgs, ServeArgs, ServeTlsArgs};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let ServeArgs { data, listen, tls, metrics: metrics_addr, shutdown_grace, rules, checkpoints, limits } = args;
+    let ServeArgs {
+        data,
+        store: store_url,
+        store_log,
+        listen,
+        tls,
+        metrics: metrics_addr,
+        shutdown_grace,
+        rules,
+        checkpoints,
+        limits,
+    } = args;
     let limits = server_limits(&limits);
     let grpc_tls = server_tls(&tls)?;
     if grpc_tls.is_none() && !chibo_server::is_loopback(&listen) {
@@ -36,9 +48,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
 
     let metrics = Arc::new(Metrics::new());
-    let store = SqliteStore::open(&data, Options { observer: Some(metrics.clone()) })
-        .with_context(|| format!("cannot open the data directory {}", data.display()))?;
-    let store: Arc<dyn EventStore> = Arc::new(store);
+    let (store, _data_lock) = open_store(store_url.as_deref(), &store_log, &data, metrics.clone()).await?;
+    let store_shown = match &store_url {
+        None => String::new(),
+        Some(_) => format!(" store=kurrentdb log={store_log}"),
+    };
     let rules = load_rules(&rules)?;
 
     // The state the rules check against, kept by the projection engine from the log; the engine
@@ -98,8 +112,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // the address line is read stops the server cleanly, not by the signal's default action.
     let shutdown = shutdown_signal()?;
     // One line on stdout for people and scripts (tests read the bound ports from it).
-    let announce =
-        format!("chibo serving grpc={grpc_addr} tls={tls_shown} metrics={metrics_shown} data={}\n", data.display());
+    let announce = format!(
+        "chibo serving grpc={grpc_addr} tls={tls_shown} metrics={metrics_shown} data={}{store_shown}\n",
+        data.display()
+    );
     if let Err(e) = super::emit(&announce) {
         tracing::warn!(error = %e, "cannot write the address line to stdout; serving anyway");
     }
@@ -148,6 +164,58 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     drop(domain);
     drop(store);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The log's store: the embedded one in `data` (which it locks), or the KurrentDB cluster `url`
+/// names, with `data` locked here, since it still holds this server's own files (projection
+/// snapshots, the Merkle tree, the checkpoint key state), which one server at a time may use.
+async fn open_store(
+    url: Option<&str>,
+    log: &str,
+    data: &Path,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<(Arc<dyn EventStore>, Option<std::fs::File>)> {
+    let Some(url) = url else {
+        let store = SqliteStore::open(data, Options { observer: Some(metrics) })
+            .with_context(|| format!("cannot open the data directory {}", data.display()))?;
+        return Ok((Arc::new(store), None));
+    };
+    if !(url.starts_with("esdb://") || url.starts_with("esdb+discover://")) {
+        bail!("--store takes a KurrentDB connection string (esdb://… or esdb+discover://…), or is left out for the embedded store in --data");
+    }
+    let lock = lock_data_dir(data)?;
+    let options = chibo_store_esdb::Options { log: log.to_owned(), observer: Some(metrics), ..Default::default() };
+    let store = chibo_store_esdb::EsdbStore::connect_with(url, options)
+        .await
+        .with_context(|| format!("cannot open the log {log:?} on KurrentDB"))?;
+    tracing::info!(log, "the log is on KurrentDB");
+    Ok((Arc::new(store), Some(lock)))
+}
+
+/// Creates `data` (owner-only) and takes its lock, as the embedded store does.
+fn lock_data_dir(data: &Path) -> anyhow::Result<std::fs::File> {
+    #[cfg(unix)]
+    let created = {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data)
+    };
+    #[cfg(not(unix))]
+    let created = std::fs::create_dir_all(data);
+    created.with_context(|| format!("cannot create the data directory {}", data.display()))?;
+    let path = data.join(chibo_store_sqlite::LOCK_FILE);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            bail!("{} is in use by another chibo process (it holds {})", data.display(), path.display())
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
 }
 
 /// The environment variable that, on a log's first start, chooses the first admin's token.
