@@ -275,12 +275,7 @@ impl EsdbStore {
         let mut receipts = Vec::with_capacity(rows.len());
         for (row, event) in rows.into_iter().zip(events) {
             let Ok(envelope) = Envelope::decode(&row.envelope) else { return Ok(None) };
-            let same = envelope.event_id == event.event_id
-                && envelope.event_type == event.event_type
-                && envelope.schema_version == event.schema_version
-                && envelope.occurred_at == event.occurred_at
-                && envelope.actor == event.actor
-                && row.payload == event.payload;
+            let same = event.is_recorded_as(&envelope, &row.payload);
             if !same {
                 return Ok(None);
             }

@@ -76,10 +76,7 @@ mod locks;
 mod read;
 
 use std::{
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc, Mutex,
-    },
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -99,8 +96,9 @@ use crate::{
 };
 
 /// Whether this process has made a KurrentDB client: the first one installs the client's
-/// rustls crypto provider process-wide.
-static CLIENT_MADE: AtomicBool = AtomicBool::new(false);
+/// rustls crypto provider process-wide. Held while a client is made, so that one connecting
+/// beside it never takes the provider the other's client installed for one chosen before.
+static CLIENT_MADE: Mutex<bool> = Mutex::new(false);
 
 /// The log name used when none is given.
 pub const DEFAULT_LOG: &str = "chibo";
@@ -177,21 +175,25 @@ impl EsdbStore {
     /// lives on it.
     pub async fn connect_with(connection_string: &str, options: Options) -> Result<Self, ConnectError> {
         let namespace = Namespace::new(&options.log).map_err(ConnectError::LogName)?;
-        if !CLIENT_MADE.load(Ordering::SeqCst) && rustls::crypto::CryptoProvider::get_default().is_some() {
-            return Err(ConnectError::Unavailable(
-                "this process chose rustls's crypto provider before its first KurrentDB client: the `eventstore` \
-                 client installs its own (aws-lc-rs) on first use and cannot work after another is chosen, so \
-                 connect before anything installs one"
-                    .into(),
-            ));
-        }
-        let settings: ClientSettings =
-            connection_string.parse().map_err(|e: eventstore::ClientSettingsParseError| {
-                // The client's message may quote the whole string, password included.
-                ConnectError::ConnectionString(e.to_string().replace(connection_string, "<the connection string>"))
-            })?;
-        let client = Client::new(settings).map_err(|e| ConnectError::Unavailable(e.to_string()))?;
-        CLIENT_MADE.store(true, Ordering::SeqCst);
+        let client = {
+            let mut made = CLIENT_MADE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if !*made && rustls::crypto::CryptoProvider::get_default().is_some() {
+                return Err(ConnectError::Unavailable(
+                    "this process chose rustls's crypto provider before its first KurrentDB client: the \
+                     `eventstore` client installs its own (aws-lc-rs) on first use and cannot work after another \
+                     is chosen, so connect before anything installs one"
+                        .into(),
+                ));
+            }
+            let settings: ClientSettings =
+                connection_string.parse().map_err(|e: eventstore::ClientSettingsParseError| {
+                    // The client's message may quote the whole string, password included.
+                    ConnectError::ConnectionString(e.to_string().replace(connection_string, "<the connection string>"))
+                })?;
+            let client = Client::new(settings).map_err(|e| ConnectError::Unavailable(e.to_string()))?;
+            *made = true;
+            client
+        };
         let kurrent = Kurrent::new(client);
         let follower = Arc::new(Follower::new(namespace.clone()));
         let following = {

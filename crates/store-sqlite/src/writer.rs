@@ -331,12 +331,7 @@ fn original_receipts(tx: &Connection, first: &Recorded, events: &[NewEvent]) -> 
     let mut receipts = Vec::with_capacity(rows.len());
     for (row, event) in rows.iter().zip(events) {
         let Ok(envelope) = Envelope::decode(&row.envelope) else { return Ok(None) };
-        let same = envelope.event_id == event.event_id
-            && envelope.event_type == event.event_type
-            && envelope.schema_version == event.schema_version
-            && envelope.occurred_at == event.occurred_at
-            && envelope.actor == event.actor
-            && row.payload == event.payload;
+        let same = event.is_recorded_as(&envelope, &row.payload);
         let Ok(hash) = <Hash>::try_from(row.hash.as_slice()) else { return Ok(None) };
         if !same {
             return Ok(None);

@@ -1,7 +1,7 @@
 //! The values that go into and come out of a store.
 
 use chibo_domain::{EventId, Timestamp};
-use chibo_integrity::{payload_digest, Hash, RawEvent, Salt};
+use chibo_integrity::{payload_digest, Envelope, Hash, RawEvent, Salt};
 
 /// What the stream must look like for an append to happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,6 +80,18 @@ impl NewEvent {
             salt,
             payload_digest,
         }
+    }
+
+    /// Whether an event recorded with `envelope` and `payload` is this very submission (the same
+    /// id, type, schema version, time, actor and payload bytes): what a resubmission must be to
+    /// get the original receipt rather than a refusal.
+    pub fn is_recorded_as(&self, envelope: &Envelope, payload: &[u8]) -> bool {
+        envelope.event_id == self.event_id
+            && envelope.event_type == self.event_type
+            && envelope.schema_version == self.schema_version
+            && envelope.occurred_at == self.occurred_at
+            && envelope.actor == self.actor
+            && payload == self.payload
     }
 }
 
