@@ -133,7 +133,8 @@ pub async fn run_with(
         let (domain, limiter) = (domain.clone(), limiter.clone());
         move |request| {
             let mut request = auth::authenticate(&domain, request)?;
-            limiter.admit(&auth::Caller::of(&request)?)?;
+            let caller = request.extensions().get::<auth::Caller>();
+            limiter.admit(caller.ok_or_else(|| tonic::Status::internal("authenticated without a caller"))?)?;
             request.extensions_mut().insert(limiter.clone());
             Ok(request)
         }

@@ -31,7 +31,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chibo_domain::{EventId, StreamName, Timestamp};
-use chibo_integrity::{genesis, seal, Envelope, EnvelopeFields, Hash};
+use chibo_integrity::{genesis, Envelope, Hash};
 use chibo_store::{AppendError, ExpectedRevision, NewEvent, ReadError, Receipt, StoredEvent, MAX_EVENTS_PER_APPEND};
 
 use crate::{layout, EsdbStore};
@@ -128,18 +128,7 @@ impl EsdbStore {
             let mut prev_hash = head.map_or_else(|| genesis(&name), |h| h.hash);
             let mut sealed = Vec::with_capacity(events.len());
             for (event, revision) in events.iter().zip(first_revision..) {
-                let s = seal(EnvelopeFields {
-                    event_id: &event.event_id,
-                    stream: &name,
-                    revision,
-                    event_type: &event.event_type,
-                    schema_version: event.schema_version,
-                    occurred_at: event.occurred_at,
-                    recorded_at,
-                    actor: &event.actor,
-                    payload_digest: &event.payload_digest,
-                    prev_hash: &prev_hash,
-                });
+                let s = event.seal(&name, revision, recorded_at, &prev_hash);
                 prev_hash = s.hash;
                 sealed.push(s);
             }

@@ -17,7 +17,7 @@ use std::{
 };
 
 use chibo_domain::{EventId, Timestamp};
-use chibo_integrity::{genesis, seal, Envelope, EnvelopeFields, Hash};
+use chibo_integrity::{genesis, Envelope, Hash};
 use chibo_store::{AppendError, CommitObserver, ExpectedRevision, NewEvent, Receipt, MAX_EVENTS_PER_APPEND};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -235,18 +235,7 @@ fn apply(
         )
         .map_err(sql)?;
     for event in events {
-        let sealed = seal(EnvelopeFields {
-            event_id: &event.event_id,
-            stream,
-            revision,
-            event_type: &event.event_type,
-            schema_version: event.schema_version,
-            occurred_at: event.occurred_at,
-            recorded_at,
-            actor: &event.actor,
-            payload_digest: &event.payload_digest,
-            prev_hash: &prev_hash,
-        });
+        let sealed = event.seal(stream, revision, recorded_at, &prev_hash);
         let position = staged.next_position;
         insert
             .execute(params![

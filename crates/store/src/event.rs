@@ -1,7 +1,7 @@
 //! The values that go into and come out of a store.
 
 use chibo_domain::{EventId, Timestamp};
-use chibo_integrity::{payload_digest, Envelope, Hash, RawEvent, Salt};
+use chibo_integrity::{payload_digest, seal, Envelope, EnvelopeFields, Hash, RawEvent, Salt, Sealed};
 
 /// What the stream must look like for an append to happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,6 +80,24 @@ impl NewEvent {
             salt,
             payload_digest,
         }
+    }
+
+    /// Seals this event as revision `revision` of `stream`, recorded at `recorded_at`, after the
+    /// event whose hash is `prev_hash` (the stream's genesis hash for revision 0): what every
+    /// backend stores, by the hash spec.
+    pub fn seal(&self, stream: &str, revision: u64, recorded_at: Timestamp, prev_hash: &Hash) -> Sealed {
+        seal(EnvelopeFields {
+            event_id: &self.event_id,
+            stream,
+            revision,
+            event_type: &self.event_type,
+            schema_version: self.schema_version,
+            occurred_at: self.occurred_at,
+            recorded_at,
+            actor: &self.actor,
+            payload_digest: &self.payload_digest,
+            prev_hash,
+        })
     }
 
     /// Whether an event recorded with `envelope` and `payload` is this very submission (the same
