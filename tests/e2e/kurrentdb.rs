@@ -1,15 +1,19 @@
 //! `chibo serve --store esdb://…`: the real binary on a KurrentDB log, here the in-memory
 //! KurrentDB test server (it speaks KurrentDB's protocol to the real client). Two servers on
 //! one log serve one chain, give the same positions, and a subscriber on one of them sees the
-//! other's writes, through KurrentDB dropping every connection in the middle.
+//! other's writes, through KurrentDB dropping every connection in the middle; both servers'
+//! projections count every event once; the checkpoints they take turns signing, with one key,
+//! are recorded in order and agree with the log; and when the signer stops, the other signs.
 
 use std::time::Duration;
 
-use chibo_integrity::Verifier;
+use chibo_integrity::{checkpoint, merkle::Frontier, NoteVerifier, Verifier};
 use chibo_kurrent_testserver::KurrentTestServer;
-use chibo_proto::v1::{self as pb, ledger_client::LedgerClient};
+use chibo_proto::v1::{
+    self as pb, audit_client::AuditClient, ledger_client::LedgerClient, standings_client::StandingsClient,
+};
 
-use crate::harness::{cell, day, points_on, read_all, Conn, Fixture, Server};
+use crate::harness::{cell, day, is_checkpoint, points_on, read_all, Conn, Fixture, Server};
 
 /// Submits one event, again (the same event id) while the answer is that the outcome is unknown
 /// or, on a server that has not yet followed the log up to the credential, that it is unknown.
@@ -33,9 +37,16 @@ async fn two_servers_on_one_kurrentdb_log_serve_one_chain_through_dropped_connec
     let kurrent = KurrentTestServer::start().await;
     let store = kurrent.connection_string();
     let (one_dir, two_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let one = Server::start_with(one_dir.path(), &["--store", &store]);
+    let flags = ["--store", &store, "--checkpoint-events", "3", "--signer-lease-seconds", "1"];
+    let one = Server::start_with(one_dir.path(), &flags);
     let fixture = Fixture::record(&one, &[cell("tan-hoa", ["an", "binh"])]).await;
-    let two = Server::start_with(two_dir.path(), &["--store", &store]);
+    // The second server signs with a copy of the first one's key, as every server of a cluster.
+    let key = one_dir.path().join("keys");
+    std::fs::create_dir_all(two_dir.path().join("keys")).unwrap();
+    for file in ["checkpoint.key", "checkpoint.pub"] {
+        std::fs::copy(key.join(file), two_dir.path().join("keys").join(file)).unwrap();
+    }
+    let two = Server::start_with(two_dir.path(), &flags);
     let token = one.writer_token().await;
     let mut writers =
         [LedgerClient::new(one.connect_as(&token).await), LedgerClient::new(two.connect_as(&token).await)];
@@ -110,6 +121,68 @@ async fn two_servers_on_one_kurrentdb_log_serve_one_chain_through_dropped_connec
         seen.push(event);
     }
     assert_eq!(&seen, log);
+
+    // Each server's projections applied every event once, through the drops: ten points a day.
+    for server in [&one, &two] {
+        let mut standings = StandingsClient::new(server.channel().await);
+        for member in ["an", "binh"] {
+            let request = pb::MemberStandingRequest { member_id: member.into(), year: 2026 };
+            let standing = standings.member_standing(request).await.expect("a member's standing").into_inner();
+            let standing: serde_json::Value = serde_json::from_str(&standing.json).unwrap();
+            assert_eq!(standing["points_cumulative"], 10 * EVENTS / 2, "{member} on {}: {standing}", server.url);
+        }
+    }
+
+    // The checkpoints, whichever server signed each, verify with the one key, only grow, and
+    // have the log's root at their size.
+    let verifier = NoteVerifier::parse(std::fs::read_to_string(key.join("checkpoint.pub")).unwrap().trim_end())
+        .expect("the public key");
+    let signed = assert_checkpoints_in_order(&mut one.client().await, &verifier).await;
+    assert!(signed.len() >= 2, "checkpoints were signed while both served: {signed:?}");
+
+    // The signer stops, whichever it was: the other takes its turn and signs what comes next.
+    let last_size = *signed.last().unwrap();
     one.stop().await;
+    let mut writer = LedgerClient::new(two.connect_as(&token).await);
+    for i in 0..3 {
+        submit_surely(&mut writer, "cell-tan-hoa", points_on("an", 10, &day(EVENTS + 1 + i))).await;
+    }
+    let mut audit = AuditClient::new(two.channel().await);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let latest = audit.get_checkpoint(pb::GetCheckpointRequest {}).await.ok().map(|c| c.into_inner().size);
+        if latest.is_some_and(|size| size >= last_size + 3) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the remaining server signs: its latest is {latest:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after = assert_checkpoints_in_order(&mut two.client().await, &verifier).await;
+    assert!(after.starts_with(&signed) && after.len() > signed.len(), "{signed:?} then {after:?}");
     two.stop().await;
+}
+
+/// Every checkpoint in `$checkpoints` verifies with `verifier`, is of more events than the one
+/// before, and has the root of the log's first events at its size; returns their sizes.
+async fn assert_checkpoints_in_order(client: &mut LedgerClient<Conn>, verifier: &NoteVerifier) -> Vec<u64> {
+    let log = read_all(client).await;
+    let mut tree = Frontier::new();
+    let mut roots = vec![tree.root()];
+    for event in &log {
+        tree.push(&event.hash);
+        roots.push(tree.root());
+    }
+    let mut sizes: Vec<u64> = Vec::new();
+    for event in log.iter().filter(|e| is_checkpoint(e)) {
+        let note = match chibo_proto::convert::decode_payload("CheckpointSigned", &event.payload) {
+            Ok(pb::Event { kind: Some(pb::event::Kind::CheckpointSigned(c)) }) => c.note,
+            other => panic!("a $checkpoints event is a CheckpointSigned: {other:?}"),
+        };
+        let checkpoint = checkpoint::open(&note, verifier).expect("every checkpoint verifies with the one key");
+        assert!(sizes.last().is_none_or(|&last| checkpoint.size > last), "{sizes:?} then {}", checkpoint.size);
+        assert!(checkpoint.size <= event.position, "a checkpoint is of events before its own");
+        assert_eq!(checkpoint.root, roots[checkpoint.size as usize], "the log's root at {}", checkpoint.size);
+        sizes.push(checkpoint.size);
+    }
+    sizes
 }

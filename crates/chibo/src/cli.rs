@@ -341,6 +341,11 @@ pub struct CheckpointArgs {
     /// ...or after this many seconds with any new event.
     #[arg(long, default_value_t = 60, env = "CHIBO_CHECKPOINT_SECONDS")]
     pub checkpoint_seconds: u64,
+    /// Servers sharing one log (on KurrentDB) take turns signing its checkpoints, all with the
+    /// same key: the signer's turn lasts this long unless renewed (it renews every third of
+    /// it), so another server signs about this long after the signer stops.
+    #[arg(long, default_value_t = 15, env = "CHIBO_SIGNER_LEASE_SECONDS")]
+    pub signer_lease_seconds: u64,
 }
 
 /// The rule sets and limits the server checks submissions with.

@@ -378,6 +378,7 @@ impl Server {
             key_file: data.join("keys").join("checkpoint.key"),
             every_events: u64::MAX,
             every: Duration::from_secs(86_400),
+            lease: Duration::from_secs(15),
         };
         let (checkpoints, _signer) =
             chibo_tlog::checkpoints::start(config, store.clone(), log.clone(), std::future::pending()).await.unwrap();

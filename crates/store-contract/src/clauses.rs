@@ -8,7 +8,7 @@ use std::{
 
 use chibo_domain::StreamName;
 use chibo_integrity::{Envelope, Verifier};
-use chibo_store::{AppendError, EventStore, ExpectedRevision, ReadError, StoredEvent, MAX_EVENTS_PER_APPEND};
+use chibo_store::{AppendError, EventStore, ExpectedRevision, Lease, ReadError, StoredEvent, MAX_EVENTS_PER_APPEND};
 use futures::{stream::BoxStream, StreamExt};
 
 use crate::events::new_event;
@@ -308,4 +308,42 @@ pub async fn subscriber_sees_a_concurrent_load_exactly_once_in_order(store: Arc<
     assert_eq!(seen_ids, expected_ids, "every acknowledged event, and nothing else");
     // And nothing more arrives.
     assert!(tokio::time::timeout(Duration::from_millis(100), sub.next()).await.is_err());
+}
+
+/// A lease has one holder at a time: its holder renews it, anyone else is told who holds it,
+/// and takes it over only once the holder stopped renewing and its lease has run out.
+pub async fn a_lease_has_one_holder_at_a_time(store: Arc<dyn EventStore>) {
+    let ttl = Duration::from_millis(400);
+    let role = "contract-role";
+    let lease = |holder: &'static str| {
+        let store = store.clone();
+        async move { store.lease(role, holder, ttl).await.expect("the store answers a lease") }
+    };
+    let Lease::Held { until: mut a_until } = lease("a").await else { panic!("a lease nobody holds is taken") };
+    assert_eq!(lease("b").await, Lease::HeldBy { holder: "a".into() });
+    for _ in 0..4 {
+        tokio::time::sleep(ttl / 4).await;
+        match lease("a").await {
+            Lease::Held { until } => {
+                assert!(until >= a_until, "a renewal does not shorten the lease");
+                a_until = until;
+            }
+            other => panic!("the holder renews its lease: {other:?}"),
+        }
+        assert_eq!(lease("b").await, Lease::HeldBy { holder: "a".into() }, "a renewed lease is not taken over");
+    }
+    // a stops renewing.
+    let deadline = std::time::Instant::now() + ttl * 20;
+    let b_until = loop {
+        match lease("b").await {
+            Lease::Held { until } => break until,
+            Lease::HeldBy { holder } => assert_eq!(holder, "a"),
+        }
+        assert!(std::time::Instant::now() < deadline, "a lease nobody renews is taken over");
+        tokio::time::sleep(ttl / 8).await;
+    };
+    assert!(b_until >= a_until + ttl, "b's lease starts only once a's has run out");
+    assert_eq!(lease("a").await, Lease::HeldBy { holder: "b".into() });
+    let other = store.lease("contract-other-role", "a", ttl).await.expect("the store answers a lease");
+    assert!(matches!(other, Lease::Held { .. }), "each lease has its own holder: {other:?}");
 }

@@ -41,7 +41,8 @@ macro_rules! contract_tests {
             appended_chains_verify,
             record_times_never_go_back,
             subscription_is_exclusive_of_its_start,
-            subscriber_sees_a_concurrent_load_exactly_once_in_order
+            subscriber_sees_a_concurrent_load_exactly_once_in_order,
+            a_lease_has_one_holder_at_a_time
         );
     };
     (@each $fresh:path; $($clause:ident),* $(,)?) => {

@@ -15,6 +15,7 @@
 //! | event type | event type (for KurrentDB's tools; chibo reads the envelope's) |
 //! | expected revision | the exact revision the events were sealed against (see below) |
 //! | global position | the rank of the event among the log's events in `$all` order |
+//! | lease `L` (one server at a time, e.g. the checkpoint signer) | claims in stream `N:L`, outside the log (the `lease` module) |
 //!
 //! **Global positions.** chibo's position is a gapless 0-based index (the Merkle leaf index):
 //! `$all` positions are not, and `$all` also holds KurrentDB's system events and whatever else
@@ -72,6 +73,7 @@ mod append;
 mod client;
 mod follower;
 pub mod layout;
+mod lease;
 mod locks;
 mod read;
 
@@ -83,7 +85,7 @@ use std::{
 use async_trait::async_trait;
 use chibo_domain::{StreamName, Timestamp};
 use chibo_store::{
-    AppendError, CommitObserver, EventStore, ExpectedRevision, NewEvent, ReadError, Receipt, StoredEvent,
+    AppendError, CommitObserver, EventStore, ExpectedRevision, Lease, NewEvent, ReadError, Receipt, StoredEvent,
 };
 use eventstore::{Client, ClientSettings};
 use tokio::sync::watch;
@@ -159,6 +161,7 @@ pub struct EsdbStore {
     stream_locks: StreamLocks,
     ids_in_flight: IdsInFlight,
     heads: append::Heads,
+    leases: lease::Leases,
     last_recorded: Mutex<Timestamp>,
     options: Options,
 }
@@ -208,6 +211,7 @@ impl EsdbStore {
             stream_locks: StreamLocks::default(),
             ids_in_flight: IdsInFlight::default(),
             heads: append::Heads::default(),
+            leases: lease::Leases::default(),
             last_recorded: Mutex::new(append::epoch()),
             options,
         };
@@ -264,5 +268,9 @@ impl EventStore for EsdbStore {
 
     fn committed(&self) -> watch::Receiver<Option<u64>> {
         self.follower.committed()
+    }
+
+    async fn lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<Lease, ReadError> {
+        self.take_lease(name, holder, ttl).await
     }
 }

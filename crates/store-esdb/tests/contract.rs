@@ -86,6 +86,7 @@ mod kurrentdb {
         record_times_never_go_back,
         subscription_is_exclusive_of_its_start,
         subscriber_sees_a_concurrent_load_exactly_once_in_order,
+        a_lease_has_one_holder_at_a_time,
     );
 
     /// The list above is `contract_tests!`'s, so that no clause is left out on a real server.

@@ -21,12 +21,14 @@ use std::{
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
     thread::JoinHandle,
+    time::Duration,
 };
 
 use async_trait::async_trait;
 use chibo_domain::StreamName;
 use chibo_store::{
-    AppendError, CommitObserver, EventStore, ExpectedRevision, NewEvent, ReadError, Receipt, StoredEvent,
+    AppendError, CommitObserver, EventStore, ExpectedRevision, Lease, LocalLeases, NewEvent, ReadError, Receipt,
+    StoredEvent,
 };
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -82,6 +84,8 @@ pub struct SqliteStore {
     readers: Arc<ReadPool>,
     committed: watch::Receiver<Option<u64>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// In memory: the directory's lock keeps every server that could hold one in this process.
+    leases: LocalLeases,
     _lock: File,
 }
 
@@ -119,6 +123,7 @@ impl SqliteStore {
             readers: Arc::new(ReadPool::new(path)),
             committed,
             writer: Mutex::new(Some(thread)),
+            leases: LocalLeases::default(),
             _lock: lock,
         })
     }
@@ -204,5 +209,9 @@ impl EventStore for SqliteStore {
 
     fn committed(&self) -> watch::Receiver<Option<u64>> {
         self.committed.clone()
+    }
+
+    async fn lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<Lease, ReadError> {
+        Ok(self.leases.lease(name, holder, ttl))
     }
 }

@@ -10,6 +10,7 @@
 
 mod error;
 mod event;
+mod lease;
 mod subscription;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use tokio::sync::watch;
 pub use chibo_integrity::{Hash, Salt};
 pub use error::{AppendError, ReadError};
 pub use event::{ExpectedRevision, NewEvent, Receipt, StoredEvent};
+pub use lease::{Lease, LocalLeases};
 pub use subscription::catch_up;
 
 /// Told about each commit of a store, for metrics.
@@ -83,6 +85,12 @@ pub trait EventStore: Send + Sync + 'static {
     /// The position of the last committed event (`None` while the log is empty), updated after
     /// every commit. Subscriptions wait on it to go live.
     fn committed(&self) -> watch::Receiver<Option<u64>>;
+
+    /// Takes or renews, for `holder`, the lease called `name` among every server sharing this
+    /// store, for `ttl` (see [`Lease`] for what it promises). [`Lease::HeldBy`] when another holder's lease has not run out; then asking
+    /// again later takes it over once it has. One holder at a time, across processes for a
+    /// store that several servers share.
+    async fn lease(&self, name: &str, holder: &str, ttl: std::time::Duration) -> Result<Lease, ReadError>;
 
     /// Every event after position `after` (exclusive), then every event committed later, each
     /// exactly once and in global order, with no gap and no duplicate at the switch from

@@ -9,12 +9,23 @@
 //! backup, or a tree that no longer matches, stops the signing with an error that says so,
 //! instead of producing a fork.
 //!
+//! **Several servers on one log** (a KurrentDB cluster) sign with one key, each holding a copy,
+//! and take turns: only the holder of the store's `checkpoint-signer` lease signs
+//! ([`chibo_store::Lease`]; it renews it every third of [`CheckpointConfig::lease`], and another
+//! server takes over once it has not for a whole lease). Every server reads the checkpoints
+//! recorded in `$checkpoints`, checks each against its own tree (the same tree: every server
+//! numbers the log the same way) and serves the latest. A signature is recorded at the exact
+//! revision after the last one the signer read, so even a holder paused past its lease cannot
+//! record a checkpoint out of order: the other's append wins, and the paused one's note, still
+//! a checkpoint of the same tree, is never recorded or served. Errors of the store are retried,
+//! with a signature made but not yet recorded kept and recorded first.
+//!
 //! The key is a file of one line (the signed-note private key encoding), created owner-only on
 //! first start; the public verifier key is written beside it (`checkpoint.pub`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -23,7 +34,7 @@ use chibo_domain::{Event, EventId, StreamName, Timestamp};
 use chibo_integrity::bundle::Manifest;
 use chibo_integrity::checkpoint::{self, Checkpoint};
 use chibo_integrity::note::{NoteSigner, NoteVerifier};
-use chibo_store::{EventStore, ExpectedRevision, NewEvent};
+use chibo_store::{AppendError, EventStore, ExpectedRevision, Lease, NewEvent, StoredEvent};
 
 use crate::fs::{create_private_dir, write_durably};
 use crate::log::MerkleLog;
@@ -42,7 +53,14 @@ pub struct CheckpointConfig {
     pub every_events: u64,
     /// ...or after this long, if any event other than the last checkpoint's own was recorded.
     pub every: Duration,
+    /// How long this server's turn as the log's only signer lasts unless it renews it (every
+    /// third of it): after a signer stops, another server sharing the store signs from about
+    /// this long later on.
+    pub lease: Duration,
 }
+
+/// The lease the signing server holds.
+pub const SIGNER_LEASE: &str = "checkpoint-signer";
 
 /// Why checkpoints cannot be signed.
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +93,10 @@ pub enum CheckpointError {
     /// Signing now would contradict a checkpoint signed before.
     #[error("refusing to sign: {0}")]
     Conflict(String),
-    /// The store failed.
+    /// A recorded checkpoint event cannot be read.
+    #[error("the log's $checkpoints stream is damaged: {0}")]
+    Corrupt(String),
+    /// The store failed (tried again, by a running signer).
     #[error("the store failed: {0}")]
     Store(String),
 }
@@ -214,18 +235,17 @@ async fn recorded_from(store: &dyn EventStore, from: u64) -> Result<Vec<(u64, u6
             .map_err(|e| CheckpointError::Store(e.to_string()))?;
         let Some(last) = page.last() else { return Ok(out) };
         next = last.revision + 1;
-        for event in page {
-            let note = match chibo_proto::convert::decode_payload("CheckpointSigned", &event.payload) {
-                Ok(chibo_proto::v1::Event { kind: Some(chibo_proto::v1::event::Kind::CheckpointSigned(c)) }) => c.note,
-                _ => {
-                    return Err(CheckpointError::Store(format!(
-                        "$checkpoints revision {} is not a readable CheckpointSigned",
-                        event.revision
-                    )))
-                }
-            };
-            out.push((event.revision, event.position, note));
+        for event in &page {
+            out.push((event.revision, event.position, recorded_note(event)?));
         }
+    }
+}
+
+/// The note a `$checkpoints` event records.
+fn recorded_note(event: &StoredEvent) -> Result<String, CheckpointError> {
+    match chibo_proto::convert::decode_payload("CheckpointSigned", &event.payload) {
+        Ok(chibo_proto::v1::Event { kind: Some(chibo_proto::v1::event::Kind::CheckpointSigned(c)) }) => Ok(c.note),
+        _ => Err(CheckpointError::Corrupt(format!("revision {} is not a readable CheckpointSigned", event.revision))),
     }
 }
 
@@ -244,15 +264,53 @@ async fn checkpoints_length(store: &dyn EventStore) -> Result<u64, CheckpointErr
     }
 }
 
+/// A checkpoint signed, with its state written, and not yet recorded: the event that records it
+/// keeps its id across tries, so a try whose outcome was unknown is recognized, not doubled.
+struct Pending {
+    signed: Signed,
+    event: NewEvent,
+}
+
+/// A request for a checkpoint now, and the log size it must cover.
+struct Waiting {
+    reply: Reply,
+    size: u64,
+    until: Instant,
+}
+
+/// Why the signer woke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// A checkpoint is due (the clock, the event count, a request).
+    Due,
+    /// Time to renew the lease, retry, or look for others' checkpoints.
+    Look,
+}
+
 struct Signer {
     config: CheckpointConfig,
     signer: Arc<NoteSigner>,
+    verifier: NoteVerifier,
     state_file: PathBuf,
     store: Arc<dyn EventStore>,
     log: Arc<MerkleLog>,
     shared: Arc<Checkpoints>,
+    /// Who this server is, to the lease.
+    holder: String,
+    /// Until when this server holds the signer's lease.
+    lease_until: Option<Instant>,
+    /// Who holds it when this server does not, as last seen.
+    other_holder: Option<String>,
+    /// The next revision of `$checkpoints` to read.
+    next_revision: u64,
     /// The position of the last checkpoint's own event.
     last_position: Option<u64>,
+    /// Signed and not yet recorded.
+    pending: Option<Pending>,
+    /// A checkpoint is due and not yet signed.
+    wanted: bool,
+    /// Requests for a checkpoint now, not yet answered.
+    waiting: Vec<Waiting>,
     /// Requests for a checkpoint now.
     requested: mpsc::Receiver<Reply>,
 }
@@ -260,7 +318,8 @@ struct Signer {
 /// Starts signing checkpoints of `log` into `store`. Loads or creates the key, finds the last
 /// checkpoint signed (the state file, and `$checkpoints`), and checks the log still agrees with
 /// it before anything is signed. If it does not, nothing is ever signed and
-/// [`Checkpoints::stopped`] says why; an unusable key file is an error.
+/// [`Checkpoints::stopped`] says why; an unusable key file, or a store that cannot be read, is
+/// an error.
 pub async fn start<F>(
     config: CheckpointConfig,
     store: Arc<dyn EventStore>,
@@ -280,8 +339,24 @@ where
         requests,
         signer: signer.clone(),
     });
-    let mut this =
-        Signer { config, signer, state_file, store, log, shared: shared.clone(), last_position: None, requested };
+    let mut this = Signer {
+        verifier: signer.verifier(),
+        config,
+        signer,
+        state_file,
+        store,
+        log,
+        shared: shared.clone(),
+        holder: holder_name(),
+        lease_until: None,
+        other_holder: None,
+        next_revision: 0,
+        last_position: None,
+        pending: None,
+        wanted: false,
+        waiting: Vec::new(),
+        requested,
+    };
     let stop = |shared: &Checkpoints, e: CheckpointError| {
         tracing::error!(error = %e, "checkpoint signing stopped");
         *shared.stopped.write().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
@@ -289,7 +364,7 @@ where
     match this.recover().await {
         Ok(()) => {}
         // The log disagrees with what the key signed: keep serving the log, sign nothing.
-        Err(e @ (CheckpointError::Conflict(_) | CheckpointError::BadState { .. })) => {
+        Err(e @ (CheckpointError::Conflict(_) | CheckpointError::Corrupt(_) | CheckpointError::BadState { .. })) => {
             stop(&shared, e);
             return Ok((shared, tokio::spawn(async {})));
         }
@@ -297,15 +372,37 @@ where
     }
     let task = tokio::spawn(async move {
         if let Err(e) = this.run(shutdown).await {
+            let why = e.to_string();
+            for waiting in this.waiting.drain(..) {
+                drop(waiting.reply.send(Err(why.clone())));
+            }
             stop(&this.shared, e);
         }
     });
     Ok((shared, task))
 }
 
+/// This process's name to the lease: the host, the process id and a random part (a restarted
+/// server is a new holder, and waits for its old lease to run out).
+fn holder_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let mut random = [0u8; 4];
+    // Without randomness the pid still tells processes on one host apart.
+    let _ = getrandom::getrandom(&mut random);
+    let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{host}/{}/{random}", std::process::id())
+}
+
+/// How long a failing store is left alone before the next try, at most.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
 impl Signer {
     fn open(&self, note: &str) -> Result<Checkpoint, CheckpointError> {
-        checkpoint::open(note, &self.signer.verifier()).map_err(|e| CheckpointError::BadState {
+        checkpoint::open(note, &self.verifier).map_err(|e| CheckpointError::BadState {
             path: self.state_file.clone(),
             reason: format!(
                 "a checkpoint recorded in this log does not verify with the key {}: {e}",
@@ -314,55 +411,102 @@ impl Signer {
         })
     }
 
-    /// Finds the last checkpoint signed, records one that was signed but not recorded, and
-    /// refuses a log that went back behind it.
+    fn store_error(e: impl std::fmt::Display) -> CheckpointError {
+        CheckpointError::Store(e.to_string())
+    }
+
+    /// Finds the last checkpoint recorded and the last one this key signed (the state file),
+    /// keeps one signed but not recorded to record it first, and refuses a log that went back
+    /// behind what the key signed, or that no longer holds it.
     async fn recover(&mut self) -> Result<(), CheckpointError> {
-        let state = read_state(&self.state_file)?;
-        let from = state.as_ref().map_or(0, |(revision, _)| *revision);
-        let recorded = recorded_from(self.store.as_ref(), from).await?;
-        let last = match (state, recorded.last()) {
-            (Some((revision, note)), None) => {
-                // Signed, then the server stopped before recording it, or the log went back.
-                let holds_previous = match revision.checked_sub(1) {
-                    None => true,
-                    Some(previous) => {
-                        let page = self.store.read_stream(&checkpoints_stream(), previous, 1).await;
-                        !page.map_err(|e| CheckpointError::Store(e.to_string()))?.is_empty()
-                    }
-                };
-                if !holds_previous {
-                    let length = checkpoints_length(self.store.as_ref()).await?;
-                    return Err(CheckpointError::Conflict(format!(
-                        "{} records checkpoint revision {revision}, but $checkpoints holds {length} events: the log \
-                         is older than what this key signed (restored from a backup?)",
-                        self.state_file.display()
-                    )));
-                }
-                let checkpoint = self.open(&note)?;
-                // Recorded only if the log still holds what it signed.
-                self.check_extends(&checkpoint).await?;
-                self.record(Signed { note, checkpoint, revision }).await?
-            }
-            (state, Some((revision, position, note))) => {
-                if let Some((_, signed)) = state.filter(|(r, _)| recorded.first().is_some_and(|(first, ..)| first == r))
-                {
-                    if recorded[0].2 != signed {
-                        return Err(CheckpointError::Conflict(format!(
-                            "$checkpoints revision {} holds another checkpoint than the one {} says this key signed \
-                             there",
-                            recorded[0].0,
-                            self.state_file.display()
-                        )));
-                    }
-                }
-                self.last_position = Some(*position);
-                Signed { checkpoint: self.open(note)?, note: note.clone(), revision: *revision }
-            }
-            (None, None) => return Ok(()),
+        let Some((revision, note)) = read_state(&self.state_file)? else {
+            // A key that never signed here: the log's checkpoints, if any, must verify with it.
+            return self.catch_up().await;
         };
-        self.check_extends(&last.checkpoint).await?;
-        write_state(&self.state_file, last.revision, &last.note)?;
-        *self.shared.latest.write().unwrap_or_else(|p| p.into_inner()) = Some(last);
+        let ours = self.open(&note)?;
+        if let Some(previous) = revision.checked_sub(1) {
+            let page = self.store.read_stream(&checkpoints_stream(), previous, 1).await.map_err(Self::store_error)?;
+            if page.is_empty() {
+                let length = checkpoints_length(self.store.as_ref()).await?;
+                return Err(CheckpointError::Conflict(format!(
+                    "{} records checkpoint revision {revision}, but $checkpoints holds {length} events: the log is \
+                     older than what this key signed (restored from a backup?)",
+                    self.state_file.display()
+                )));
+            }
+            self.next_revision = previous;
+        }
+        let at_revision =
+            self.store.read_stream(&checkpoints_stream(), revision, 1).await.map_err(Self::store_error)?;
+        match at_revision.first() {
+            // Signed, then the server stopped before recording it: record it first, if the log
+            // still holds what it signed.
+            None => {
+                self.check_extends(&ours).await?;
+                let event = checkpoint_event(&note)?;
+                self.pending = Some(Pending { signed: Signed { note, checkpoint: ours, revision }, event });
+            }
+            Some(recorded) if recorded_note(recorded)? == note => {}
+            // Another server recorded that revision first, which is no conflict as long as the
+            // log holds what this key signed.
+            Some(_) => {
+                self.check_extends(&ours).await.map_err(|e| {
+                    CheckpointError::Conflict(format!(
+                        "$checkpoints revision {revision} holds another checkpoint than the one {} says this key \
+                         signed there, and {}",
+                        self.state_file.display(),
+                        e.to_string().trim_start_matches("refusing to sign: ")
+                    ))
+                })?;
+                tracing::info!(
+                    revision,
+                    "a checkpoint signed here was not recorded: another server recorded that revision first"
+                );
+            }
+        }
+        // Only now, the log found to hold what the key signed, are its checkpoints served.
+        self.catch_up().await
+    }
+
+    /// Reads the checkpoints recorded since the last one read, checks each against the tree
+    /// and the one before, and serves the latest.
+    async fn catch_up(&mut self) -> Result<(), CheckpointError> {
+        let recorded = recorded_from(self.store.as_ref(), self.next_revision).await?;
+        if recorded.is_empty() {
+            return Ok(());
+        }
+        let mut latest = self.shared.latest();
+        for (revision, position, note) in recorded {
+            let checkpoint = checkpoint::open(&note, &self.verifier).map_err(|e| CheckpointError::BadState {
+                path: self.state_file.clone(),
+                reason: format!(
+                    "$checkpoints revision {revision} does not verify with the key {} ({e}): every server on one log \
+                     signs with the same key (--checkpoint-key), and the log's checkpoints were signed by another",
+                    self.config.key_file.display()
+                ),
+            })?;
+            if let Some(before) = latest.as_ref().filter(|l| checkpoint.size <= l.checkpoint.size) {
+                return Err(CheckpointError::Conflict(format!(
+                    "$checkpoints revision {revision} is a checkpoint of {} events, not more than the {} of revision {}",
+                    checkpoint.size, before.checkpoint.size, before.revision
+                )));
+            }
+            self.check_extends(&checkpoint).await?;
+            self.next_revision = revision + 1;
+            self.last_position = Some(position);
+            latest = Some(Signed { note, checkpoint, revision });
+        }
+        if let Some(latest) = latest {
+            if self.pending.as_ref().is_some_and(|p| p.signed.revision <= latest.revision) {
+                // Recorded, by this server (an unknown outcome that landed) or by another.
+                self.pending = None;
+            }
+            // The state file keeps a signature not yet recorded until it is.
+            if self.pending.is_none() {
+                write_state(&self.state_file, latest.revision, &latest.note)?;
+            }
+            *self.shared.latest.write().unwrap_or_else(|p| p.into_inner()) = Some(latest);
+        }
         Ok(())
     }
 
@@ -392,41 +536,31 @@ impl Signer {
         Ok(())
     }
 
-    /// Appends `signed` to `$checkpoints` at its revision.
-    async fn record(&mut self, signed: Signed) -> Result<Signed, CheckpointError> {
-        let event: Event = CheckpointSigned::new(CheckpointSignedFields { note: signed.note.clone() })
-            .map_err(|e| CheckpointError::Store(e.to_string()))?
-            .into();
-        let mut id = [0u8; 16];
-        let mut salt = [0u8; 16];
-        getrandom::getrandom(&mut id).map_err(|e| CheckpointError::Store(e.to_string()))?;
-        getrandom::getrandom(&mut salt).map_err(|e| CheckpointError::Store(e.to_string()))?;
-        id[6] = (id[6] & 0x0f) | 0x40;
-        id[8] = (id[8] & 0x3f) | 0x80;
-        let kind = event.event_type();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let occurred_at = Timestamp::new("occurred_at", now.as_secs() as i64, now.subsec_nanos() as i32)
-            .map_err(|e| CheckpointError::Store(e.to_string()))?;
-        let new = NewEvent::new(
-            EventId::from_bytes(id),
-            kind.name(),
-            kind.schema_version(),
-            occurred_at,
-            ACTOR,
-            chibo_proto::convert::encode_payload(&event),
-            salt,
-        );
-        let expected = match signed.revision.checked_sub(1) {
-            None => ExpectedRevision::NoStream,
-            Some(previous) => ExpectedRevision::Exact(previous),
-        };
-        let receipts = self
-            .store
-            .append(&checkpoints_stream(), expected, vec![new])
-            .await
-            .map_err(|e| CheckpointError::Store(e.to_string()))?;
-        self.last_position = receipts.first().map(|r| r.position);
-        Ok(signed)
+    /// Takes or renews the signer's lease; a store that cannot say keeps what was known (a
+    /// lease runs out on its own).
+    async fn renew_lease(&mut self) {
+        match self.store.lease(SIGNER_LEASE, &self.holder, self.config.lease).await {
+            Ok(Lease::Held { until }) => {
+                if self.lease_until.is_none() {
+                    tracing::info!(holder = %self.holder, "this server signs the log's checkpoints");
+                }
+                self.lease_until = Some(until);
+                self.other_holder = None;
+            }
+            Ok(Lease::HeldBy { holder }) => {
+                if self.other_holder.as_ref() != Some(&holder) {
+                    tracing::info!(%holder, "another server signs the log's checkpoints");
+                }
+                self.lease_until = None;
+                self.other_holder = Some(holder);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot renew the checkpoint signer's lease"),
+        }
+    }
+
+    /// Whether this server holds the lease long enough to sign and record a checkpoint.
+    fn holds_lease(&self) -> bool {
+        self.lease_until.is_some_and(|until| Instant::now() + self.config.lease / 4 < until)
     }
 
     async fn run<F>(&mut self, shutdown: F) -> Result<(), CheckpointError>
@@ -437,39 +571,110 @@ impl Signer {
         // The first tick one period after start, not at start: a tick at start signed whatever
         // the tree held at that instant, racing the first events (or the tree catching up).
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + self.config.every, self.config.every);
+        let look_every = (self.config.lease / 3).max(Duration::from_millis(10));
+        let mut look = tokio::time::interval(look_every);
+        look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut backoff: Option<Duration> = None;
         loop {
-            let last = self.shared.latest();
-            let last_size = last.as_ref().map_or(0, |l| l.checkpoint.size);
-            let due = last_size.saturating_add(self.config.every_events);
-            let mut waiting = Vec::new();
-            tokio::select! {
+            let due = self.shared.latest().map_or(0, |l| l.checkpoint.size).saturating_add(self.config.every_events);
+            let signing = self.holds_lease() && backoff.is_none();
+            let wake = tokio::select! {
                 () = &mut shutdown => return Ok(()),
-                _ = ticker.tick() => {}
-                _ = self.log.wait_for(due, Duration::from_secs(86_400)) => {}
+                _ = ticker.tick() => Wake::Due,
+                _ = look.tick() => {
+                    self.renew_lease().await;
+                    Wake::Look
+                }
+                _ = self.log.wait_for(due, Duration::from_secs(86_400)), if signing => Wake::Due,
+                () = tokio::time::sleep(backoff.unwrap_or_default()), if backoff.is_some() => Wake::Look,
+                // Requests wait for another server's checkpoint, or for this one's to be recorded.
+                () = tokio::time::sleep(Duration::from_millis(50)), if !self.waiting.is_empty() => Wake::Look,
                 Some(reply) = self.requested.recv() => {
                     // Everything committed so far, for every request waiting.
-                    waiting.push(reply);
+                    let mut replies = vec![reply];
                     while let Ok(reply) = self.requested.try_recv() {
-                        waiting.push(reply);
+                        replies.push(reply);
                     }
                     let committed = self.store.committed().borrow().map_or(0, |last| last + 1);
                     self.log.wait_for(committed, Duration::from_secs(60)).await;
+                    let until = Instant::now() + self.config.every + self.config.lease * 2 + Duration::from_secs(10);
+                    self.waiting.extend(replies.into_iter().map(|reply| Waiting { reply, size: committed, until }));
+                    Wake::Due
                 }
-            }
-            let size = self.log.size();
-            // Nothing new, or only the last checkpoint's own event.
-            let only_own = self.last_position == Some(last_size) && size == last_size + 1;
-            let signed = if size <= last_size || only_own { Ok(()) } else { self.sign(last, size).await };
-            let answer = match &signed {
-                Ok(()) => self.shared.latest().ok_or_else(|| "the log is empty: there is nothing to sign".to_owned()),
-                Err(e) => Err(e.to_string()),
             };
-            for reply in waiting {
-                // A requester that gave up needs no answer.
-                drop(reply.send(answer.clone()));
+            if wake == Wake::Due {
+                self.wanted = true;
             }
-            signed?;
+            match self.step().await {
+                Ok(()) => backoff = None,
+                Err(CheckpointError::Store(why)) => {
+                    let next = backoff.map_or(Duration::from_millis(100), |b| (b * 2).min(MAX_BACKOFF));
+                    tracing::warn!(error = %why, retry_in = ?next, "checkpoint signing failed; trying again");
+                    backoff = Some(next);
+                }
+                Err(e) => return Err(e),
+            }
+            self.answer();
         }
+    }
+
+    /// Reads what others recorded; then, holding the lease, records what was signed and not
+    /// recorded, and signs what is due.
+    async fn step(&mut self) -> Result<(), CheckpointError> {
+        self.catch_up().await?;
+        if !self.holds_lease() {
+            return Ok(());
+        }
+        if self.pending.is_some() {
+            self.record_pending().await?;
+        }
+        if !self.wanted {
+            return Ok(());
+        }
+        let latest = self.shared.latest();
+        let last_size = latest.as_ref().map_or(0, |l| l.checkpoint.size);
+        let size = self.log.size();
+        // Nothing new, or only the last checkpoint's own event.
+        let only_own = self.last_position == Some(last_size) && size == last_size + 1;
+        if size > last_size && !only_own {
+            self.sign(latest, size).await?;
+        }
+        self.wanted = false;
+        Ok(())
+    }
+
+    /// Answers the requests the latest checkpoint covers (on the signing server: all of them,
+    /// once nothing is pending), and those that waited too long.
+    fn answer(&mut self) {
+        let latest = self.shared.latest();
+        let now = Instant::now();
+        let signing = self.holds_lease() && self.pending.is_none() && !self.wanted;
+        let covered = |size: u64| {
+            latest.as_ref().is_some_and(|l| {
+                let own_only = self.last_position == Some(l.checkpoint.size) && size == l.checkpoint.size + 1;
+                l.checkpoint.size >= size || own_only
+            })
+        };
+        let mut still = Vec::new();
+        for waiting in self.waiting.drain(..) {
+            let answer = if covered(waiting.size) || (signing && latest.is_some()) {
+                latest.clone().ok_or_else(String::new)
+            } else if signing && latest.is_none() {
+                Err("the log is empty: there is nothing to sign".to_owned())
+            } else if now >= waiting.until {
+                let who = match &self.other_holder {
+                    Some(holder) => format!("the server signing this log's checkpoints ({holder})"),
+                    None => "this server".to_owned(),
+                };
+                Err(format!("no checkpoint of the log's {} events was recorded in time by {who}", waiting.size))
+            } else {
+                still.push(waiting);
+                continue;
+            };
+            // A requester that gave up needs no answer.
+            drop(waiting.reply.send(answer));
+        }
+        self.waiting = still;
     }
 
     async fn sign(&mut self, last: Option<Signed>, size: u64) -> Result<(), CheckpointError> {
@@ -486,12 +691,66 @@ impl Signer {
         let checkpoint = Checkpoint { origin: self.config.origin.clone(), size, root, extensions: Vec::new() };
         let note = checkpoint::sign(&self.signer, &checkpoint)
             .map_err(|e| CheckpointError::BadKey { path: self.config.key_file.clone(), reason: e.to_string() })?;
-        let revision = last.map_or(0, |l| l.revision + 1);
+        let revision = self.next_revision;
+        let event = checkpoint_event(&note)?;
         // First the state file, durably: what is signed is never forgotten.
         write_state(&self.state_file, revision, &note)?;
-        let signed = self.record(Signed { note, checkpoint, revision }).await?;
-        tracing::debug!(size, "checkpoint signed");
-        *self.shared.latest.write().unwrap_or_else(|p| p.into_inner()) = Some(signed);
+        self.pending = Some(Pending { signed: Signed { note, checkpoint, revision }, event });
+        self.record_pending().await?;
+        tracing::debug!(size, revision, "checkpoint signed");
         Ok(())
     }
+
+    /// Appends the pending checkpoint to `$checkpoints` at its revision. When another server
+    /// recorded that revision first, it is dropped (the next read of `$checkpoints` serves
+    /// theirs); when the store fails, it is kept for the next try.
+    async fn record_pending(&mut self) -> Result<(), CheckpointError> {
+        let Some(pending) = &self.pending else { return Ok(()) };
+        let revision = pending.signed.revision;
+        let expected = match revision.checked_sub(1) {
+            None => ExpectedRevision::NoStream,
+            Some(previous) => ExpectedRevision::Exact(previous),
+        };
+        match self.store.append(&checkpoints_stream(), expected, vec![pending.event.clone()]).await {
+            Ok(receipts) => {
+                let Some(Pending { signed, .. }) = self.pending.take() else { return Ok(()) };
+                self.last_position = receipts.first().map(|r| r.position);
+                self.next_revision = revision + 1;
+                *self.shared.latest.write().unwrap_or_else(|p| p.into_inner()) = Some(signed);
+                Ok(())
+            }
+            Err(AppendError::WrongExpectedRevision { .. }) => {
+                tracing::info!(revision, "another server recorded a checkpoint at this revision first; dropping ours");
+                self.pending = None;
+                self.catch_up().await
+            }
+            Err(e) => Err(Self::store_error(e)),
+        }
+    }
+}
+
+/// The event that records `note` in `$checkpoints`, with a new id and salt.
+fn checkpoint_event(note: &str) -> Result<NewEvent, CheckpointError> {
+    let event: Event = CheckpointSigned::new(CheckpointSignedFields { note: note.to_owned() })
+        .map_err(|e| CheckpointError::Store(e.to_string()))?
+        .into();
+    let mut id = [0u8; 16];
+    let mut salt = [0u8; 16];
+    getrandom::getrandom(&mut id).map_err(|e| CheckpointError::Store(e.to_string()))?;
+    getrandom::getrandom(&mut salt).map_err(|e| CheckpointError::Store(e.to_string()))?;
+    id[6] = (id[6] & 0x0f) | 0x40;
+    id[8] = (id[8] & 0x3f) | 0x80;
+    let kind = event.event_type();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let occurred_at = Timestamp::new("occurred_at", now.as_secs() as i64, now.subsec_nanos() as i32)
+        .map_err(|e| CheckpointError::Store(e.to_string()))?;
+    Ok(NewEvent::new(
+        EventId::from_bytes(id),
+        kind.name(),
+        kind.schema_version(),
+        occurred_at,
+        ACTOR,
+        chibo_proto::convert::encode_payload(&event),
+        salt,
+    ))
 }

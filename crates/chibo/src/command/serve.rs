@@ -299,15 +299,19 @@ fn server_limits(args: &LimitArgs) -> chibo_server::Limits {
 
 /// The checkpoint settings, resolved from their flags.
 fn checkpoint_config(args: &CheckpointArgs, data: &std::path::Path) -> anyhow::Result<chibo_tlog::CheckpointConfig> {
-    let CheckpointArgs { origin, checkpoint_key, checkpoint_events, checkpoint_seconds } = args;
+    let CheckpointArgs { origin, checkpoint_key, checkpoint_events, checkpoint_seconds, signer_lease_seconds } = args;
     if *checkpoint_events == 0 || *checkpoint_seconds == 0 {
         bail!("--checkpoint-events and --checkpoint-seconds must be at least 1");
+    }
+    if *signer_lease_seconds == 0 {
+        bail!("--signer-lease-seconds must be at least 1");
     }
     Ok(chibo_tlog::CheckpointConfig {
         origin: origin.clone(),
         key_file: checkpoint_key.clone().unwrap_or_else(|| data.join("keys").join("checkpoint.key")),
         every_events: *checkpoint_events,
         every: Duration::from_secs(*checkpoint_seconds),
+        lease: Duration::from_secs(*signer_lease_seconds),
     })
 }
 

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chibo_domain::StreamName;
 use chibo_integrity::checkpoint::{self, Checkpoint};
 use chibo_integrity::note::{NoteSigner, NoteVerifier};
-use chibo_store::{AppendError, EventStore, ExpectedRevision, NewEvent, ReadError, Receipt, StoredEvent};
+use chibo_store::{AppendError, EventStore, ExpectedRevision, Lease, NewEvent, ReadError, Receipt, StoredEvent};
 use chibo_tlog::checkpoints::{self, load_or_create_key};
 use chibo_tlog::{CheckpointConfig, CheckpointError, Checkpoints, MerkleLog};
 use tokio::sync::watch;
@@ -41,7 +41,13 @@ impl Dirs {
 }
 
 fn config(key: &Path, every_events: u64, every: Duration) -> CheckpointConfig {
-    CheckpointConfig { origin: ORIGIN.into(), key_file: key.to_owned(), every_events, every }
+    CheckpointConfig {
+        origin: ORIGIN.into(),
+        key_file: key.to_owned(),
+        every_events,
+        every,
+        lease: Duration::from_secs(15),
+    }
 }
 
 /// The Merkle log and the signer, running over a store.
@@ -288,6 +294,10 @@ impl EventStore for Watched {
     fn committed(&self) -> watch::Receiver<Option<u64>> {
         self.inner.committed()
     }
+
+    async fn lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<Lease, ReadError> {
+        self.inner.lease(name, holder, ttl).await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,7 +359,7 @@ async fn a_quiet_log_is_signed_on_the_clock_but_not_for_its_own_checkpoint() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_checkpoint_signed_but_not_recorded_is_recorded_on_restart() {
+async fn a_checkpoint_signed_but_not_recorded_is_tried_again_and_recorded_on_restart() {
     let root = tempfile::tempdir().unwrap();
     let dirs = Dirs::in_(root.path());
     let store = open_store(&dirs.data);
@@ -357,19 +367,20 @@ async fn a_checkpoint_signed_but_not_recorded_is_recorded_on_restart() {
     let refusing = Watched::new(store.clone(), &dirs, true);
     let running = run(&dirs, refusing.clone(), config(&dirs.key, 4, Duration::from_secs(3600))).await;
     let deadline = Instant::now() + WAIT;
-    let why = loop {
-        if let Some(why) = running.checkpoints.stopped() {
-            break why;
-        }
-        assert!(Instant::now() < deadline, "the refused append stops the signer");
+    while refusing.appends.lock().unwrap().len() < 3 {
+        assert!(Instant::now() < deadline, "the signer tries again to record what it signed");
         tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert!(why.contains("refused by the test"), "{why}");
+    }
+    assert_eq!(running.checkpoints.stopped(), None, "a failing store does not stop the signer");
     assert!(running.checkpoints.latest().is_none(), "nothing recorded is served");
     running.stop().await;
     let (revision, signed) = state(&dirs);
     assert_eq!(revision, 0);
-    assert_eq!(refusing.appends.lock().unwrap().clone(), [(signed.clone(), true)]);
+    let tries = refusing.appends.lock().unwrap().clone();
+    assert!(
+        tries.iter().all(|t| *t == (signed.clone(), true)),
+        "every try records the one checkpoint signed, its state written before: {tries:?}"
+    );
     assert!(recorded(store.as_ref()).await.is_empty());
 
     // The restart records exactly what was signed, then goes on signing.
@@ -382,6 +393,146 @@ async fn a_checkpoint_signed_but_not_recorded_is_recorded_on_restart() {
     let next = running.checkpoint_of(8).await;
     assert_eq!((next.checkpoint.size, next.revision), (8, 1));
     running.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several servers on one log
+
+/// Every checkpoint recorded verifies with `dirs`' key, is over the store's events, and is of
+/// more events than the one before; returns their sizes.
+async fn assert_recorded_in_order(dirs: &Dirs, store: &dyn EventStore) -> Vec<u64> {
+    let mut sizes = Vec::new();
+    for note in recorded(store).await {
+        let size = assert_signed_over(dirs, store, &note).await.size;
+        assert!(sizes.last().is_none_or(|&last| size > last), "checkpoint sizes only grow: {sizes:?} then {size}");
+        sizes.push(size);
+    }
+    sizes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_signers_on_one_log_take_turns_and_never_record_out_of_order() {
+    let root = tempfile::tempdir().unwrap();
+    let (a, b) = (Dirs::in_(&root.path().join("a")), Dirs::in_(&root.path().join("b")));
+    let store = open_store(&a.data);
+    let lease = Duration::from_millis(300);
+    let config = |dirs: &Dirs| CheckpointConfig { lease, ..config(&dirs.key, 5, Duration::from_secs(3600)) };
+    append(store.as_ref(), "cell-a", 5).await;
+    let first = run(&a, store.clone(), config(&a)).await;
+    first.checkpoint_of(5).await;
+    // The second server signs with a copy of the same key; it starts from what the first recorded.
+    std::fs::create_dir_all(b.key.parent().unwrap()).unwrap();
+    std::fs::copy(&a.key, &b.key).unwrap();
+    let second = run(&b, store.clone(), config(&b)).await;
+    assert_eq!(second.checkpoints.latest(), first.checkpoints.latest());
+
+    // Both run while the log grows from two writers.
+    let writers: Vec<_> = ["cell-a", "cell-b"]
+        .into_iter()
+        .map(|stream| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..8 {
+                    append(store.as_ref(), stream, 3).await;
+                    tokio::time::sleep(Duration::from_millis(15)).await;
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    // Both serve the last checkpoint recorded, whichever signed it.
+    let deadline = Instant::now() + WAIT;
+    let latest = loop {
+        let last = recorded(store.as_ref()).await.pop();
+        let served = [first.checkpoints.latest(), second.checkpoints.latest()];
+        if let [Some(one), Some(two)] = &served {
+            if one == two && Some(&one.note) == last.as_ref() {
+                break one.clone();
+            }
+        }
+        assert!(Instant::now() < deadline, "both servers serve the last checkpoint recorded: {served:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let sizes = assert_recorded_in_order(&a, store.as_ref()).await;
+    assert!(sizes.len() >= 3, "checkpoints were signed while the log grew: {sizes:?}");
+    assert_eq!(state(&b), (latest.revision, latest.note.clone()), "the second server keeps what it read");
+
+    // The first stops: the second takes over once its lease has run out, and signs.
+    first.stop().await;
+    append(store.as_ref(), "cell-c", 5).await;
+    let grown = hashes(store.as_ref()).await.len() as u64;
+    let taken_over = second.checkpoints.sign_now().await.expect("the second server signs once the lease is its");
+    assert!(taken_over.checkpoint.size >= grown);
+    assert_eq!(taken_over.revision, latest.revision + 1);
+    assert_eq!(state(&b), (taken_over.revision, taken_over.note.clone()), "signed by the second, state first");
+    assert_eq!(assert_recorded_in_order(&a, store.as_ref()).await.last(), Some(&taken_over.checkpoint.size));
+    assert_eq!(second.checkpoints.stopped(), None);
+    second.stop().await;
+}
+
+/// A store whose leases every holder holds: as if every signer had been paused past its lease
+/// and did not know.
+struct EveryoneHolds(Arc<dyn EventStore>);
+
+#[async_trait]
+impl EventStore for EveryoneHolds {
+    async fn append(
+        &self,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<Receipt>, AppendError> {
+        self.0.append(stream, expected, events).await
+    }
+
+    async fn read_stream(&self, stream: &StreamName, from: u64, max: usize) -> Result<Vec<StoredEvent>, ReadError> {
+        self.0.read_stream(stream, from, max).await
+    }
+
+    async fn read_all(&self, after: Option<u64>, max_count: usize) -> Result<Vec<StoredEvent>, ReadError> {
+        self.0.read_all(after, max_count).await
+    }
+
+    fn committed(&self) -> watch::Receiver<Option<u64>> {
+        self.0.committed()
+    }
+
+    async fn lease(&self, _: &str, _: &str, ttl: Duration) -> Result<Lease, ReadError> {
+        Ok(Lease::Held { until: Instant::now() + ttl })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_signers_that_both_think_they_hold_the_lease_still_record_in_order() {
+    let root = tempfile::tempdir().unwrap();
+    let (a, b) = (Dirs::in_(&root.path().join("a")), Dirs::in_(&root.path().join("b")));
+    let store: Arc<dyn EventStore> = Arc::new(EveryoneHolds(open_store(&a.data)));
+    load_or_create_key(&a.key, ORIGIN).unwrap();
+    std::fs::create_dir_all(b.key.parent().unwrap()).unwrap();
+    std::fs::copy(&a.key, &b.key).unwrap();
+    let config = |dirs: &Dirs| config(&dirs.key, 2, Duration::from_millis(30));
+    let signers = [run(&a, store.clone(), config(&a)).await, run(&b, store.clone(), config(&b)).await];
+    for round in 0..20 {
+        append(store.as_ref(), "cell-a", 1 + round % 3).await;
+        // Both asked at once, both sign what they see, and race to record it.
+        let (one, two) = tokio::join!(signers[0].checkpoints.sign_now(), signers[1].checkpoints.sign_now());
+        for signed in [one, two] {
+            let signed = signed.expect("each signer answers with the latest checkpoint recorded");
+            assert_signed_over(&a, store.as_ref(), &signed.note).await;
+        }
+    }
+    let sizes = assert_recorded_in_order(&a, store.as_ref()).await;
+    assert!(sizes.len() >= 20, "{sizes:?}");
+    for (dirs, signer) in [&a, &b].into_iter().zip(&signers) {
+        assert_eq!(signer.checkpoints.stopped(), None, "losing a race stops nobody");
+        // What a signer last signed is a checkpoint of this log, recorded or not.
+        assert_signed_over(&a, store.as_ref(), &state(dirs).1).await;
+    }
+    for signer in signers {
+        signer.stop().await;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
