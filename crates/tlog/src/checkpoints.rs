@@ -611,6 +611,13 @@ impl Signer {
                     let next = backoff.map_or(Duration::from_millis(100), |b| (b * 2).min(MAX_BACKOFF));
                     tracing::warn!(error = %why, retry_in = ?next, "checkpoint signing failed; trying again");
                     backoff = Some(next);
+                    if self.holds_lease() {
+                        // Whoever asked this server for a checkpoint hears why now, not at its deadline.
+                        let why = CheckpointError::Store(why).to_string();
+                        for waiting in self.waiting.drain(..) {
+                            drop(waiting.reply.send(Err(why.clone())));
+                        }
+                    }
                 }
                 Err(e) => return Err(e),
             }
