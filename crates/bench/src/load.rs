@@ -193,5 +193,12 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         }
     }
     figure::millis(&format!("load.{name}.wall_ms"), elapsed, &what);
+    let widest = workload.waves.iter().map(Vec::len).max().unwrap_or(0);
+    figure::print(
+        &format!("load.{name}.widest_wave"),
+        widest as f64,
+        "streams",
+        "the most clients busy at once (one stream each)",
+    );
     Ok(())
 }
