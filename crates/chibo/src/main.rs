@@ -3,7 +3,6 @@
 mod accepted;
 mod cli;
 mod command;
-mod demo;
 mod endpoint;
 mod json;
 

@@ -1,4 +1,4 @@
-//! `chibo demo`: builds the demo province (see `crate::demo`) on a running server, one batch
+//! `chibo demo`: builds the demo province (see `chibo::demo`) on a running server, one batch
 //! at a time in the plan's order, with a progress line on stderr and a summary on stdout.
 
 use std::{
@@ -16,9 +16,9 @@ use crate::{
     cli::DemoArgs,
     cli::ServerArg,
     command::{channel, connect, refused, submit_batch},
-    demo::{self, calendar::Day, Batch, Plan, Settings},
     endpoint::Connection,
 };
+use chibo::demo::{self, calendar::Day, Batch, Plan, Settings};
 
 /// The first year the demo builds: its organizations are recorded 36 years earlier.
 const FIRST_YEAR: i32 = 2000;
@@ -55,7 +55,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let mut progress = Progress::new(events);
         // One batch at a time, in the plan's order: the log's global order is then the same on
         // every run with these settings, and every batch finds what it depends on recorded.
-        for Batch { stream, events: batch } in batches {
+        for Batch { stream, events: batch, .. } in batches {
             let count = batch.len();
             for (by_admin, run) in by_writer(batch) {
                 let client = if by_admin { &mut admin } else { &mut committee };

@@ -35,7 +35,7 @@ use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 
 use calendar::Day;
 use plan::Recorder;
-pub use plan::{Batch, Plan};
+pub use plan::{Batch, Plan, MAX_BATCH};
 use year::time;
 
 /// What the province is built from.

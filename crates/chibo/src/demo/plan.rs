@@ -46,6 +46,11 @@ enum Part {
 pub struct Batch {
     pub stream: String,
     pub events: Vec<pb::EventSubmission>,
+    /// What the batch waits for: every batch of an earlier wave, and the earlier batches of its
+    /// own stream. Batches of one wave in different streams do not depend on each other, so a
+    /// client with several connections may send them at once (`chibo-bench load` does); the
+    /// plan's order never goes back to an earlier wave.
+    pub wave: u32,
 }
 
 /// Everything `chibo demo` submits, in order, and what it adds up to.
@@ -100,23 +105,32 @@ impl Recorder {
     /// Orders each stream's events in time, cuts the cells' streams at arrivals by transfer,
     /// orders the parts, and gives each event its id and instant, checked.
     pub fn finish(self, ids: &mut StdRng) -> anyhow::Result<Vec<Batch>> {
-        let mut runs: Vec<(String, Vec<Timed>)> = Vec::new();
+        // Each run: (wave, stream, events). The tree's waves are the depths (a parent is less
+        // deep than its children); the cells' come after, one per round of transfers; the
+        // decisions last.
+        let mut runs: Vec<(u32, String, Vec<Timed>)> = Vec::new();
         let mut cells: Vec<(String, Vec<Timed>)> = Vec::new();
         let mut decisions: Vec<(String, Vec<Timed>)> = Vec::new();
         for ((part, stream), mut events) in self.streams {
             // Stable: events of the same instant keep the order they were generated in.
             events.sort_by_key(|e| (e.day, e.time));
             match part {
-                Part::Tree(_) => runs.push((stream, events)),
+                Part::Tree(depth) => runs.push((u32::from(depth), stream, events)),
                 Part::Cell => cells.push((stream, events)),
                 Part::Decisions => decisions.push((stream, events)),
             }
         }
-        runs.extend(in_transfer_order(cells));
-        runs.extend(decisions);
+        let first_cell_wave = runs.iter().map(|(wave, ..)| wave + 1).max().unwrap_or(0);
+        runs.extend(
+            in_transfer_order(cells)
+                .into_iter()
+                .map(|(round, stream, events)| (first_cell_wave + round as u32, stream, events)),
+        );
+        let decision_wave = runs.iter().map(|(wave, ..)| wave + 1).max().unwrap_or(0);
+        runs.extend(decisions.into_iter().map(|(stream, events)| (decision_wave, stream, events)));
 
         let mut batches = Vec::new();
-        for (stream, events) in runs {
+        for (wave, stream, events) in runs {
             let name = StreamName::parse("stream", &stream)?;
             let mut submissions = Vec::with_capacity(events.len());
             for Timed { day, time, event } in events {
@@ -125,7 +139,7 @@ impl Recorder {
                 submissions.push(pb::EventSubmission::from(&submission));
             }
             for chunk in submissions.chunks(MAX_BATCH) {
-                batches.push(Batch { stream: stream.clone(), events: chunk.to_vec() });
+                batches.push(Batch { stream: stream.clone(), events: chunk.to_vec(), wave });
             }
         }
         Ok(batches)
@@ -133,8 +147,10 @@ impl Recorder {
 }
 
 /// The cells' streams cut into parts at each arrival by transfer, in an order where every
-/// arrival comes after the part of the other cell that records the departure.
-fn in_transfer_order(cells: Vec<(String, Vec<Timed>)>) -> Vec<(String, Vec<Timed>)> {
+/// arrival comes after the part of the other cell that records the departure; each part with
+/// its round (a part depends only on parts of earlier rounds and the earlier parts of its
+/// stream).
+fn in_transfer_order(cells: Vec<(String, Vec<Timed>)>) -> Vec<(usize, String, Vec<Timed>)> {
     // Each part: (stream index, events); its round decides when it goes.
     let mut parts: Vec<(usize, Vec<Timed>)> = Vec::new();
     // (arrival day, part index, member, the cell left).
@@ -185,7 +201,10 @@ fn in_transfer_order(cells: Vec<(String, Vec<Timed>)>) -> Vec<(String, Vec<Timed
     let mut order: Vec<usize> = (0..parts.len()).collect();
     order.sort_by_key(|&p| (round[p], parts[p].0, p));
     let mut taken: Vec<Option<(usize, Vec<Timed>)>> = parts.into_iter().map(Some).collect();
-    order.into_iter().map(|p| taken[p].take().map(|(s, events)| (names[s].clone(), events)).unwrap()).collect()
+    order
+        .into_iter()
+        .map(|p| taken[p].take().map(|(s, events)| (round[p], names[s].clone(), events)).unwrap())
+        .collect()
 }
 
 /// A random (version 4) UUID from the seeded generator.

@@ -481,6 +481,34 @@ fn attendance_lists_every_active_member_once_and_points_stay_under_the_daily_lim
     }
 }
 
+/// Batches of one wave in different streams do not depend on each other: with each wave's
+/// streams replayed in reverse order (each stream's own batches still in order), the plan keeps
+/// every rule. `chibo-bench load` sends them at once.
+#[test]
+fn the_streams_of_a_wave_can_go_in_any_order() {
+    let plan = build(&settings(11, 60)).unwrap();
+    assert!(plan.batches.windows(2).all(|w| w[0].wave <= w[1].wave), "the plan never goes back a wave");
+    let mut reordered = Vec::with_capacity(plan.batches.len());
+    let mut rest = plan.batches.as_slice();
+    while let Some(first) = rest.first() {
+        let end = rest.iter().position(|b| b.wave != first.wave).unwrap_or(rest.len());
+        let (wave, next) = rest.split_at(end);
+        let mut streams: Vec<&str> = Vec::new();
+        for batch in wave {
+            if !streams.contains(&batch.stream.as_str()) {
+                streams.push(&batch.stream);
+            }
+        }
+        for stream in streams.iter().rev() {
+            reordered.extend(wave.iter().filter(|b| b.stream == *stream).cloned());
+        }
+        rest = next;
+    }
+    assert!(plan.batches.iter().map(|b| b.wave).max() > Some(5), "transfers make several waves of cells");
+    let world = replay(&Plan { batches: reordered, ..plan.clone() });
+    assert!(world.transferred_out.is_empty(), "every transfer out arrives somewhere");
+}
+
 #[test]
 fn the_same_seed_gives_the_same_plan_and_another_seed_another() {
     let a = build(&settings(7, 6)).unwrap();

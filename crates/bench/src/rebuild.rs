@@ -1,0 +1,92 @@
+//! Projection rebuild from the embedded store: the whole log replayed into a fresh `State`
+//! (`engine::rebuild`, what a server does with no usable snapshot), then the same reads alone
+//! and the reads with decoding, to show where the time goes; and the state's heap per member.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use chibo_projections::{engine, State};
+use chibo_store::EventStore;
+use chibo_store_sqlite::{Options, SqliteStore};
+
+use crate::{cli::DataArgs, figure, memory};
+
+/// Opens the embedded store in `data`, which no server may hold.
+pub fn open(data: &Path) -> anyhow::Result<SqliteStore> {
+    if !data.join(chibo_store_sqlite::schema::DB_FILE).is_file() {
+        anyhow::bail!("--data {}: no chibo data there", data.display());
+    }
+    SqliteStore::open(data, Options::default())
+        .with_context(|| format!("--data {}: cannot open it (stop the server on it first)", data.display()))
+}
+
+/// Reads the whole log in the engine's pages, calling `each` on every event; returns how many.
+async fn read_all(store: &SqliteStore, mut each: impl FnMut(&chibo_store::StoredEvent)) -> anyhow::Result<u64> {
+    let mut after = None;
+    let mut count = 0;
+    loop {
+        let page = store.read_all(after, 4096).await.context("reading the log")?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.position);
+        for event in &page {
+            each(event);
+        }
+        count += page.len() as u64;
+    }
+    Ok(count)
+}
+
+pub async fn run(args: DataArgs) -> anyhow::Result<()> {
+    let store = open(&args.data)?;
+    let before = memory::live();
+    let started = Instant::now();
+    let state: State = engine::rebuild(&store).await.context("the rebuild failed")?;
+    let elapsed = started.elapsed();
+    let events = state.log_size();
+
+    let started = Instant::now();
+    read_all(&store, |e| {
+        std::hint::black_box(e);
+    })
+    .await?;
+    let reading = started.elapsed();
+    let started = Instant::now();
+    read_all(&store, |e| {
+        std::hint::black_box(engine::recorded(e).is_ok());
+    })
+    .await?;
+    let decoding = started.elapsed();
+    drop(store);
+    let state_bytes = memory::live().saturating_sub(before);
+    let members = state.index().member_cells.len();
+    let snapshot = state.encode().len();
+
+    figure::rate(
+        "rebuild.events_per_s",
+        events,
+        elapsed,
+        "events/s",
+        "engine::rebuild from the embedded store (target ≥ 1,000,000)",
+    );
+    figure::millis("rebuild.wall_ms", elapsed, &format!("{events} events"));
+    // Where the time goes: the same reads alone, then the reads with decoding.
+    figure::rate("rebuild.read_events_per_s", events, reading, "events/s", "reading the rows alone (pages of 4,096)");
+    figure::rate("rebuild.decode_events_per_s", events, decoding, "events/s", "reading and decoding, not applying");
+    figure::print("state.members", members as f64, "members", "in the rebuilt state");
+    figure::print("state.heap_bytes", state_bytes as f64, "B", "the state's heap after the rebuild");
+    figure::print(
+        "state.heap_bytes_per_member",
+        state_bytes as f64 / members.max(1) as f64,
+        "B",
+        "the whole state's heap / members (target ≤ 1,024)",
+    );
+    figure::print(
+        "state.heap_bytes_per_event",
+        state_bytes as f64 / events.max(1) as f64,
+        "B",
+        "the state's heap / events",
+    );
+    figure::print("state.snapshot_bytes", snapshot as f64, "B", "its canonical encoding (the snapshot file)");
+    Ok(())
+}
