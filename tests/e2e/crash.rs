@@ -23,7 +23,7 @@ use tonic::Code;
 
 use tonic::service::interceptor::InterceptedService;
 
-use crate::harness::{self, cell, points_on, read_all, verify, Bearer, Conn, Fixture, Server};
+use crate::harness::{self, cell, points_on, read_all, verify, Conn, Fixture, Server};
 
 const KILLS: usize = 24;
 const WRITERS: usize = 8;
@@ -69,7 +69,7 @@ async fn record_fixture(server: &Server, ledger: &Mutex<Ledger>) {
 /// the server dies.
 async fn load(url: String, token: String, ledger: Arc<Mutex<Ledger>>, writer: usize, seed: u64) {
     let Ok(channel) = tonic::transport::Channel::from_shared(url).unwrap().connect().await else { return };
-    let mut client = pb::ledger_client::LedgerClient::new(InterceptedService::new(channel, Bearer::new(&token)));
+    let mut client = pb::ledger_client::LedgerClient::new(InterceptedService::new(channel, harness::bearer(&token)));
     let mut rng = StdRng::seed_from_u64(seed);
     loop {
         let cell = rng.gen_range(0..CELLS);

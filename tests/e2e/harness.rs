@@ -10,8 +10,7 @@ use std::{
 };
 
 use chibo_proto::v1::{self as pb, keys_client::KeysClient, ledger_client::LedgerClient};
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::{interceptor::InterceptedService, Interceptor};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 pub const CHIBO: &str = env!("CARGO_BIN_EXE_chibo");
@@ -33,21 +32,11 @@ pub fn name_tls_provider() {
 /// A connection that calls with a token.
 pub type Conn = InterceptedService<Channel, Bearer>;
 
-/// Adds `authorization: Bearer <token>` to every call.
-#[derive(Clone)]
-pub struct Bearer(MetadataValue<Ascii>);
+pub use chibo::Bearer;
 
-impl Bearer {
-    pub fn new(token: &str) -> Bearer {
-        Bearer(format!("Bearer {token}").parse().expect("a token is ASCII"))
-    }
-}
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        request.metadata_mut().insert("authorization", self.0.clone());
-        Ok(request)
-    }
+/// The header for a test's token.
+pub fn bearer(token: &str) -> Bearer {
+    Bearer::new(Some(token)).expect("a test token is a header value")
 }
 
 /// The token of the writer credential issued in each data directory (see [`Server::writer`]),
@@ -146,7 +135,7 @@ impl Server {
 
     /// A connection calling with `token`.
     pub async fn connect_as(&self, token: &str) -> Conn {
-        InterceptedService::new(self.raw_channel().await, Bearer::new(token))
+        InterceptedService::new(self.raw_channel().await, bearer(token))
     }
 
     /// A connection that presents no credential, for health, reflection and refusals.

@@ -16,7 +16,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use crate::harness::{
-    admin_token, cell, is_server_written, name_tls_provider, read_all, Bearer, Fixture, Server, CHIBO,
+    admin_token, bearer, cell, is_server_written, name_tls_provider, read_all, Fixture, Server, CHIBO,
 };
 
 /// A CA, and the files of what it signs.
@@ -257,7 +257,7 @@ async fn clients_trusting_the_ca_submit_and_read_over_tls() {
     // and one made here.
     let fixture = Fixture::record(&server, &[cell("tls-a", ["nguyen-van-an"])]).await;
     let channel = tls_channel(&server.url, &pki.ca.pem, None).await.unwrap();
-    let mut client = LedgerClient::new(InterceptedService::new(channel, Bearer::new(admin_token())));
+    let mut client = LedgerClient::new(InterceptedService::new(channel, bearer(admin_token())));
     let events = read_all(&mut client).await.into_iter().filter(|e| !is_server_written(e)).count();
     assert_eq!(events, 1 + fixture.len(), "the CLI's event and the fixture's");
     server.stop().await;

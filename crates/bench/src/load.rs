@@ -6,11 +6,11 @@
 use std::{sync::Arc, time::Instant};
 
 use anyhow::{bail, Context};
+use chibo::Bearer;
 use chibo_proto::v1::{self as pb, keys_client::KeysClient, ledger_client::LedgerClient};
 use futures::future::BoxFuture;
 use tonic::{
-    metadata::{Ascii, MetadataValue},
-    service::{interceptor::InterceptedService, Interceptor},
+    service::interceptor::InterceptedService,
     transport::{Channel, Endpoint},
 };
 
@@ -21,24 +21,6 @@ use crate::{
     schedule::{self, Sender},
     workload::Workload,
 };
-
-/// Adds `authorization: Bearer <token>` to every call.
-#[derive(Clone)]
-struct Bearer(MetadataValue<Ascii>);
-
-impl Bearer {
-    fn new(token: &str) -> anyhow::Result<Bearer> {
-        let value = format!("Bearer {token}").parse().context("--token: not a valid header value")?;
-        Ok(Bearer(value))
-    }
-}
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        request.metadata_mut().insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
 
 type Ledger = LedgerClient<InterceptedService<Channel, Bearer>>;
 
@@ -153,10 +135,10 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     }
     let batch = workload.batch;
     let workload = Arc::new(Workload::build(&workload)?);
-    let admin = Bearer::new(&token)?;
+    let admin = Bearer::new(Some(&token))?;
     let first = connect(&addr).await?;
     check_fresh(&mut LedgerClient::with_interceptor(first.clone(), admin.clone()), &workload).await?;
-    let committee = Bearer::new(&committee_token(first, admin.clone()).await?)?;
+    let committee = Bearer::new(Some(&committee_token(first, admin.clone()).await?))?;
     let mut senders = Vec::with_capacity(clients);
     for _ in 0..clients {
         let channel = connect(&addr).await?;

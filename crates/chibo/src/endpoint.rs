@@ -4,39 +4,13 @@
 
 use anyhow::{bail, Context};
 use chibo_server::tls::{certified_key, root_store, PemFile};
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::{interceptor::InterceptedService, Interceptor};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 /// A connection that calls with the command's token, if it has one.
 pub type Connection = InterceptedService<Channel, Bearer>;
 
-/// Adds `authorization: Bearer <token>` to every call.
-#[derive(Clone)]
-pub struct Bearer(Option<MetadataValue<Ascii>>);
-
-impl Bearer {
-    /// The header for `token` (`--token`, `CHIBO_TOKEN`); none without one.
-    pub fn new(token: Option<&str>) -> anyhow::Result<Bearer> {
-        let Some(token) = token.map(str::trim) else { return Ok(Bearer(None)) };
-        if token.is_empty() {
-            bail!("--token (or CHIBO_TOKEN) is empty");
-        }
-        let value = format!("Bearer {token}")
-            .parse()
-            .map_err(|_| anyhow::anyhow!("--token (or CHIBO_TOKEN) holds characters a token never has"))?;
-        Ok(Bearer(Some(value)))
-    }
-}
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(value) = &self.0 {
-            request.metadata_mut().insert("authorization", value.clone());
-        }
-        Ok(request)
-    }
-}
+pub use chibo::Bearer;
 
 use crate::cli::ServerArg;
 
