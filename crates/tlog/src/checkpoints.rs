@@ -297,10 +297,8 @@ struct Signer {
     shared: Arc<Checkpoints>,
     /// Who this server is, to the lease.
     holder: String,
-    /// Until when this server holds the signer's lease.
-    lease_until: Option<Instant>,
-    /// Who holds it when this server does not, as last seen.
-    other_holder: Option<String>,
+    /// The signer's lease as last taken, renewed or seen held by another.
+    lease: Option<Lease>,
     /// The next revision of `$checkpoints` to read.
     next_revision: u64,
     /// The position of the last checkpoint's own event.
@@ -348,8 +346,7 @@ where
         log,
         shared: shared.clone(),
         holder: holder_name(),
-        lease_until: None,
-        other_holder: None,
+        lease: None,
         next_revision: 0,
         last_position: None,
         pending: None,
@@ -539,28 +536,22 @@ impl Signer {
     /// Takes or renews the signer's lease; a store that cannot say keeps what was known (a
     /// lease runs out on its own).
     async fn renew_lease(&mut self) {
-        match self.store.lease(SIGNER_LEASE, &self.holder, self.config.lease).await {
-            Ok(Lease::Held { until }) => {
-                if self.lease_until.is_none() {
-                    tracing::info!(holder = %self.holder, "this server signs the log's checkpoints");
-                }
-                self.lease_until = Some(until);
-                self.other_holder = None;
-            }
-            Ok(Lease::HeldBy { holder }) => {
-                if self.other_holder.as_ref() != Some(&holder) {
-                    tracing::info!(%holder, "another server signs the log's checkpoints");
-                }
-                self.lease_until = None;
-                self.other_holder = Some(holder);
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot renew the checkpoint signer's lease"),
+        let lease = match self.store.lease(SIGNER_LEASE, &self.holder, self.config.lease).await {
+            Ok(lease) => lease,
+            Err(e) => return tracing::warn!(error = %e, "cannot renew the checkpoint signer's lease"),
+        };
+        match (&lease, &self.lease) {
+            (Lease::Held { .. }, Some(Lease::Held { .. })) => {}
+            (Lease::Held { .. }, _) => tracing::info!(holder = %self.holder, "this server signs the log's checkpoints"),
+            (Lease::HeldBy { holder }, Some(Lease::HeldBy { holder: seen })) if holder == seen => {}
+            (Lease::HeldBy { holder }, _) => tracing::info!(%holder, "another server signs the log's checkpoints"),
         }
+        self.lease = Some(lease);
     }
 
     /// Whether this server holds the lease long enough to sign and record a checkpoint.
     fn holds_lease(&self) -> bool {
-        self.lease_until.is_some_and(|until| Instant::now() + self.config.lease / 4 < until)
+        self.lease.as_ref().is_some_and(|lease| lease.is_held_for(self.config.lease / 4))
     }
 
     async fn run<F>(&mut self, shutdown: F) -> Result<(), CheckpointError>
@@ -669,9 +660,9 @@ impl Signer {
             } else if signing && latest.is_none() {
                 Err("the log is empty: there is nothing to sign".to_owned())
             } else if now >= waiting.until {
-                let who = match &self.other_holder {
-                    Some(holder) => format!("the server signing this log's checkpoints ({holder})"),
-                    None => "this server".to_owned(),
+                let who = match &self.lease {
+                    Some(Lease::HeldBy { holder }) => format!("the server signing this log's checkpoints ({holder})"),
+                    _ => "this server".to_owned(),
                 };
                 Err(format!("no checkpoint of the log's {} events was recorded in time by {who}", waiting.size))
             } else {
