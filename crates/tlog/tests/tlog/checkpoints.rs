@@ -224,26 +224,43 @@ async fn the_signer_does_not_start_with_a_key_for_another_origin() {
 // Signing
 
 /// A store that passes everything to the embedded store, except that it can refuse appends to
-/// `$checkpoints` (a crash between signing and recording) and read back another hash at one
-/// position (a history rewritten underneath), and that it notes, for every append to
+/// `$checkpoints` (a crash between signing and recording), read back another hash at one
+/// position (a history rewritten underneath), and give every holder a lease (as if every signer
+/// had been paused past its lease and did not know), and that it notes, for every append to
 /// `$checkpoints`, whether the state file already held the note being recorded.
 struct Watched {
     inner: Arc<dyn EventStore>,
     state_file: PathBuf,
     refuse: bool,
     rewritten: Option<u64>,
+    everyone_holds: bool,
     /// For each append to `$checkpoints`: the note, and whether the state file held it then.
     appends: Mutex<Vec<(String, bool)>>,
 }
 
 impl Watched {
     fn new(inner: Arc<dyn EventStore>, dirs: &Dirs, refuse: bool) -> Arc<Watched> {
-        Arc::new(Watched { inner, state_file: dirs.state(), refuse, rewritten: None, appends: Mutex::new(Vec::new()) })
+        let appends = Mutex::new(Vec::new());
+        Arc::new(Watched { inner, state_file: dirs.state(), refuse, rewritten: None, everyone_holds: false, appends })
+    }
+
+    fn everyone_holds(inner: Arc<dyn EventStore>, dirs: &Dirs) -> Arc<Watched> {
+        let appends = Mutex::new(Vec::new());
+        let state_file = dirs.state();
+        Arc::new(Watched { inner, state_file, refuse: false, rewritten: None, everyone_holds: true, appends })
     }
 
     fn rewriting(inner: Arc<dyn EventStore>, dirs: &Dirs, position: u64) -> Arc<Watched> {
         let appends = Mutex::new(Vec::new());
-        Arc::new(Watched { inner, state_file: dirs.state(), refuse: false, rewritten: Some(position), appends })
+        let state_file = dirs.state();
+        Arc::new(Watched {
+            inner,
+            state_file,
+            refuse: false,
+            rewritten: Some(position),
+            everyone_holds: false,
+            appends,
+        })
     }
 
     fn rewrite(&self, mut events: Vec<StoredEvent>) -> Vec<StoredEvent> {
@@ -296,6 +313,9 @@ impl EventStore for Watched {
     }
 
     async fn lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<Lease, ReadError> {
+        if self.everyone_holds {
+            return Ok(Lease::Held { until: Instant::now() + ttl });
+        }
         self.inner.lease(name, holder, ttl).await
     }
 }
@@ -472,43 +492,11 @@ async fn two_signers_on_one_log_take_turns_and_never_record_out_of_order() {
     second.stop().await;
 }
 
-/// A store whose leases every holder holds: as if every signer had been paused past its lease
-/// and did not know.
-struct EveryoneHolds(Arc<dyn EventStore>);
-
-#[async_trait]
-impl EventStore for EveryoneHolds {
-    async fn append(
-        &self,
-        stream: &StreamName,
-        expected: ExpectedRevision,
-        events: Vec<NewEvent>,
-    ) -> Result<Vec<Receipt>, AppendError> {
-        self.0.append(stream, expected, events).await
-    }
-
-    async fn read_stream(&self, stream: &StreamName, from: u64, max: usize) -> Result<Vec<StoredEvent>, ReadError> {
-        self.0.read_stream(stream, from, max).await
-    }
-
-    async fn read_all(&self, after: Option<u64>, max_count: usize) -> Result<Vec<StoredEvent>, ReadError> {
-        self.0.read_all(after, max_count).await
-    }
-
-    fn committed(&self) -> watch::Receiver<Option<u64>> {
-        self.0.committed()
-    }
-
-    async fn lease(&self, _: &str, _: &str, ttl: Duration) -> Result<Lease, ReadError> {
-        Ok(Lease::Held { until: Instant::now() + ttl })
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_signers_that_both_think_they_hold_the_lease_still_record_in_order() {
     let root = tempfile::tempdir().unwrap();
     let (a, b) = (Dirs::in_(&root.path().join("a")), Dirs::in_(&root.path().join("b")));
-    let store: Arc<dyn EventStore> = Arc::new(EveryoneHolds(open_store(&a.data)));
+    let store: Arc<dyn EventStore> = Watched::everyone_holds(open_store(&a.data), &a);
     load_or_create_key(&a.key, ORIGIN).unwrap();
     std::fs::create_dir_all(b.key.parent().unwrap()).unwrap();
     std::fs::copy(&a.key, &b.key).unwrap();
