@@ -10,7 +10,7 @@ use std::{future::Future, time::Duration};
 
 use eventstore::{
     AppendToStreamOptions, Client, EventData, ExpectedRevision, Position, ReadAllOptions, ReadStreamOptions,
-    RecordedEvent, StreamPosition, WriteResult,
+    RecordedEvent, StreamMetadata, StreamPosition, WriteResult,
 };
 
 use tonic::Code;
@@ -228,6 +228,16 @@ impl Kurrent {
                 }
                 Ok(events)
             }
+        })
+        .await
+    }
+
+    /// Keeps only the last `count` events of `stream` (its `$maxCount`). Not retried.
+    pub async fn keep_last(&self, stream: &str, count: u64) -> Result<WriteResult, Failure> {
+        let (client, stream) = (self.client.clone(), stream.to_owned());
+        let metadata = StreamMetadata::builder().max_count(count).build();
+        guarded(async move {
+            client.set_stream_metadata(stream.as_str(), &AppendToStreamOptions::default(), &metadata).await
         })
         .await
     }

@@ -15,7 +15,7 @@ use std::{
 };
 
 use chibo_store::{Lease, ReadError};
-use eventstore::{AppendToStreamOptions, EventData, ExpectedRevision, StreamMetadata};
+use eventstore::{EventData, ExpectedRevision};
 
 use crate::EsdbStore;
 
@@ -117,16 +117,8 @@ impl EsdbStore {
     /// Sets the lease stream's `$maxCount`, once, when it is created; a failure is only logged
     /// (the stream then keeps every claim).
     async fn keep_few_claims(&self, stream: &str) {
-        let metadata = StreamMetadata::builder().max_count(KEPT_CLAIMS).build();
-        let client = self.kurrent.client().clone();
-        let stream = stream.to_owned();
-        let set = tokio::spawn(async move {
-            client.set_stream_metadata(stream.as_str(), &AppendToStreamOptions::default(), &metadata).await
-        });
-        match set.await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot limit the lease stream's length"),
-            Err(e) => tracing::warn!(error = %e, "cannot limit the lease stream's length"),
+        if let Err(e) = self.kurrent.keep_last(stream, KEPT_CLAIMS).await {
+            tracing::warn!(error = %e, "cannot limit the lease stream's length");
         }
     }
 }

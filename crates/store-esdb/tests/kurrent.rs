@@ -3,7 +3,8 @@
 //! cluster holds; several chibo servers on one log agreeing on every position and keeping every
 //! stream one chain; a retry through another server answered with the original receipts; a
 //! restarted store finding the log where it was; a subscription and appends that ride out
-//! dropped connections; records that are not chibo's named where they are.
+//! dropped connections; records that are not chibo's named where they are; a lease kept in a
+//! stream of its own, outside the log, that keeps its last claims only.
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
@@ -263,4 +264,19 @@ async fn connecting_names_what_is_wrong_without_repeating_a_password() {
     let options = Options { log: "a/b".into(), ..Options::default() };
     let bad_log = EsdbStore::connect_with("esdb://localhost:2113?tls=false", options).await.err().unwrap();
     assert!(matches!(bad_log, ConnectError::LogName(_)), "{bad_log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_is_a_stream_outside_the_log_that_keeps_its_last_claims_only() {
+    let server = KurrentTestServer::start().await;
+    let store = store(&server, "leased").await;
+    let lease = store.lease("signer", "a", Duration::from_secs(5)).await.expect("a lease");
+    assert!(matches!(lease, chibo_store::Lease::Held { .. }), "{lease:?}");
+    let metadata = client(&server).get_stream_metadata("leased:signer", &Default::default()).await;
+    let metadata = match metadata.expect("the lease stream's metadata reads") {
+        eventstore::StreamMetadataResult::Success(m) => m.metadata().clone(),
+        other => panic!("the lease stream has metadata: {other:?}"),
+    };
+    assert_eq!(metadata.max_count, Some(16));
+    assert!(everything(&store).await.is_empty(), "no claim is an event of the log");
 }
