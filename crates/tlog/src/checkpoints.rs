@@ -290,7 +290,6 @@ enum Wake {
 struct Signer {
     config: CheckpointConfig,
     signer: Arc<NoteSigner>,
-    verifier: NoteVerifier,
     state_file: PathBuf,
     store: Arc<dyn EventStore>,
     log: Arc<MerkleLog>,
@@ -338,7 +337,6 @@ where
         signer: signer.clone(),
     });
     let mut this = Signer {
-        verifier: signer.verifier(),
         config,
         signer,
         state_file,
@@ -399,7 +397,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 impl Signer {
     fn open(&self, note: &str) -> Result<Checkpoint, CheckpointError> {
-        checkpoint::open(note, &self.verifier).map_err(|e| CheckpointError::BadState {
+        checkpoint::open(note, self.shared.verifier()).map_err(|e| CheckpointError::BadState {
             path: self.state_file.clone(),
             reason: format!(
                 "a checkpoint recorded in this log does not verify with the key {}: {e}",
@@ -474,7 +472,7 @@ impl Signer {
         }
         let mut latest = self.shared.latest();
         for (revision, position, note) in recorded {
-            let checkpoint = checkpoint::open(&note, &self.verifier).map_err(|e| CheckpointError::BadState {
+            let checkpoint = checkpoint::open(&note, self.shared.verifier()).map_err(|e| CheckpointError::BadState {
                 path: self.state_file.clone(),
                 reason: format!(
                     "$checkpoints revision {revision} does not verify with the key {} ({e}): every server on one log \
