@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use chibo_integrity::Envelope;
+use chibo_integrity::EnvelopeRef;
 use chibo_store::{EventStore, ReadError, StoredEvent};
 use futures::StreamExt;
 use prost::Message;
@@ -37,6 +37,10 @@ pub trait Projection: Send + Sync + Sized + 'static {
     fn empty() -> Self;
     /// Applies the next event of the global order.
     fn apply_event(&mut self, event: &Recorded);
+    /// Applies the next event of the global order, which the caller gives up.
+    fn apply_owned(&mut self, event: Recorded) {
+        self.apply_event(&event);
+    }
     /// How many events the state covers: its checkpoint.
     fn covered(&self) -> u64;
     /// The hash of the last event applied.
@@ -55,6 +59,9 @@ impl Projection for State {
     fn apply_event(&mut self, event: &Recorded) {
         // The undo is for tentative applies; the engine's applies are for good.
         drop(self.apply(event));
+    }
+    fn apply_owned(&mut self, event: Recorded) {
+        State::apply_owned(self, event);
     }
     fn covered(&self) -> u64 {
         self.log_size()
@@ -171,18 +178,16 @@ impl<P: Projection> Shared<P> {
 /// event without content (see [`Recorded::event`]); an unreadable envelope is an error.
 pub fn recorded(stored: &StoredEvent) -> Result<Recorded, EngineError> {
     let unreadable = |reason: String| EngineError::Unreadable { position: stored.position, reason };
-    let envelope = Envelope::decode(&stored.envelope).map_err(|e| unreadable(e.to_string()))?;
-    let Envelope { event_id, stream, revision, event_type, schema_version: _, occurred_at, recorded_at, actor, .. } =
-        envelope;
-    let event = decode_event(&event_type, &stored.payload).ok();
+    let envelope = EnvelopeRef::decode(&stored.envelope).map_err(|e| unreadable(e.to_string()))?;
+    let event = decode_event(&envelope.event_type, &stored.payload).ok();
     Ok(Recorded {
         position: stored.position,
-        stream,
-        revision,
-        event_id,
-        occurred_at,
-        recorded_at,
-        actor,
+        stream: envelope.stream_name(),
+        revision: envelope.revision,
+        event_id: envelope.event_id,
+        occurred_at: envelope.occurred_at,
+        recorded_at: envelope.recorded_at,
+        actor: envelope.actor.into_owned(),
         hash: stored.hash,
         event,
     })
@@ -193,19 +198,45 @@ pub async fn rebuild<P: Projection>(store: &dyn EventStore) -> Result<P, EngineE
     rebuild_prefix(store, u64::MAX).await
 }
 
+/// Events read and decoded at a time by a replay.
+const PAGE: u64 = 4096;
+
+/// Reads and decodes the next page of a replay: at most `want` events after `after`.
+async fn next_page(store: &dyn EventStore, after: Option<u64>, want: u64) -> Result<Vec<Recorded>, EngineError> {
+    if want == 0 {
+        return Ok(Vec::new());
+    }
+    let want = usize::try_from(want).unwrap_or(usize::MAX);
+    let page = store.read_all(after, want).await.map_err(|e| EngineError::Store(e.to_string()))?;
+    page.iter().take(want).map(recorded).collect()
+}
+
 /// Replays the first `log_size` events of `store` (fewer if the log is shorter) into a fresh
 /// `P`: the state as it was when the log had that size.
+///
+/// Two stages run at once, page by page: the state applies one page on a blocking thread while
+/// this task reads and decodes the next.
 pub async fn rebuild_prefix<P: Projection>(store: &dyn EventStore, log_size: u64) -> Result<P, EngineError> {
     let mut state = P::empty();
-    let mut after = None;
-    while state.covered() < log_size {
-        let want = usize::try_from(log_size - state.covered()).unwrap_or(usize::MAX).min(4096);
-        let page = store.read_all(after, want).await.map_err(|e| EngineError::Store(e.to_string()))?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.position);
-        for stored in page.iter().take(want) {
-            state.apply_event(&recorded(stored)?);
-        }
+    let mut page = next_page(store, None, log_size.min(PAGE)).await?;
+    while let Some(last) = page.last() {
+        // The state covers the log up to the page's last event once the page is applied.
+        let after = last.position;
+        let covered = after.saturating_add(1);
+        let applying = tokio::task::spawn_blocking(move || {
+            for event in page {
+                state.apply_owned(event);
+            }
+            state
+        });
+        let next = next_page(store, Some(after), log_size.saturating_sub(covered).min(PAGE));
+        let (applied, next) = tokio::join!(applying, next);
+        state = match applied {
+            Ok(state) => state,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(EngineError::Store(format!("applying the log was cancelled: {e}"))),
+        };
+        page = next?;
     }
     Ok(state)
 }
@@ -436,7 +467,7 @@ fn apply_chunk<P: Projection>(
     }
     let covered = {
         let mut state = shared.write();
-        for r in &decoded {
+        for r in decoded {
             // A resubscription may repeat what was applied; the checkpoint skips it.
             if r.position < state.covered() {
                 continue;
@@ -446,7 +477,7 @@ fn apply_chunk<P: Projection>(
                 outcome = Err(ChunkError::Engine(EngineError::Unreadable { position: r.position, reason }));
                 break;
             }
-            state.apply_event(r);
+            state.apply_owned(r);
         }
         state.covered()
     };

@@ -15,6 +15,25 @@ pub struct Id(String);
 impl Id {
     /// Checks `value` as the id held in `field`.
     pub fn parse(field: &str, value: &str) -> Result<Self> {
+        Self::check(field, value)?;
+        Ok(Self(value.to_owned()))
+    }
+
+    /// Like [`Id::parse`], keeping `value`'s own buffer.
+    pub fn parse_owned(field: &str, value: String) -> Result<Self> {
+        Self::check(field, &value)?;
+        Ok(Self(value))
+    }
+
+    /// Whether [`Id::parse`] accepts `value`.
+    pub fn is_valid(value: &str) -> bool {
+        (1..=MAX_ID_LEN).contains(&value.len()) && value.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+    }
+
+    fn check(field: &str, value: &str) -> Result<()> {
+        if Self::is_valid(value) {
+            return Ok(());
+        }
         if value.is_empty() {
             return Err(InvalidField::new(field, "is empty; an id is 1 to 64 characters of [a-z0-9-]"));
         }
@@ -24,13 +43,8 @@ impl Id {
                 format!("is {} bytes long; an id is at most {MAX_ID_LEN}", value.len()),
             ));
         }
-        if let Some(c) = value.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '-')) {
-            return Err(InvalidField::new(
-                field,
-                format!("contains {c:?}; an id has only lowercase letters a-z, digits and '-'"),
-            ));
-        }
-        Ok(Self(value.to_owned()))
+        let c = value.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '-')).unwrap_or_default();
+        Err(InvalidField::new(field, format!("contains {c:?}; an id has only lowercase letters a-z, digits and '-'")))
     }
 
     /// Like [`Id::parse`], but an empty value means "none".
@@ -39,6 +53,15 @@ impl Id {
             Ok(None)
         } else {
             Self::parse(field, value).map(Some)
+        }
+    }
+
+    /// Like [`Id::parse_optional`], keeping `value`'s own buffer.
+    pub fn parse_optional_owned(field: &str, value: String) -> Result<Option<Self>> {
+        if value.is_empty() {
+            Ok(None)
+        } else {
+            Self::parse_owned(field, value).map(Some)
         }
     }
 
@@ -54,6 +77,25 @@ impl fmt::Display for Id {
     }
 }
 
+/// Where each byte's two hex digits start in a canonical UUID's text.
+const UUID_DIGITS: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+
+/// The value of each lowercase hex digit; 0xff for every other byte.
+const HEX: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
 /// A client-chosen event id: a UUID in canonical lowercase hyphenated form, not nil. One
 /// spelling per id, so deduplication cannot be dodged by changing case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -62,40 +104,42 @@ pub struct EventId([u8; 16]);
 impl EventId {
     /// Checks `value` as the event id held in `field`.
     pub fn parse(field: &str, value: &str) -> Result<Self> {
-        let bad = || {
-            InvalidField::new(
+        match Self::parse_bytes(value.as_bytes()) {
+            Some(id) if id.0 != [0; 16] => Ok(id),
+            Some(_) => Err(InvalidField::new(field, "is the nil UUID; choose a unique id per event")),
+            None => Err(InvalidField::new(
                 field,
                 format!(
                     "{value:?} is not a UUID in canonical lowercase form \
                      (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, hex digits 0-9a-f)"
                 ),
-            )
-        };
-        let b = value.as_bytes();
-        if b.len() != 36 {
-            return Err(bad());
+            )),
+        }
+    }
+
+    /// The event id `text` spells in canonical form, if it does and is not nil: what
+    /// [`EventId::parse`] accepts, read from bytes.
+    pub fn from_canonical(text: &[u8]) -> Option<Self> {
+        Self::parse_bytes(text).filter(|id| id.0 != [0; 16])
+    }
+
+    /// The UUID spelled by `text` in canonical lowercase hyphenated form (the nil UUID
+    /// included), or `None`. Every event of the log carries its id in this form, so this runs
+    /// once per event read: a table look-up per digit, and one test of all of them at the end.
+    fn parse_bytes(text: &[u8]) -> Option<Self> {
+        let text: &[u8; 36] = text.try_into().ok()?;
+        if text[8] != b'-' || text[13] != b'-' || text[18] != b'-' || text[23] != b'-' {
+            return None;
         }
         let mut out = [0u8; 16];
-        let mut nibbles = 0;
-        for (i, &c) in b.iter().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                if c != b'-' {
-                    return Err(bad());
-                }
-                continue;
-            }
-            let v = match c {
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                _ => return Err(bad()),
-            };
-            out[nibbles / 2] |= if nibbles % 2 == 0 { v << 4 } else { v };
-            nibbles += 1;
+        let mut invalid = 0u8;
+        for (byte, &at) in out.iter_mut().zip(&UUID_DIGITS) {
+            let high = HEX[usize::from(text[at])];
+            let low = HEX[usize::from(text[at + 1])];
+            invalid |= high | low;
+            *byte = (high << 4) | (low & 0x0f);
         }
-        if out == [0; 16] {
-            return Err(InvalidField::new(field, "is the nil UUID; choose a unique id per event"));
-        }
-        Ok(Self(out))
+        (invalid & 0xf0 == 0).then_some(Self(out))
     }
 
     /// The 16 bytes of the UUID.
@@ -174,6 +218,13 @@ impl StreamName {
         ))
     }
 
+    /// Whether [`StreamName::parse`] accepts `value`, without building the name.
+    pub fn is_valid(value: &str) -> bool {
+        value == CHECKPOINTS_STREAM
+            || value == CREDENTIALS_STREAM
+            || value.strip_prefix("cell-").or_else(|| value.strip_prefix("org-")).is_some_and(Id::is_valid)
+    }
+
     /// What the stream holds.
     pub fn kind(&self) -> StreamKind {
         match self {
@@ -237,6 +288,129 @@ mod tests {
         ] {
             assert_eq!(EventId::parse("event_id", bad).unwrap_err().field, "event_id", "{bad}");
         }
+    }
+
+    /// The byte-by-byte parser event ids had before the table-driven one: the reference the
+    /// fast one must agree with on every input.
+    fn reference_parse(value: &str) -> Option<[u8; 16]> {
+        let b = value.as_bytes();
+        if b.len() != 36 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        let mut nibbles = 0;
+        for (i, &c) in b.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if c != b'-' {
+                    return None;
+                }
+                continue;
+            }
+            let v = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                _ => return None,
+            };
+            out[nibbles / 2] |= if nibbles % 2 == 0 { v << 4 } else { v };
+            nibbles += 1;
+        }
+        (out != [0; 16]).then_some(out)
+    }
+
+    /// xorshift64*: reproducible inputs without a dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn event_id_parse_agrees_with_the_reference_parser_on_every_input() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        // Bytes that are digits, near digits, separators, or not ASCII at all.
+        let alphabet: Vec<char> = "0123456789abcdefABCDEFgGzZ/:@`-_+{} \0\u{7f}é\u{ff}ấ".chars().collect();
+        let mut accepted = 0;
+        for round in 0..200_000 {
+            let mut text = EventId::from_bytes(rng.next().to_le_bytes().repeat(2).try_into().unwrap()).to_string();
+            // Most inputs are a valid id with a few changes; some are random strings.
+            if round % 10 == 9 {
+                text = (0..rng.below(40)).map(|_| alphabet[rng.below(alphabet.len())]).collect();
+            } else {
+                for _ in 0..rng.below(3) {
+                    let mut chars: Vec<char> = text.chars().collect();
+                    let at = rng.below(chars.len() + 1);
+                    match rng.below(4) {
+                        0 if at < chars.len() => chars[at] = alphabet[rng.below(alphabet.len())],
+                        1 if at < chars.len() => drop(chars.remove(at)),
+                        2 => chars.insert(at, alphabet[rng.below(alphabet.len())]),
+                        _ => {
+                            chars = vec!['0'; 36]
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { '-' } else { c })
+                                .collect()
+                        }
+                    }
+                    text = chars.into_iter().collect();
+                }
+            }
+            let fast = EventId::parse("event_id", &text);
+            assert_eq!(fast.as_ref().ok().map(|id| id.0), reference_parse(&text), "{text:?}");
+            assert_eq!(EventId::from_canonical(text.as_bytes()), fast.clone().ok(), "{text:?}");
+            if let Ok(id) = fast {
+                assert_eq!(id.to_string(), text);
+                accepted += 1;
+            }
+        }
+        // Both sides of the line were exercised.
+        assert!((50_000..190_000).contains(&accepted), "{accepted}");
+        // Every single-byte change of a valid id, at every place.
+        let valid = "0190f1c2-7d4e-7b3a-9c1d-2e3f4a5b6c7d";
+        for at in 0..valid.len() {
+            for byte in 0..=0x7fu8 {
+                let mut bytes = valid.as_bytes().to_vec();
+                bytes[at] = byte;
+                let text = String::from_utf8(bytes).unwrap();
+                assert_eq!(EventId::parse("e", &text).ok().map(|id| id.0), reference_parse(&text), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_validity_tests_agree_with_the_parsers() {
+        let mut rng = Rng(0x0123_4567_89ab_cdef);
+        let alphabet: Vec<char> = "abz09-_A$.cellorg ấ\u{0}".chars().collect();
+        let prefixes = ["", "cell-", "org-", "$", "cell", "org-cell-"];
+        for _ in 0..100_000 {
+            let len = match rng.below(4) {
+                0 => 63 + rng.below(4),
+                _ => rng.below(12),
+            };
+            let body: String = (0..len).map(|_| alphabet[rng.below(alphabet.len())]).collect();
+            let text = format!("{}{body}", prefixes[rng.below(prefixes.len())]);
+            assert_eq!(Id::is_valid(&text), Id::parse("id", &text).is_ok(), "{text:?}");
+            assert_eq!(Id::parse_owned("id", text.clone()), Id::parse("id", &text), "{text:?}");
+            assert_eq!(StreamName::is_valid(&text), StreamName::parse("stream", &text).is_ok(), "{text:?}");
+        }
+        for name in ["$checkpoints", "$credentials", "cell-a", "org-a-1", &format!("cell-{}", "a".repeat(64))] {
+            assert!(StreamName::is_valid(name), "{name}");
+        }
+        for name in ["$checkpoint", "cell-", &format!("org-{}", "a".repeat(65)), "cell-a b"] {
+            assert!(!StreamName::is_valid(name), "{name}");
+        }
+        assert_eq!(
+            Id::parse("id", "a_b").unwrap_err().reason,
+            "contains '_'; an id has only lowercase letters a-z, digits and '-'"
+        );
     }
 
     #[test]

@@ -17,13 +17,39 @@ pub mod limit {
 /// Checks that `value` (the content of `field`) is at most `max` bytes and holds no control
 /// characters other than tab and newlines; returns it owned.
 pub fn bounded(field: &str, value: &str, max: usize) -> Result<String> {
+    check(field, value, max)?;
+    Ok(value.to_owned())
+}
+
+/// [`bounded`]'s check alone, for a value the caller keeps.
+pub fn check(field: &str, value: &str, max: usize) -> Result<()> {
     if value.len() > max {
         return Err(InvalidField::new(field, format!("is {} bytes long; the limit is {max} bytes", value.len())));
     }
-    if let Some(c) = value.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
-        return Err(InvalidField::new(field, format!("contains the control character U+{:04X}", c as u32)));
+    if has_control(value) {
+        if let Some(c) = value.chars().find(|c| is_refused(*c)) {
+            return Err(InvalidField::new(field, format!("contains the control character U+{:04X}", c as u32)));
+        }
     }
-    Ok(value.to_owned())
+    Ok(())
+}
+
+/// A control character other than tab and newlines.
+fn is_refused(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// Whether `value` holds a character [`is_refused`] refuses, read byte by byte: the control
+/// characters are U+0000 to U+001F and U+007F (one byte each) and U+0080 to U+009F (0xC2
+/// then 0x80 to 0x9F; in valid UTF-8, 0xC2 only ever starts a character).
+fn has_control(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| match b {
+        b'\t' | b'\n' | b'\r' => false,
+        0..=0x1f | 0x7f => true,
+        0xc2 => bytes.get(i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)),
+        _ => false,
+    })
 }
 
 /// Like [`bounded`], and the value must not be empty or only white space.
@@ -47,5 +73,16 @@ mod tests {
         assert!(bounded("name", "a\u{0}b", limit::NAME).unwrap_err().reason.contains("U+0000"));
         assert_eq!(required("name", "  ", limit::NAME).unwrap_err().reason, "is empty");
         assert_eq!(bounded("reason", "", limit::NAME).unwrap(), "");
+    }
+
+    /// The byte scan refuses exactly the characters the character test refuses.
+    #[test]
+    fn the_byte_scan_agrees_with_the_character_test() {
+        for c in (0..=0x10ffffu32).filter_map(char::from_u32) {
+            for text in [c.to_string(), format!("a{c}"), format!("{c}\u{c2}z"), format!("ấ{c}\u{9f}")] {
+                assert_eq!(has_control(&text), text.chars().any(is_refused), "{text:?}");
+                assert_eq!(check("f", &text, 64).is_ok(), !text.chars().any(is_refused), "{text:?}");
+            }
+        }
     }
 }

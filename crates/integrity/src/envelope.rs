@@ -2,6 +2,8 @@
 //! checked when it is verified ([`Envelope::decode`]). Never re-encoded: the hash covers the bytes
 //! as stored.
 
+use std::borrow::Cow;
+
 use chibo_domain::{EventId, StreamName, Timestamp};
 use chibo_proto::v1 as pb;
 use prost::Message;
@@ -134,6 +136,11 @@ fn time_field(field: &'static str, t: Option<pbjson_types::Timestamp>) -> Result
 impl Envelope {
     /// Decodes stored envelope bytes and checks every field's shape.
     pub fn decode(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        EnvelopeRef::decode(bytes).map(EnvelopeRef::into_owned)
+    }
+
+    /// [`Envelope::decode`] by the general protobuf decoder: every encoding, and the errors.
+    fn decode_general(bytes: &[u8]) -> Result<Self, EnvelopeError> {
         let pb::EventEnvelope {
             event_id,
             stream,
@@ -159,6 +166,209 @@ impl Envelope {
             actor,
             payload_digest: hash_field("payload_digest", &payload_digest)?,
             prev_hash: hash_field("prev_hash", &prev_hash)?,
+        })
+    }
+}
+
+/// A decoded, well-formed envelope whose text fields borrow the stored bytes when they can:
+/// what the verifier and the projections read once per event. [`EnvelopeRef::decode`] accepts
+/// and refuses exactly what [`Envelope::decode`] does, with the same values and errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvelopeRef<'a> {
+    /// The client-chosen event id.
+    pub event_id: EventId,
+    /// The stream the envelope says the event belongs to: a valid [`StreamName`], as written.
+    pub stream: Cow<'a, str>,
+    /// 0-based revision in the stream.
+    pub revision: u64,
+    /// The catalogue name of the payload's type.
+    pub event_type: Cow<'a, str>,
+    /// Version of the payload schema.
+    pub schema_version: u32,
+    /// The real-world time the client asserted.
+    pub occurred_at: Timestamp,
+    /// The server's record time.
+    pub recorded_at: Timestamp,
+    /// Who submitted the event.
+    pub actor: Cow<'a, str>,
+    /// The salted digest of the payload.
+    pub payload_digest: Hash,
+    /// The hash of the previous event of the stream, or its genesis.
+    pub prev_hash: Hash,
+}
+
+impl<'a> EnvelopeRef<'a> {
+    /// Decodes stored envelope bytes and checks every field's shape, like [`Envelope::decode`].
+    ///
+    /// An envelope as [`seal`] writes it (each field at most once, in field order) is read in
+    /// place; any other encoding, and every malformed one, goes through the general decoder,
+    /// which gives the same result for the former and the errors for the latter.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, EnvelopeError> {
+        match canonical::decode(bytes) {
+            Some(envelope) => Ok(envelope),
+            None => Envelope::decode_general(bytes).map(Self::from),
+        }
+    }
+
+    /// The stream as a [`StreamName`].
+    pub fn stream_name(&self) -> StreamName {
+        // Checked by `decode`: a failure here would be a bug, and would name the field.
+        StreamName::parse("stream", &self.stream).unwrap_or_else(|e| panic!("a decoded envelope's stream: {e}"))
+    }
+
+    /// The envelope with owned fields.
+    pub fn into_owned(self) -> Envelope {
+        Envelope {
+            event_id: self.event_id,
+            stream: self.stream_name(),
+            revision: self.revision,
+            event_type: self.event_type.into_owned(),
+            schema_version: self.schema_version,
+            occurred_at: self.occurred_at,
+            recorded_at: self.recorded_at,
+            actor: self.actor.into_owned(),
+            payload_digest: self.payload_digest,
+            prev_hash: self.prev_hash,
+        }
+    }
+}
+
+impl From<Envelope> for EnvelopeRef<'_> {
+    fn from(envelope: Envelope) -> Self {
+        Self {
+            event_id: envelope.event_id,
+            stream: Cow::Owned(envelope.stream.to_string()),
+            revision: envelope.revision,
+            event_type: Cow::Owned(envelope.event_type),
+            schema_version: envelope.schema_version,
+            occurred_at: envelope.occurred_at,
+            recorded_at: envelope.recorded_at,
+            actor: Cow::Owned(envelope.actor),
+            payload_digest: envelope.payload_digest,
+            prev_hash: envelope.prev_hash,
+        }
+    }
+}
+
+/// The envelope as [`seal`] writes it, read in place: every field at most once and in field
+/// order, each with its own wire type, and every value well formed. Anything else is `None`,
+/// for the general decoder to read or refuse. With each field present once at most, protobuf's
+/// rules (the last value of a field wins, message fields merge) leave no choice, so what this
+/// reads is what the general decoder reads.
+mod canonical {
+    use std::borrow::Cow;
+
+    use chibo_domain::{EventId, StreamName, Timestamp};
+
+    use super::EnvelopeRef;
+    use crate::hash::Hash;
+
+    const VARINT: u64 = 0;
+    const LEN: u64 = 2;
+
+    struct Reader<'a> {
+        bytes: &'a [u8],
+    }
+
+    impl<'a> Reader<'a> {
+        /// A base-128 varint of at most ten bytes whose tenth byte is 0 or 1 (protobuf's rule).
+        fn varint(&mut self) -> Option<u64> {
+            let mut value = 0u64;
+            for (i, &byte) in self.bytes.iter().enumerate().take(10) {
+                value |= u64::from(byte & 0x7f) << (7 * i);
+                if byte < 0x80 {
+                    if i == 9 && byte > 1 {
+                        return None;
+                    }
+                    self.bytes = &self.bytes[i + 1..];
+                    return Some(value);
+                }
+            }
+            None
+        }
+
+        fn delimited(&mut self) -> Option<&'a [u8]> {
+            let len = usize::try_from(self.varint()?).ok()?;
+            if len > self.bytes.len() {
+                return None;
+            }
+            let (value, rest) = self.bytes.split_at(len);
+            self.bytes = rest;
+            Some(value)
+        }
+
+        fn text(&mut self) -> Option<&'a str> {
+            std::str::from_utf8(self.delimited()?).ok()
+        }
+
+        /// The next field's number and wire type, if it comes after `last` and has `wire`'s
+        /// type for its number (`wire(number)`); `None` otherwise, and at the end.
+        fn key(&mut self, last: &mut u64) -> Option<(u64, u64)> {
+            let key = self.varint()?;
+            let (number, wire) = (key >> 3, key & 7);
+            if number <= *last {
+                return None;
+            }
+            *last = number;
+            Some((number, wire))
+        }
+    }
+
+    fn timestamp(bytes: &[u8]) -> Option<Timestamp> {
+        let mut reader = Reader { bytes };
+        let (mut seconds, mut nanos, mut last) = (0i64, 0i32, 0);
+        while !reader.bytes.is_empty() {
+            match reader.key(&mut last)? {
+                // protobuf's int64 and int32: the varint's low bits, as prost reads them.
+                (1, VARINT) => seconds = reader.varint()? as i64,
+                (2, VARINT) => nanos = reader.varint()? as i32,
+                _ => return None,
+            }
+        }
+        Timestamp::new("", seconds, nanos).ok()
+    }
+
+    fn hash(bytes: &[u8]) -> Option<Hash> {
+        bytes.try_into().ok()
+    }
+
+    pub(super) fn decode(bytes: &[u8]) -> Option<EnvelopeRef<'_>> {
+        let mut reader = Reader { bytes };
+        let mut last = 0;
+        let (mut event_id, mut stream, mut event_type, mut actor) = (&[][..], "", "", "");
+        let (mut revision, mut schema_version) = (0, 0);
+        let (mut occurred_at, mut recorded_at) = (None, None);
+        let (mut payload_digest, mut prev_hash) = (&[][..], &[][..]);
+        while !reader.bytes.is_empty() {
+            match reader.key(&mut last)? {
+                (1, LEN) => event_id = reader.delimited()?,
+                (2, LEN) => stream = reader.text()?,
+                (3, VARINT) => revision = reader.varint()?,
+                (4, LEN) => event_type = reader.text()?,
+                // protobuf's uint32: the varint's low 32 bits, as prost reads them.
+                (5, VARINT) => schema_version = reader.varint()? as u32,
+                (6, LEN) => occurred_at = Some(timestamp(reader.delimited()?)?),
+                (7, LEN) => recorded_at = Some(timestamp(reader.delimited()?)?),
+                (8, LEN) => actor = reader.text()?,
+                (9, LEN) => payload_digest = reader.delimited()?,
+                (10, LEN) => prev_hash = reader.delimited()?,
+                _ => return None,
+            }
+        }
+        if !StreamName::is_valid(stream) {
+            return None;
+        }
+        Some(EnvelopeRef {
+            event_id: EventId::from_canonical(event_id)?,
+            stream: Cow::Borrowed(stream),
+            revision,
+            event_type: Cow::Borrowed(event_type),
+            schema_version,
+            occurred_at: occurred_at?,
+            recorded_at: recorded_at?,
+            actor: Cow::Borrowed(actor),
+            payload_digest: hash(payload_digest)?,
+            prev_hash: hash(prev_hash)?,
         })
     }
 }
@@ -196,6 +406,108 @@ mod tests {
         assert_eq!((envelope.occurred_at, envelope.recorded_at), (occurred, recorded));
         assert_eq!(envelope.actor, "recorder:a");
         assert_eq!((envelope.payload_digest, envelope.prev_hash), (digest, prev));
+    }
+
+    /// A random sealed envelope: text of every shape the fields take, times on both sides of
+    /// 1970, revisions and versions of every varint length.
+    fn random_sealed(rng: &mut impl rand::Rng) -> Vec<u8> {
+        let pick =
+            |rng: &mut dyn rand::RngCore, options: &[&'static str]| options[rng.next_u32() as usize % options.len()];
+        let streams = ["cell-a", "org-thai-binh", "$checkpoints", "$credentials", "cell-0-9"];
+        let texts = ["", "MeetingHeld", "recorder:a", "ấp Tân Hòa", "x"];
+        let mut id = [0u8; 16];
+        rng.fill(&mut id[..]);
+        id[0] |= 1;
+        let time = |rng: &mut dyn rand::RngCore| {
+            let seconds = match rng.next_u32() % 3 {
+                0 => 0,
+                1 => -2_000_000_000 + i64::from(rng.next_u32() % 1000),
+                _ => i64::from(rng.next_u32()),
+            };
+            Timestamp::new("t", seconds, (rng.next_u32() % 1_000_000_000) as i32).unwrap()
+        };
+        let stream = pick(rng, &streams);
+        let event_type = pick(rng, &texts);
+        let actor = pick(rng, &texts);
+        let shift = rng.gen_range(0..64);
+        seal(EnvelopeFields {
+            event_id: &EventId::from_bytes(id),
+            stream,
+            revision: rng.gen::<u64>() >> shift,
+            event_type,
+            schema_version: rng.gen::<u32>() >> (shift % 32),
+            occurred_at: time(rng),
+            recorded_at: time(rng),
+            actor,
+            payload_digest: &rng.gen(),
+            prev_hash: &rng.gen(),
+        })
+        .envelope
+    }
+
+    /// Reads `bytes` both ways: the in-place reader and the general decoder must agree on the
+    /// value or on the error. Returns whether the in-place reader took it.
+    fn agree(bytes: &[u8]) -> bool {
+        let general = Envelope::decode_general(bytes);
+        assert_eq!(EnvelopeRef::decode(bytes), general.clone().map(EnvelopeRef::from), "{bytes:02x?}");
+        assert_eq!(Envelope::decode(bytes), general, "{bytes:02x?}");
+        canonical::decode(bytes).is_some()
+    }
+
+    #[test]
+    fn sealed_envelopes_are_read_in_place() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let bytes = random_sealed(&mut rng);
+            assert!(agree(&bytes), "{bytes:02x?}");
+            let borrowed = EnvelopeRef::decode(&bytes).unwrap();
+            assert!(matches!(borrowed.stream, Cow::Borrowed(_)));
+            assert_eq!(borrowed.into_owned(), Envelope::decode_general(&bytes).unwrap());
+        }
+    }
+
+    #[test]
+    fn the_in_place_reader_agrees_with_the_general_decoder_on_altered_bytes() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let (mut in_place, mut general) = (0, 0);
+        for round in 0..100_000 {
+            let mut bytes = random_sealed(&mut rng);
+            match round % 6 {
+                // A byte changed, anywhere (keys, lengths, digits of the id, text, varints).
+                0 | 1 => {
+                    let at = rng.gen_range(0..bytes.len());
+                    bytes[at] = rng.gen();
+                }
+                // One bit flipped.
+                2 => {
+                    let at = rng.gen_range(0..bytes.len());
+                    bytes[at] ^= 1 << rng.gen_range(0..8);
+                }
+                // Cut short, or a byte inserted.
+                3 => bytes.truncate(rng.gen_range(0..bytes.len())),
+                4 => bytes.insert(rng.gen_range(0..=bytes.len()), rng.gen()),
+                // Two envelopes end to end: protobuf merges them (every field twice, out of order).
+                _ => bytes.extend(random_sealed(&mut rng)),
+            }
+            if agree(&bytes) {
+                in_place += 1;
+            } else {
+                general += 1;
+            }
+        }
+        // Both paths were exercised.
+        assert!(in_place > 1_000 && general > 10_000, "{in_place} in place, {general} general");
+        // Fields repeated, unknown fields, fields out of order, over-long varints: all general.
+        let sealed = random_sealed(&mut rng);
+        let mut unknown = sealed.clone();
+        unknown.extend([0x58, 0x01]); // field 11, varint 1
+        let mut long_revision = pb::EventEnvelope::decode(sealed.as_slice()).unwrap();
+        long_revision.revision = u64::MAX;
+        for bytes in [unknown, long_revision.encode_to_vec(), [&sealed[..], &[0x18, 0x05]].concat()] {
+            let _ = agree(&bytes);
+        }
     }
 
     #[test]

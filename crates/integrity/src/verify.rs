@@ -9,7 +9,7 @@
 use std::{collections::HashMap, fmt};
 
 use crate::{
-    envelope::{Envelope, EnvelopeError},
+    envelope::{EnvelopeError, EnvelopeRef},
     hash::{event_hash, genesis, payload_digest, Hash, HASH_LEN, SALT_LEN},
 };
 
@@ -223,24 +223,28 @@ impl Verifier {
         }
         self.next_position = event.position.saturating_add(1);
 
-        let head = match self.heads.get(event.stream) {
-            Some(Head::Broken) => return false,
-            Some(Head::Intact { next_revision, last_hash }) => (*next_revision, *last_hash),
-            None => (0, genesis(event.stream)),
+        // The stream's head is updated in place: a key is allocated once per stream.
+        let head = match self.heads.get_mut(event.stream) {
+            Some(head) => head,
+            None => self
+                .heads
+                .entry(event.stream.to_owned())
+                .or_insert(Head::Intact { next_revision: 0, last_hash: genesis(event.stream) }),
         };
-        match check_chain(&event, computed, head) {
+        let Head::Intact { next_revision, last_hash } = *head else { return false };
+        match check_chain(&event, computed, (next_revision, last_hash)) {
             Ok(hash) => {
-                self.heads.insert(event.stream.to_owned(), Head::Intact { next_revision: head.0 + 1, last_hash: hash });
+                *head = Head::Intact { next_revision: next_revision + 1, last_hash: hash };
                 intact
             }
             Err((revision, kind)) => {
+                *head = Head::Broken;
                 self.summary.breaks.push(Break {
                     position: event.position,
                     stream: event.stream.to_owned(),
                     revision,
                     kind,
                 });
-                self.heads.insert(event.stream.to_owned(), Head::Broken);
                 false
             }
         }
@@ -274,13 +278,13 @@ fn check_chain(
     if computed != stored {
         return Err(at_record(BreakKind::HashMismatch { stored, computed }));
     }
-    let envelope = Envelope::decode(event.envelope).map_err(|e| at_record(BreakKind::Envelope(e)))?;
-    let envelope_stream = envelope.stream.to_string();
-    if envelope_stream != event.stream {
+    let envelope = EnvelopeRef::decode(event.envelope).map_err(|e| at_record(BreakKind::Envelope(e)))?;
+    // A decoded stream is a valid name, as written: its text is the name's.
+    if envelope.stream != event.stream {
         return Err(at_record(BreakKind::IndexMismatch {
             field: "stream",
             stored: event.stream.to_owned(),
-            envelope: envelope_stream,
+            envelope: envelope.stream.into_owned(),
         }));
     }
     if envelope.revision != event.revision {

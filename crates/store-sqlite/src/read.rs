@@ -8,7 +8,7 @@ use std::{
 
 use chibo_integrity::RawEvent;
 use chibo_store::{ReadError, StoredEvent};
-use rusqlite::{Connection, OpenFlags, Row};
+use rusqlite::{types::ValueRef, Connection, OpenFlags, Row};
 
 use crate::schema;
 
@@ -61,21 +61,34 @@ pub fn sql_limit(max_count: usize) -> i64 {
     i64::try_from(max_count).unwrap_or(i64::MAX)
 }
 
+/// A BLOB column, borrowed from the row; any other type is refused as `row.get` refuses it.
+fn blob<'r>(row: &'r Row<'_>, column: usize) -> rusqlite::Result<&'r [u8]> {
+    match row.get_ref(column)? {
+        ValueRef::Blob(bytes) => Ok(bytes),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            column,
+            row.as_ref().column_name(column)?.to_owned(),
+            other.data_type(),
+        )),
+    }
+}
+
 /// Maps a row of [`EVENT_COLUMNS`] to a stored event, refusing malformed columns.
 pub fn stored_event(row: &Row<'_>) -> rusqlite::Result<Result<StoredEvent, ReadError>> {
     let position: i64 = row.get(0)?;
     let revision: i64 = row.get(2)?;
-    let salt: Vec<u8> = row.get(5)?;
-    let hash: Vec<u8> = row.get(6)?;
+    // Borrowed from the row: only the envelope, the payload and the stream are copied out.
+    let salt = blob(row, 5)?;
+    let hash = blob(row, 6)?;
     let position_u = position as u64;
     let corrupt = |reason: String| Err(ReadError::Corrupt { position: position_u, reason });
     if position < 0 || revision < 0 {
         return Ok(corrupt(format!("negative position {position} or revision {revision}")));
     }
-    let Ok(salt) = <[u8; 16]>::try_from(salt.as_slice()) else {
+    let Ok(salt) = <[u8; 16]>::try_from(salt) else {
         return Ok(corrupt(format!("salt is {} bytes; expected 16", salt.len())));
     };
-    let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) else {
+    let Ok(hash) = <[u8; 32]>::try_from(hash) else {
         return Ok(corrupt(format!("hash is {} bytes; expected 32", hash.len())));
     };
     Ok(Ok(StoredEvent {
@@ -103,6 +116,10 @@ pub fn query_events(
     }
     Ok(events)
 }
+
+/// How much of the database file an offline scan maps into memory (SQLite's `mmap_size`): a
+/// read-only mapping, so pages are read in place rather than copied; beyond it, SQLite reads.
+const SCAN_MMAP_BYTES: i64 = 1 << 30;
 
 /// Why an offline scan could not run.
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +158,8 @@ fn scan_rows(dir: &Path, stream: Option<&str>, mut visit: impl FnMut(RawEvent<'_
     }
     let err = |source| ScanError::Sqlite { path: path.clone(), source };
     let conn = open_reader(&path).map_err(err)?;
+    // One pass over the whole file: mapping it spares a copy of every page read.
+    conn.pragma_update(None, "mmap_size", SCAN_MMAP_BYTES).map_err(err)?;
     let filter = if stream.is_some() { "WHERE stream = ?1" } else { "" };
     let mut stmt =
         conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events {filter} ORDER BY position")).map_err(err)?;

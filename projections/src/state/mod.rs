@@ -17,6 +17,7 @@
 mod index;
 mod query;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chibo_domain::{Event, EventId, EventType, StreamName, Timestamp};
@@ -170,21 +171,41 @@ impl State {
     /// Applies the next event of the log. Events must come in global order; each is kept as
     /// recorded (see the module doc).
     pub fn apply(&mut self, recorded: &Recorded) -> Undo {
-        let Recorded { position, stream, revision, event_id, occurred_at, recorded_at: _, actor: _, hash, event } =
-            recorded;
-        let book = self.streams.entry(stream.clone()).or_default();
-        let undo = Undo {
-            stream: stream.clone(),
-            event_id: *event_id,
-            log_size: self.log_size,
-            last_hash: self.last_hash,
-            next_revision: book.next_revision,
-            change: Change::Recorded,
+        let (log_size, last_hash) = (self.log_size, self.last_hash);
+        let (next_revision, change) = self.fold(recorded, recorded.event.as_ref().map(Cow::Borrowed));
+        Undo {
+            stream: recorded.stream.clone(),
+            event_id: recorded.event_id,
+            log_size,
+            last_hash,
+            next_revision,
+            change,
+        }
+    }
+
+    /// Applies the next event of the log for good, like [`State::apply`] with its undo dropped,
+    /// keeping the event itself rather than a copy: what a replay of the log does.
+    pub fn apply_owned(&mut self, mut recorded: Recorded) {
+        let event = recorded.event.take().map(Cow::Owned);
+        drop(self.fold(&recorded, event));
+    }
+
+    /// What [`State::apply`] does, with `event` in place of `recorded.event`; returns the
+    /// stream's previous length and the change, for an undo.
+    fn fold(&mut self, recorded: &Recorded, event: Option<Cow<'_, Event>>) -> (u64, Change) {
+        let Recorded { position, stream, revision, event_id, hash, .. } = recorded;
+        let occurred_at = recorded.occurred_at;
+        // A stream's name is copied once, when it first appears.
+        let book = match self.streams.get_mut(stream) {
+            Some(book) => book,
+            None => self.streams.entry(stream.clone()).or_default(),
         };
+        let next_revision = book.next_revision;
         self.log_size = position + 1;
         self.last_hash = Some(*hash);
         book.next_revision = revision + 1;
-        let entry = |role| IdEntry { revision: *revision, event_type: event.as_ref().map(Event::event_type), role };
+        let event_type = event.as_deref().map(Event::event_type);
+        let entry = |role| IdEntry { revision: *revision, event_type, role };
 
         let change = match event {
             None => {
@@ -192,54 +213,59 @@ impl State {
                 book.ids.insert(*event_id, entry(Role::Unreadable));
                 Change::Recorded
             }
-            Some(Event::EventCorrected(correction)) => {
-                let target = correction.target_event_id;
-                book.ids.insert(*event_id, entry(Role::Correction { target }));
-                let replaceable = book
-                    .facts
-                    .get(&target)
-                    .is_some_and(|old| old.event.event_type() == correction.replacement.event_type());
-                if replaceable {
-                    let old = book.facts.get(&target).cloned().expect("checked above");
-                    let new =
-                        Fact { event: (*correction.replacement).clone(), corrected_by: Some(*event_id), ..old.clone() };
-                    self.index.toggle(stream, &target, &old, false);
-                    self.index.toggle(stream, &target, &new, true);
-                    book.facts.insert(target, new);
-                    Change::Replaced { target, old: Box::new(old) }
-                } else {
-                    Change::Recorded
-                }
-            }
-            Some(Event::EventRetracted(retraction)) => {
-                let target = retraction.target_event_id;
-                book.ids.insert(*event_id, entry(Role::Retraction { target }));
-                match book.facts.remove(&target) {
-                    Some(old) => {
+            Some(event) => match &*event {
+                Event::EventCorrected(correction) => {
+                    let target = correction.target_event_id;
+                    book.ids.insert(*event_id, entry(Role::Correction { target }));
+                    let replaceable = book
+                        .facts
+                        .get(&target)
+                        .is_some_and(|old| old.event.event_type() == correction.replacement.event_type());
+                    if replaceable {
+                        let old = book.facts.get(&target).cloned().expect("checked above");
+                        let new = Fact {
+                            event: (*correction.replacement).clone(),
+                            corrected_by: Some(*event_id),
+                            ..old.clone()
+                        };
                         self.index.toggle(stream, &target, &old, false);
-                        if let Some(t) = book.ids.get_mut(&target) {
-                            t.role = Role::Retracted { by: *event_id };
-                        }
-                        Change::Removed { target, old: Box::new(old) }
+                        self.index.toggle(stream, &target, &new, true);
+                        book.facts.insert(target, new);
+                        Change::Replaced { target, old: Box::new(old) }
+                    } else {
+                        Change::Recorded
                     }
-                    None => Change::Recorded,
                 }
-            }
-            Some(event) => {
-                let fact = Fact {
-                    position: *position,
-                    revision: *revision,
-                    occurred_at: *occurred_at,
-                    event: event.clone(),
-                    corrected_by: None,
-                };
-                book.ids.insert(*event_id, entry(Role::Original));
-                self.index.toggle(stream, event_id, &fact, true);
-                book.facts.insert(*event_id, fact);
-                Change::Inserted
-            }
+                Event::EventRetracted(retraction) => {
+                    let target = retraction.target_event_id;
+                    book.ids.insert(*event_id, entry(Role::Retraction { target }));
+                    match book.facts.remove(&target) {
+                        Some(old) => {
+                            self.index.toggle(stream, &target, &old, false);
+                            if let Some(t) = book.ids.get_mut(&target) {
+                                t.role = Role::Retracted { by: *event_id };
+                            }
+                            Change::Removed { target, old: Box::new(old) }
+                        }
+                        None => Change::Recorded,
+                    }
+                }
+                _ => {
+                    let fact = Fact {
+                        position: *position,
+                        revision: *revision,
+                        occurred_at,
+                        event: event.into_owned(),
+                        corrected_by: None,
+                    };
+                    book.ids.insert(*event_id, entry(Role::Original));
+                    self.index.toggle(stream, event_id, &fact, true);
+                    book.facts.insert(*event_id, fact);
+                    Change::Inserted
+                }
+            },
         };
-        Undo { change, ..undo }
+        (next_revision, change)
     }
 
     /// Takes back the [`State::apply`] that returned `undo`. Undos must be taken in the reverse

@@ -3,6 +3,7 @@
 //! `$checkpoints`, and, with `--state`, the log against the checkpoint the inspector accepted
 //! before (docs/AUDIT.md, "The server's own data directory").
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
 use chibo_integrity::log_audit::{checkpoint_note, LogAudit, LogAuditReport, StateProblem};
-use chibo_integrity::{Envelope, NoteVerifier, Summary, Verifier};
+use chibo_integrity::{EnvelopeRef, NoteVerifier, Summary, Verifier};
 use serde_json::{json, Value};
 
 use crate::accepted;
@@ -113,8 +114,11 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         let (_, hash) = verifier.check_and_hash(event);
         leaves.push(&hash);
         // Who recorded it, as the hashed envelope says (a broken one is reported above).
-        let actor = Envelope::decode(event.envelope).map_or_else(|_| "(unreadable envelope)".to_owned(), |e| e.actor);
-        *actors.entry(actor).or_default() += 1;
+        let actor = EnvelopeRef::decode(event.envelope).map_or(Cow::Borrowed("(unreadable envelope)"), |e| e.actor);
+        match actors.get_mut(actor.as_ref()) {
+            Some(count) => *count += 1,
+            None => drop(actors.insert(actor.into_owned(), 1)),
+        }
     })
     .with_context(|| format!("cannot verify {}", data.display()))?;
     let summary = verifier.finish();

@@ -401,12 +401,15 @@ fn expected_one_of<'a>(names: impl Iterator<Item = &'a str>) -> String {
 
 /// Text that must be present: `text::required`, keeping the caller's value.
 fn required_text(field: &str, value: &str, max: usize) -> Result<()> {
-    text::required(field, value, max).map(drop)
+    if value.trim().is_empty() {
+        return Err(InvalidField::new(field, "is empty"));
+    }
+    text::check(field, value, max)
 }
 
 /// Text that may be empty: `text::bounded`, keeping the caller's value.
 fn bounded_text(field: &str, value: &str, max: usize) -> Result<()> {
-    text::bounded(field, value, max).map(drop)
+    text::check(field, value, max)
 }
 
 /// A list of at most `max` entries.
