@@ -197,6 +197,22 @@ fn apply(
         return Ok(Err(AppendError::DuplicateInBatch { event_id: e.event_id }));
     }
 
+    let head = match staged.heads.get(stream).or_else(|| committed.get(stream)) {
+        Some(head) => Some(*head),
+        None => load_head(tx, stream)?,
+    };
+    let last = head.map(|h| h.last_revision);
+
+    // The common case, a new append at the expected revision, is inserted straight away: the
+    // unique index on event ids is the duplicate check, instead of a look-up of every id before
+    // its insert. If an id is already there, nothing of this append stays written, and it is
+    // answered below.
+    if expected.admits(last) {
+        if let Some(receipts) = insert(tx, staged, request, head, recorded_at)? {
+            return Ok(Ok(receipts));
+        }
+    }
+
     // Idempotency first: a retry of an append that landed gets its original receipts.
     if let Some(first) = find_by_id(tx, &events[0].event_id)? {
         if first.stream == *stream {
@@ -211,12 +227,6 @@ fn apply(
             return Ok(Err(conflict(event.event_id, &recorded)));
         }
     }
-
-    let head = match staged.heads.get(stream).or_else(|| committed.get(stream)) {
-        Some(head) => Some(*head),
-        None => load_head(tx, stream)?,
-    };
-    let last = head.map(|h| h.last_revision);
     if !expected.admits(last) {
         return Ok(Err(AppendError::WrongExpectedRevision {
             stream: stream.clone(),
@@ -224,9 +234,28 @@ fn apply(
             actual: last,
         }));
     }
+    Err(format!("the unique index refused an append to {stream}, yet none of its event ids is recorded"))
+}
 
+/// Inserts every event of an append after `head`; `None`, with nothing written, if one of their
+/// ids is already recorded. An append of several events runs in a savepoint, so that a refused
+/// insert takes back the ones before it; one event's insert is all or nothing on its own.
+fn insert(
+    tx: &Connection,
+    staged: &mut Staged,
+    request: &AppendRequest,
+    head: Option<Head>,
+    recorded_at: Timestamp,
+) -> Result<Option<Vec<Receipt>>, String> {
+    let AppendRequest { stream, events, .. } = request;
+    let run = |statement: &str| tx.prepare_cached(statement).and_then(|mut s| s.execute([])).map_err(sql);
+    let guarded = events.len() > 1;
+    if guarded {
+        run("SAVEPOINT append")?;
+    }
     let mut prev_hash = head.map_or_else(|| genesis(stream), |h| h.hash);
-    let mut revision = last.map_or(0, |r| r + 1);
+    let mut revision = head.map_or(0, |h| h.last_revision + 1);
+    let mut position = staged.next_position;
     let mut receipts = Vec::with_capacity(events.len());
     let mut insert = tx
         .prepare_cached(
@@ -236,19 +265,27 @@ fn apply(
         .map_err(sql)?;
     for event in events {
         let sealed = event.seal(stream, revision, recorded_at, &prev_hash);
-        let position = staged.next_position;
-        insert
-            .execute(params![
-                position as i64,
-                stream,
-                revision as i64,
-                &event.event_id.as_bytes()[..],
-                sealed.envelope,
-                event.payload,
-                &event.salt[..],
-                &sealed.hash[..],
-            ])
-            .map_err(sql)?;
+        let inserted = insert.execute(params![
+            position as i64,
+            stream,
+            revision as i64,
+            &event.event_id.as_bytes()[..],
+            sealed.envelope,
+            event.payload,
+            &event.salt[..],
+            &sealed.hash[..],
+        ]);
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_duplicate(&e) => {
+                if guarded {
+                    run("ROLLBACK TO append")?;
+                    run("RELEASE append")?;
+                }
+                return Ok(None);
+            }
+            Err(e) => return Err(sql(e)),
+        }
         receipts.push(Receipt {
             event_id: event.event_id,
             stream: stream.clone(),
@@ -258,12 +295,21 @@ fn apply(
             recorded_at,
             duplicate: false,
         });
-        staged.next_position += 1;
+        position += 1;
         prev_hash = sealed.hash;
         revision += 1;
     }
+    if guarded {
+        run("RELEASE append")?;
+    }
+    staged.next_position = position;
     staged.heads.insert(stream.clone(), Head { last_revision: revision - 1, hash: prev_hash });
-    Ok(Ok(receipts))
+    Ok(Some(receipts))
+}
+
+/// True for an insert a unique index refused: an event id (or stream revision) already there.
+fn is_duplicate(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
 fn conflict(event_id: EventId, recorded: &Recorded) -> AppendError {

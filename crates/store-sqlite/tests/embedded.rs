@@ -97,3 +97,54 @@ async fn scanning_one_stream_reads_its_rows_in_global_order() {
     scan_stream(dir.path(), "$checkpoints", |_| none += 1).unwrap();
     assert_eq!(none, 0);
 }
+
+/// Appends committed together in one group: one that carries an id already recorded is refused
+/// and takes back its own inserts only, and the others around it all land.
+#[tokio::test]
+async fn a_refused_append_in_a_group_takes_back_only_its_own_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SqliteStore::open(dir.path(), Options::default()).unwrap());
+    let recorded = new_event("recorded");
+    store.append(&cell("x"), ExpectedRevision::NoStream, vec![recorded.clone()]).await.unwrap();
+
+    // Sent all at once, so that the writer finds many of them queued for one transaction.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        let events = match i % 4 {
+            // New events, then the recorded id: refused after two inserts.
+            0 => vec![new_event("a"), new_event("b"), recorded.clone()],
+            // The recorded id alone, in another stream: refused at its only insert.
+            1 => vec![recorded.clone()],
+            _ => vec![new_event("c"), new_event("d")],
+        };
+        tasks.push(tokio::spawn(async move {
+            (i, store.append(&cell(&format!("s{i}")), ExpectedRevision::Any, events).await)
+        }));
+    }
+    let mut landed = Vec::new();
+    for task in tasks {
+        let (i, outcome) = task.await.unwrap();
+        match (i % 4, outcome) {
+            (0 | 1, Err(e)) => {
+                assert!(matches!(e, chibo_store::AppendError::EventIdConflict { revision: 0, .. }), "append {i}: {e:?}")
+            }
+            (0 | 1, Ok(r)) => panic!("append {i} carried a recorded id, and landed: {r:?}"),
+            (_, outcome) => landed.extend(outcome.unwrap_or_else(|e| panic!("append {i}: {e:?}"))),
+        }
+    }
+    drop(store);
+
+    let mut positions: Vec<u64> = landed.iter().map(|r| r.position).collect();
+    positions.sort_unstable();
+    assert_eq!(positions, (1..=40).collect::<Vec<_>>(), "20 appends of two events, right after the first");
+    let mut verifier = Verifier::new();
+    let mut rows = 0;
+    scan(dir.path(), |event| {
+        rows += 1;
+        assert!(verifier.check(event), "position {}", event.position);
+    })
+    .unwrap();
+    assert_eq!(rows, 41, "nothing of a refused append is stored");
+    assert!(verifier.finish().is_intact());
+}
