@@ -10,7 +10,7 @@ use std::{collections::HashMap, fmt};
 
 use crate::{
     envelope::{EnvelopeError, EnvelopeRef},
-    hash::{event_hash, genesis, payload_digest, Hash, HASH_LEN, SALT_LEN},
+    hash::{event_hash, genesis, payload_digest, Hash, Salt, HASH_LEN, SALT_LEN},
 };
 
 /// One stored event as raw bytes, the way the verifier needs it: nothing here is trusted.
@@ -211,10 +211,30 @@ impl Verifier {
     /// It is the hash the envelope has, whatever the stored hash column says.
     pub fn check_and_hash(&mut self, event: RawEvent<'_>) -> (bool, Hash) {
         let computed = event_hash(event.envelope);
-        (self.check_hashed(event, computed), computed)
+        let (intact, _) = self.check_hashed(event, computed, Payload::Check);
+        (intact, computed)
     }
 
-    fn check_hashed(&mut self, event: RawEvent<'_>, computed: Hash) -> bool {
+    /// Checks the next stored event like [`Verifier::check_and_hash`], all but its payload: when
+    /// everything else about it holds, returns its salt and the digest its envelope gives the
+    /// payload, for [`payload_mismatch`] to compare on another thread. Each mismatch found goes back through
+    /// [`Verifier::payload_broke`] before [`Verifier::finish`]; the summary is then exactly the
+    /// one [`Verifier::check_and_hash`] gives.
+    pub fn check_deferring_payload(&mut self, event: RawEvent<'_>) -> (Hash, Option<PendingPayload>) {
+        let computed = event_hash(event.envelope);
+        let (_, digest) = self.check_hashed(event, computed, Payload::Defer);
+        // The salt's length was checked before the digest was returned.
+        let pending = digest.zip(Salt::try_from(event.salt).ok());
+        (computed, pending.map(|(envelope_digest, salt)| PendingPayload { salt, envelope_digest }))
+    }
+
+    /// A payload found not to match its envelope's digest (see
+    /// [`Verifier::check_deferring_payload`]), in any order.
+    pub fn payload_broke(&mut self, broken: Break) {
+        self.summary.breaks.push(broken);
+    }
+
+    fn check_hashed(&mut self, event: RawEvent<'_>, computed: Hash, payload: Payload) -> (bool, Option<Hash>) {
         self.summary.events += 1;
         let mut intact = true;
         if event.position != self.next_position {
@@ -231,11 +251,11 @@ impl Verifier {
                 .entry(event.stream.to_owned())
                 .or_insert(Head::Intact { next_revision: 0, last_hash: genesis(event.stream) }),
         };
-        let Head::Intact { next_revision, last_hash } = *head else { return false };
-        match check_chain(&event, computed, (next_revision, last_hash)) {
-            Ok(hash) => {
+        let Head::Intact { next_revision, last_hash } = *head else { return (false, None) };
+        match check_chain(&event, computed, (next_revision, last_hash), payload) {
+            Ok((hash, digest)) => {
                 *head = Head::Intact { next_revision: next_revision + 1, last_hash: hash };
-                intact
+                (intact, digest)
             }
             Err((revision, kind)) => {
                 *head = Head::Broken;
@@ -245,7 +265,7 @@ impl Verifier {
                     revision,
                     kind,
                 });
-                false
+                (false, None)
             }
         }
     }
@@ -253,8 +273,49 @@ impl Verifier {
     /// Ends the walk.
     pub fn finish(mut self) -> Summary {
         self.summary.streams = self.heads.len();
+        // The first break of each stream, in log order. Checked in one pass there is one per
+        // stream already; a payload checked apart may break a stream before (or after) the
+        // break found in the rest of it, which then is (or is not) the first.
+        let breaks = &mut self.summary.breaks;
+        breaks.sort_by_key(|b| b.position);
+        let mut broken = std::collections::HashSet::new();
+        breaks.retain(|b| broken.insert(b.stream.clone()));
         self.summary
     }
+}
+
+/// Whether [`check_chain`] checks the payload digest, or returns it to be checked apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Payload {
+    Check,
+    Defer,
+}
+
+/// What [`Verifier::check_deferring_payload`] leaves to check of an event's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingPayload {
+    /// The stored salt.
+    pub salt: Salt,
+    /// The digest the event's envelope gives its payload.
+    pub envelope_digest: Hash,
+}
+
+/// The payload check [`Verifier::check_deferring_payload`] leaves out: the break, if the
+/// `payload` stored at `position` (in `stream`, at `revision`) does not match its envelope.
+pub fn payload_mismatch(
+    position: u64,
+    stream: &str,
+    revision: u64,
+    payload: &[u8],
+    pending: &PendingPayload,
+) -> Option<Break> {
+    let computed = payload_digest(&pending.salt, payload);
+    (computed != pending.envelope_digest).then(|| Break {
+        position,
+        stream: stream.to_owned(),
+        revision,
+        kind: BreakKind::PayloadDigestMismatch { envelope: pending.envelope_digest, computed },
+    })
 }
 
 /// Checks one event, whose envelope hashes to `computed`, against its stream's head; returns its
@@ -263,7 +324,8 @@ fn check_chain(
     event: &RawEvent<'_>,
     computed: Hash,
     (next_revision, last_hash): (u64, Hash),
-) -> Result<Hash, (u64, BreakKind)> {
+    payload: Payload,
+) -> Result<(Hash, Option<Hash>), (u64, BreakKind)> {
     let at_record = |kind| (event.revision, kind);
     let salt: &[u8; SALT_LEN] = event.salt.try_into().map_err(|_| {
         at_record(BreakKind::MalformedRecord {
@@ -300,6 +362,9 @@ fn check_chain(
     if envelope.prev_hash != last_hash {
         return Err(at_record(BreakKind::PrevHashMismatch { expected: last_hash, found: envelope.prev_hash }));
     }
+    if payload == Payload::Defer {
+        return Ok((stored, Some(envelope.payload_digest)));
+    }
     let digest = payload_digest(salt, event.payload);
     if digest != envelope.payload_digest {
         return Err(at_record(BreakKind::PayloadDigestMismatch {
@@ -307,7 +372,7 @@ fn check_chain(
             computed: digest,
         }));
     }
-    Ok(stored)
+    Ok((stored, None))
 }
 
 #[cfg(test)]
@@ -496,5 +561,55 @@ mod tests {
         let b = only_break(&rows);
         assert_eq!(b.revision, 1);
         assert!(b.to_string().contains("salt is 15 bytes"), "{b}");
+    }
+
+    /// The walk with every payload checked apart, after the rest, and in reverse order.
+    fn verify_deferred(rows: &[Row]) -> Summary {
+        let mut verifier = Verifier::new();
+        let mut pending = Vec::new();
+        for row in rows {
+            let (hash, payload) = verifier.check_deferring_payload(row.raw());
+            assert_eq!(hash, event_hash(&row.envelope));
+            pending.extend(payload.map(|p| (row, p)));
+        }
+        for (row, payload) in pending.iter().rev() {
+            if let Some(broken) = payload_mismatch(row.position, &row.stream, row.revision, &row.payload, payload) {
+                verifier.payload_broke(broken);
+            }
+        }
+        verifier.finish()
+    }
+
+    #[test]
+    fn payloads_checked_apart_give_the_same_summary_as_one_pass() {
+        type Tamper = fn(&mut [Row]);
+        let cases: [(&str, Tamper); 7] = [
+            ("untouched", |_| {}),
+            ("one payload", |rows| rows[4].payload[0] ^= 1),
+            ("payloads of two streams", |rows| {
+                rows[1].payload[0] ^= 1;
+                rows[6].payload[0] ^= 1;
+            }),
+            ("a payload, then the same stream's envelope", |rows| {
+                rows[3].payload[0] ^= 1;
+                rows[9].envelope[10] ^= 1;
+            }),
+            ("an envelope, then the same stream's payload", |rows| {
+                rows[3].envelope[10] ^= 1;
+                rows[9].payload[0] ^= 1;
+            }),
+            ("two payloads of one stream", |rows| {
+                rows[0].payload[0] ^= 1;
+                rows[6].payload[0] ^= 1;
+            }),
+            ("a salt", |rows| rows[7].salt[0] ^= 1),
+        ];
+        for (name, tamper) in cases {
+            let mut rows = log(&["cell-a", "cell-b", "cell-c"], 4);
+            tamper(&mut rows);
+            let (one_pass, apart) = (verify(&rows), verify_deferred(&rows));
+            assert_eq!(apart, one_pass, "{name}");
+            assert_eq!(one_pass.is_intact(), name == "untouched", "{name}: {:?}", one_pass.breaks);
+        }
     }
 }
