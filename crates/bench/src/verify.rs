@@ -1,14 +1,13 @@
-//! Full verification of a data directory, as `chibo verify --data` does it: `$checkpoints`
-//! first, then every event in global order through the chain `Verifier` and the Merkle
-//! `LogAudit` (the tree recomputed and checked against every checkpoint, with the directory's
-//! own key). Compared with the hash bound on the same bytes.
+//! Full verification of a data directory, with the code `chibo verify --data` runs
+//! (`chibo::offline::check_dir`): every chain and payload digest, and the Merkle tree
+//! recomputed and checked against every checkpoint, with the directory's own key.
+//! Compared with the hash bound on the same bytes.
 
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use chibo_integrity::log_audit::{checkpoint_note, LogAudit};
-use chibo_integrity::{NoteVerifier, Verifier};
+use chibo_integrity::NoteVerifier;
 
 use crate::{cli::DataArgs, figure, hash};
 
@@ -31,20 +30,8 @@ pub fn run(args: DataArgs) -> anyhow::Result<()> {
         .len();
 
     let started = Instant::now();
-    let mut audit = LogAudit::new(key, None);
-    chibo_store_sqlite::scan_stream(&data, "$checkpoints", |event| {
-        audit.checkpoint(event.revision, event.position, checkpoint_note(&event));
-    })
-    .with_context(|| format!("cannot verify {}", data.display()))?;
-    let mut leaves = audit.leaves();
-    let mut verifier = Verifier::new();
-    chibo_store_sqlite::scan(&data, |event| {
-        let (_, hash) = verifier.check_and_hash(event);
-        leaves.push(&hash);
-    })
-    .with_context(|| format!("cannot verify {}", data.display()))?;
-    let summary = verifier.finish();
-    let report = leaves.finish();
+    let chibo::offline::Checked { summary, report } = chibo::offline::check_dir(&data, key, None, |_| {})
+        .with_context(|| format!("cannot verify {}", data.display()))?;
     let elapsed = started.elapsed();
     if !summary.is_intact() || !report.is_intact() {
         bail!(

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
-use chibo_integrity::log_audit::{checkpoint_note, LogAudit, LogAuditReport, StateProblem};
-use chibo_integrity::{EnvelopeRef, NoteVerifier, Summary, Verifier};
+use chibo_integrity::log_audit::{LogAuditReport, StateProblem};
+use chibo_integrity::{EnvelopeRef, NoteVerifier, Summary};
 use serde_json::{json, Value};
 
 use crate::accepted;
@@ -101,18 +101,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         ),
     };
 
-    // First $checkpoints, which fixes the tree sizes whose roots are needed; then the whole log.
-    let mut audit = LogAudit::new(key.verifier.clone(), accepted);
-    chibo_store_sqlite::scan_stream(&data, "$checkpoints", |event| {
-        audit.checkpoint(event.revision, event.position, checkpoint_note(&event));
-    })
-    .with_context(|| format!("cannot verify {}", data.display()))?;
-    let mut leaves = audit.leaves();
-    let mut verifier = Verifier::new();
     let mut actors: BTreeMap<String, u64> = BTreeMap::new();
-    chibo_store_sqlite::scan(&data, |event| {
-        let (_, hash) = verifier.check_and_hash(event);
-        leaves.push(&hash);
+    let checked = chibo::offline::check_dir(&data, key.verifier.clone(), accepted, |event| {
         // Who recorded it, as the hashed envelope says (a broken one is reported above).
         let actor = EnvelopeRef::decode(event.envelope).map_or(Cow::Borrowed("(unreadable envelope)"), |e| e.actor);
         match actors.get_mut(actor.as_ref()) {
@@ -121,8 +111,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
     })
     .with_context(|| format!("cannot verify {}", data.display()))?;
-    let summary = verifier.finish();
-    let report = leaves.finish();
+    let (summary, report) = (checked.summary, checked.report);
     let intact = summary.is_intact() && report.is_intact();
 
     let outcome = match (&state, &report.latest) {
