@@ -43,7 +43,11 @@ pub struct Domain {
 impl Domain {
     /// Waits until the state covers every event committed so far.
     pub async fn caught_up(&self, store: &dyn EventStore) -> Result<u64, Status> {
-        let committed = store.committed().borrow().map_or(0, |p| p + 1);
+        self.caught_up_to(committed(store)).await
+    }
+
+    /// Waits until the state covers the first `committed` events of the log.
+    async fn caught_up_to(&self, committed: u64) -> Result<u64, Status> {
         self.state.wait_for(committed, CATCH_UP).await.map_err(|failure| match failure {
             Some(e) => Status::internal(format!("the server cannot read its log: {e}")),
             None => Status::unavailable("the server's state is still catching up with the log; retry shortly"),
@@ -62,8 +66,14 @@ impl Domain {
         caller: &Caller,
     ) -> Result<Vec<Receipt>, AppendOutcome> {
         let (mut new, payloads): (Vec<_>, Vec<_>) = events.into_iter().map(|c| (c.new, c.event)).unzip();
+        // The first check needs the state to cover what was committed when the request came:
+        // everything its sender can have seen acknowledged. Waiting also for what commits in
+        // the meantime would hold every append behind the projection of the group before it,
+        // and the writer would idle while the state catches up. An append that then loses a
+        // race for its stream catches up with everything before it is checked again.
+        let mut covered = committed(store);
         for _ in 0..MAX_ATTEMPTS {
-            self.caught_up(store).await.map_err(AppendOutcome::Status)?;
+            self.caught_up_to(covered).await.map_err(AppendOutcome::Status)?;
             let at = {
                 let mut state = self.state.write();
                 // The caller's credential and rights, against the log as it stands for this very
@@ -104,7 +114,9 @@ impl Domain {
             // Only an append that may be retried keeps a copy of its events.
             let batch = if expected == ExpectedRevision::Any { new.clone() } else { std::mem::take(&mut new) };
             match store.append(stream, at, batch).await {
-                Err(AppendError::WrongExpectedRevision { .. }) if expected == ExpectedRevision::Any => continue,
+                Err(AppendError::WrongExpectedRevision { .. }) if expected == ExpectedRevision::Any => {
+                    covered = committed(store);
+                }
                 Err(e) => return Err(AppendOutcome::Store(e)),
                 Ok(receipts) => return Ok(receipts),
             }
@@ -114,6 +126,11 @@ impl Domain {
              races for it; retry"
         ))))
     }
+}
+
+/// How many events the store has committed.
+fn committed(store: &dyn EventStore) -> u64 {
+    store.committed().borrow().map_or(0, |p| p + 1)
 }
 
 /// Why an append did not happen.
