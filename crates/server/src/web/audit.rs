@@ -221,7 +221,18 @@ pub(crate) async fn page(
                     .unwrap_or_else(|| id.clone());
                 (name, format!("/cell/{id}"))
             }
-            _ => (id.clone(), format!("/member/{id}")),
+            _ => {
+                // The member's name, as the latest MemberJoined of the trail records it.
+                let name = events
+                    .iter()
+                    .rev()
+                    .find_map(|e| match e.event.as_ref().and_then(|e| e.kind.as_ref()) {
+                        Some(pb::event::Kind::MemberJoined(j)) if j.member_id == id => Some(j.name.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| id.clone());
+                (name, format!("/member/{id}"))
+            }
         }
     };
     let mut b = Html::new();

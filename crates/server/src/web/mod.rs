@@ -176,7 +176,7 @@ pub(crate) fn refusal_page(refusal: Refusal, lang: Lang, caller: Option<&Caller>
         path: "/tree",
         log_size: None,
     };
-    (http, page.render(body)).into_response()
+    (http, axum::response::Html(page.render(body))).into_response()
 }
 
 async fn not_found(headers: HeaderMap, method: Method, uri: axum::http::Uri) -> Response {
