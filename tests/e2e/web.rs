@@ -509,3 +509,18 @@ async fn the_dashboard_in_a_browser_shows_the_standings_figures() {
     }
     server.stop().await;
 }
+
+#[test]
+fn the_dashboard_is_refused_a_network_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let args = ["serve", "--listen", "127.0.0.1:0", "--metrics", "off", "--web", "0.0.0.0:0", "--data"];
+    let out =
+        crate::tls::chibo_within_30s(crate::tls::Caller::Nobody, &[&args[..], &[data.to_str().unwrap()]].concat());
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refusing to serve the inspection dashboard on 0.0.0.0:0") && stderr.contains("--web off"),
+        "{stderr}"
+    );
+}
