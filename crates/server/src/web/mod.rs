@@ -254,7 +254,7 @@ pub(crate) fn path_id(field: &str, value: &str) -> Result<Id, Status> {
 /// The language of a request, and the `Set-Cookie` that remembers a language chosen by query.
 pub(crate) fn language(headers: &HeaderMap, query: &Query) -> (Lang, Option<String>) {
     let lang = Lang::of(headers, query.get("lang"));
-    let chosen = query.get("lang").and_then(Lang::parse).map(|l| i18n::set_cookie(l));
+    let chosen = query.get("lang").and_then(Lang::parse).map(i18n::set_cookie);
     (lang, chosen)
 }
 

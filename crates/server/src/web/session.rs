@@ -86,6 +86,11 @@ impl Sessions {
     pub fn len(&self) -> usize {
         self.lock().len()
     }
+
+    /// Whether no session is kept.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
 }
 
 fn live(session: &Session, now: Instant) -> bool {
@@ -165,7 +170,7 @@ mod tests {
         }
         // ...but not past the absolute deadline.
         assert!(sessions.caller(&id, start + ABSOLUTE).is_none());
-        assert_eq!(sessions.len(), 0, "an expired session is dropped");
+        assert!(sessions.is_empty(), "an expired session is dropped");
 
         let idle = sessions.start(caller(), start).unwrap();
         assert!(sessions.caller(&idle, start + IDLE - Duration::from_secs(1)).is_some());
