@@ -128,6 +128,35 @@ async fn the_dashboard_signs_in_refuses_and_escapes() {
     assert!(timing.starts_with("app;dur="), "{timing}");
     assert!(page.header("content-security-policy").is_some_and(|c| c.contains("default-src 'none'")));
 
+    // A retraction is shown beside what it retracts, naming it.
+    let earned = crate::harness::points("an", 5);
+    let target = earned.event_id.clone();
+    let retraction = pb::EventSubmission {
+        event_id: event_id(),
+        occurred_at: earned.occurred_at,
+        event: Some(pb::Event {
+            kind: Some(pb::event::Kind::EventRetracted(pb::EventRetracted {
+                target_event_id: target.clone(),
+                reason: "ghi nhầm".into(),
+            })),
+        }),
+    };
+    for event in [earned, retraction] {
+        writer
+            .submit(pb::SubmitRequest { stream: "cell-a".into(), expected_revision: None, event: Some(event) })
+            .await
+            .expect("the writer records");
+    }
+    let trail = get(&web, "/audit/cell/a", &session);
+    assert_eq!(trail.status, 200, "{}", trail.body);
+    let at_target = trail.body.find(&format!("data-event=\"{target}\"")).expect("the retracted event is shown");
+    let rows: Vec<&str> = trail.body[at_target..].split("<tr").take(2).collect();
+    assert!(
+        rows[1].contains("class=\"correction\"") && rows[1].contains(&format!("data-corrects=\"{target}\"")),
+        "the retraction follows its target: {rows:?}"
+    );
+    assert!(trail.body.contains("data-verification="), "{}", trail.body);
+
     // The tree shows the scope only.
     let tree = get(&web, "/tree", &session);
     assert!(tree.body.contains("data-org=\"a\"") && !tree.body.contains("data-org=\"b\""), "{}", tree.body);
