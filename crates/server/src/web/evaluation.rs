@@ -7,7 +7,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chibo_projections::rules::RuleSetBody;
 use chibo_proto::v1::{self as pb, evaluation_server::Evaluation};
-use serde_json::Value;
+use std::collections::BTreeMap;
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use tonic::Status;
 
 use super::audit::hex;
@@ -48,11 +51,47 @@ fn rule_set(web: &Web, query: &Query, year: u16) -> Result<pb::RuleSetRef, Statu
     Ok(pb::RuleSetRef { name: pick.0.clone(), version: pick.1 })
 }
 
-fn counts_table(b: &mut Html, lang: Lang, id: &'static str, heading: Key, counts: Option<&Value>) {
+/// What the page shows of the canonical report, read without building the members' lines (a
+/// province's report holds thousands; only their number is shown).
+#[derive(Deserialize)]
+struct ReportView {
+    #[serde(default)]
+    org_name: String,
+    rule_set: RuleSetView,
+    #[serde(default)]
+    summary: SummaryView,
+    #[serde(default)]
+    cells: Vec<CellView>,
+    #[serde(default)]
+    members: Vec<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct RuleSetView {
+    #[serde(default)]
+    sha256: String,
+}
+
+#[derive(Deserialize, Default)]
+struct SummaryView {
+    #[serde(default)]
+    cells: BTreeMap<String, u64>,
+    #[serde(default)]
+    members: BTreeMap<String, u64>,
+}
+
+#[derive(Deserialize)]
+struct CellView {
+    id: String,
+    score_permille: u64,
+    level: Option<String>,
+}
+
+fn counts_table(b: &mut Html, lang: Lang, id: &'static str, heading: Key, counts: &BTreeMap<String, u64>) {
     b.elem("h3", &[], lang.t(heading));
     b.open("table", &[("class", "compact"), ("id", id)]).raw("<tbody>");
     for level in ["excellent", "good", "completed", "not_completed", "not_classified"] {
-        let n = counts.and_then(|c| c.get(level)).and_then(Value::as_u64).unwrap_or(0);
+        let n = counts.get(level).copied().unwrap_or(0);
         b.open("tr", &[]).elem("th", &[], lang.level_name(level));
         b.elem("td", &[("class", "num"), ("data-level", level)], &n.to_string()).close("tr");
     }
@@ -84,7 +123,7 @@ pub(crate) async fn page(
         });
         request.extensions_mut().insert(caller.clone());
         let answer = web.reports.evaluate(request).await?.into_inner();
-        let report: Value = serde_json::from_slice(&answer.report)
+        let report: ReportView = serde_json::from_slice(&answer.report)
             .map_err(|e| Status::internal(format!("the report is not JSON: {e}")))?;
         Ok::<_, Status>((org, year, answer, report))
     }
@@ -116,10 +155,10 @@ pub(crate) async fn page(
     b.raw("</form></div>");
 
     b.raw("<section class=\"report-head\" id=\"report\"><dl>");
-    let org_name = report.get("org_name").and_then(Value::as_str).unwrap_or_default();
+    let org_name = report.org_name.as_str();
     b.elem("dt", &[], lang.t(Key::Organization)).elem("dd", &[], &format!("{org_name} ({org})"));
     b.elem("dt", &[], lang.t(Key::Year)).elem("dd", &[], &year.to_string());
-    let sha = report.pointer("/rule_set/sha256").and_then(Value::as_str).unwrap_or_default();
+    let sha = report.rule_set.sha256.as_str();
     b.elem("dt", &[], lang.t(Key::RuleSet));
     b.open("dd", &[("data-rule-set", &format!("{}@{}", rule.name, rule.version))])
         .text(&format!("{}@{}", rule.name, rule.version))
@@ -141,9 +180,9 @@ pub(crate) async fn page(
     b.elem("h2", &[], lang.t(Key::Summary));
     b.raw("<div class=\"columns\">");
     b.raw("<div>");
-    counts_table(&mut b, lang, "summary-cells", Key::Cells, report.pointer("/summary/cells"));
+    counts_table(&mut b, lang, "summary-cells", Key::Cells, &report.summary.cells);
     b.raw("</div><div>");
-    counts_table(&mut b, lang, "summary-members", Key::Members, report.pointer("/summary/members"));
+    counts_table(&mut b, lang, "summary-members", Key::Members, &report.summary.members);
     b.raw("</div></div>");
 
     b.elem("h2", &[], lang.t(Key::Cells));
@@ -156,14 +195,14 @@ pub(crate) async fn page(
     b.raw("</tr></thead><tbody>");
     {
         let state = web.domain.state.read();
-        for line in report.get("cells").and_then(Value::as_array).into_iter().flatten() {
-            let cell = line.get("id").and_then(Value::as_str).unwrap_or_default();
+        for line in &report.cells {
+            let cell = line.id.as_str();
             let name = chibo_domain::Id::parse("cell_id", cell)
                 .ok()
                 .and_then(|c| state.index().org(&c).map(|n| n.name.clone()))
                 .unwrap_or_else(|| cell.to_owned());
-            let score = line.get("score_permille").and_then(Value::as_u64).unwrap_or(0);
-            let level = line.get("level").and_then(Value::as_str).unwrap_or("not_classified");
+            let score = line.score_permille;
+            let level = line.level.as_deref().unwrap_or("not_classified");
             b.open("tr", &[("data-cell", cell)]);
             b.elem("td", &[], &name);
             b.elem("td", &[("class", "num")], &format!("{}.{}", score / 10, score % 10));
@@ -172,7 +211,7 @@ pub(crate) async fn page(
         }
     }
     b.raw("</tbody></table>");
-    let members = report.get("members").and_then(Value::as_array).map_or(0, Vec::len);
+    let members = report.members.len();
     b.open("p", &[("class", "note")])
         .text(&format!("{}: {members}. {}", lang.t(Key::MembersEvaluated), lang.t(Key::FullReportHint)))
         .close("p");
