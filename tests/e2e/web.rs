@@ -185,6 +185,25 @@ async fn the_dashboard_signs_in_refuses_and_escapes() {
     assert_eq!(missing.status, 404, "{}", missing.body);
     assert!(missing.body.contains("zz-missing"), "{}", missing.body);
 
+    // A member sees their own page, with no way into the cell's.
+    let mut keys = KeysClient::new(server.channel().await);
+    let request = pb::IssueRequest {
+        credential_id: "dv-an".into(),
+        principal: "Đồng chí an".into(),
+        role: pb::Role::Member.into(),
+        scope_org_id: String::new(),
+        member_id: "an".into(),
+        certificate: Vec::new(),
+    };
+    let member_token = keys.issue(request).await.expect("the admin issues a member credential").into_inner().token;
+    let member = sign_in(&web, &member_token);
+    let own = get(&web, "/member/an?year=2026", &member);
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert!(!own.body.contains("href=\"/cell/"), "no link a member may not follow: {}", own.body);
+    assert!(get(&web, "/tree", &member).body.contains("href=\"/member/an\""));
+    assert_eq!(get(&web, "/cell/a", &member).status, 403);
+    assert_eq!(get(&web, "/member/binh", &member).status, 403);
+
     // Signing out needs a form from this server too, and ends the session.
     let forged = http(&web, "POST", "/logout", &[("Cookie", &session), ("Origin", "http://evil.example")], "");
     assert_eq!(forged.status, 403);

@@ -9,7 +9,6 @@ use super::chart::{self, Rule};
 use super::html::Html;
 use super::i18n::Key;
 use super::layout::{figure, here, year_switch, Page};
-use super::tree::crumbs;
 use super::{path_id, Query, Web};
 
 /// GET /member/{id}?year=
@@ -43,8 +42,16 @@ pub(crate) async fn page(
         .ok()
         .and_then(|c| web.domain.state.read().index().org(&c).map(|n| n.name.clone()))
         .unwrap_or_else(|| m.cell_id.clone());
+    // The cell is linked only for a principal who may open it (a member may not).
+    let cell = chibo_domain::Id::parse("cell_id", &m.cell_id).ok();
+    let cell = cell.filter(|c| caller.may(&web.domain, chibo_projections::access::Action::ReadOrg(c)).is_ok());
     b.open("p", &[("class", "lead")]).text(lang.t(Key::Cell)).raw(": ");
-    b.elem("a", &[("href", &format!("/cell/{}?year={year}", m.cell_id)), ("id", "member-cell")], &cell_name);
+    match &cell {
+        Some(_) => {
+            b.elem("a", &[("href", &format!("/cell/{}?year={year}", m.cell_id)), ("id", "member-cell")], &cell_name)
+        }
+        None => b.elem("span", &[("id", "member-cell")], &cell_name),
+    };
     b.close("p");
 
     b.raw("<section class=\"figures\" id=\"member-figures\">");
@@ -79,9 +86,14 @@ pub(crate) async fn page(
         lang.t(Key::AuditTrail),
     );
     b.raw("</p>");
-    let mut crumbs =
-        chibo_domain::Id::parse("cell_id", &m.cell_id).map(|c| crumbs(&web, &caller, &c)).unwrap_or_default();
-    crumbs.push((format!("/cell/{}?year={year}", m.cell_id), cell_name));
+    let crumbs = match &cell {
+        Some(cell) => {
+            let mut crumbs = super::tree::crumbs(&web, &caller, cell);
+            crumbs.push((format!("/cell/{}?year={year}", m.cell_id), cell_name.clone()));
+            crumbs
+        }
+        None => vec![("/tree".to_owned(), "⌂".to_owned())],
+    };
     let page = Page {
         lang,
         caller: Some(&caller),
