@@ -36,9 +36,9 @@ fn scale(value: u64) -> (u64, u64) {
     let value = value.max(1);
     let mut magnitude = 1u64;
     loop {
-        for step in [magnitude, magnitude * 2, magnitude * 5] {
-            if step * 5 >= value {
-                return (value.div_ceil(step) * step, step);
+        for step in [magnitude, magnitude.saturating_mul(2), magnitude.saturating_mul(5)] {
+            if step.saturating_mul(5) >= value {
+                return (value.div_ceil(step).saturating_mul(step), step);
             }
         }
         magnitude = magnitude.saturating_mul(10);
@@ -59,7 +59,8 @@ fn month_x(m: usize) -> u64 {
 }
 
 fn y_of(value: u64, max: u64) -> u64 {
-    TOP + plot_height() - value.min(max) * plot_height() / max
+    let height = u128::from(value.min(max)) * u128::from(plot_height()) / u128::from(max.max(1));
+    TOP + plot_height() - height as u64
 }
 
 fn frame(svg: &mut Html, kind: &'static str, title: &str, max: u64, step: u64, months: &[&str; 12]) {
@@ -89,7 +90,10 @@ fn frame(svg: &mut Html, kind: &'static str, title: &str, max: u64, step: u64, m
             &[("x", &label_x), ("y", &label_y), ("text-anchor", "end"), ("class", "axis")],
             &tick.to_string(),
         );
-        tick += step;
+        match tick.checked_add(step) {
+            Some(next) => tick = next,
+            None => break,
+        }
     }
     for (m, name) in months.iter().enumerate() {
         let (x, y) = (month_x(m).to_string(), (HEIGHT - 10).to_string());
@@ -188,7 +192,7 @@ pub fn lines(title: &str, months: &[&str; 12], series: &[Series<'_>], reference:
 /// minimum): bars under it are drawn in the warning colour.
 pub fn bars(title: &str, months: &[&str; 12], values: &[u64; 12], minimum: Option<Rule<'_>>) -> Html {
     let highest = values.iter().copied().max().unwrap_or(0).max(minimum.as_ref().map_or(0, |r| r.value));
-    let (max, step) = scale(highest + highest / 8);
+    let (max, step) = scale(highest.saturating_add(highest / 8));
     let mut svg = Html::new();
     frame(&mut svg, "bars", title, max, step, months);
     let slot = plot_width() / 12;
@@ -240,6 +244,11 @@ mod tests {
         assert_eq!(scale(100), (100, 20));
         assert_eq!(scale(101), (150, 50));
         assert_eq!(scale(1234), (1500, 500));
+        // Figures no log could hold still draw, without overflow.
+        assert!(scale(u64::MAX).0 >= u64::MAX / 2);
+        assert!(y_of(u64::MAX, u64::MAX) == TOP);
+        let huge = bars("x", &MONTHS, &[u64::MAX; 12], None);
+        assert_eq!(huge.as_str().matches("data-month=").count(), 12);
     }
 
     #[test]
