@@ -74,7 +74,7 @@ TOKEN=$("$CHIBO" keys new-token)
 start_server() { # DATA
     : >"$work/serve.out"
     CHIBO_INIT_ADMIN_TOKEN=$TOKEN CHIBO_LOG=warn "$CHIBO" serve --data "$1" --listen 127.0.0.1:0 \
-        --metrics off --rate-limit 0 >"$work/serve.out" 2>>"$work/serve.err" &
+        --metrics off --web off --rate-limit 0 >"$work/serve.out" 2>>"$work/serve.err" &
     server_pid=$!
     for _ in $(seq 300); do
         addr=$(grep -o 'grpc=[^ ]*' "$work/serve.out" | head -n 1 | cut -d= -f2 || true)

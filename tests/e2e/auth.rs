@@ -42,7 +42,7 @@ impl Serving {
     fn start(data: &Path, init: Option<&str>) -> Serving {
         let mut command = Command::new(CHIBO);
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--metrics", "off", "--data"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--metrics", "off", "--web", "off", "--data"])
             .arg(data)
             .env("CHIBO_LOG", "warn")
             .stdout(Stdio::piped())
@@ -149,7 +149,7 @@ fn an_unusable_init_token_stops_the_first_start_before_anything_is_recorded() {
     let data = dir.path().join("data");
     for bad in ["hunter2", "chibo_short", &format!("{}x", admin_token())] {
         let out = Command::new(CHIBO)
-            .args(["serve", "--listen", "127.0.0.1:0", "--metrics", "off", "--data"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--metrics", "off", "--web", "off", "--data"])
             .arg(&data)
             .env(INIT, bad)
             .env("CHIBO_LOG", "warn")

@@ -63,6 +63,8 @@ pub struct Server {
     pub url: String,
     /// The metrics URL.
     pub metrics: String,
+    /// The dashboard's address (`127.0.0.1:PORT`), if it serves one.
+    pub web: Option<String>,
     /// Its data directory.
     pub data: PathBuf,
     /// The CA the harness's own connections trust, for a server with TLS ([`Server::trusting`]).
@@ -83,9 +85,11 @@ impl Server {
             set_writer_token(data, None);
         }
         let listen: &[&str] = if flags.contains(&"--listen") { &[] } else { &["--listen", "127.0.0.1:0"] };
+        let web: &[&str] = if flags.contains(&"--web") { &[] } else { &["--web", "127.0.0.1:0"] };
         let mut child = Command::new(CHIBO)
             .arg("serve")
             .args(listen)
+            .args(web)
             .args(["--metrics", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(flags)
@@ -112,7 +116,9 @@ impl Server {
         };
         let scheme = if field("tls=") == "on" { "https" } else { "http" };
         let url = format!("{scheme}://{}", field("grpc="));
-        Server { url, metrics: field("metrics="), data: data.to_owned(), child, ca: None }
+        let web = field("web=");
+        let web = web.strip_prefix("http://").map(|addr| addr.trim_end_matches('/').to_owned());
+        Server { url, metrics: field("metrics="), web, data: data.to_owned(), child, ca: None }
     }
 
     /// The server, with the harness's own connections ([`Server::client`], [`Server::writer`],

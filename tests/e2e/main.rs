@@ -1,6 +1,7 @@
 //! End-to-end tests: each starts the real `chibo` binary on port 0 and talks to it over gRPC,
 //! or runs its commands on real data directories.
 
+mod browser;
 mod harness;
 mod keys;
 
@@ -19,3 +20,4 @@ mod rules;
 mod tamper;
 mod tls;
 mod walkthrough;
+mod web;

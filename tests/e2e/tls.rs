@@ -390,7 +390,10 @@ async fn a_network_address_needs_tls() {
     let out = tokio::task::spawn_blocking({
         let data = path(&data);
         move || {
-            chibo_within_30s(Caller::Nobody, &["serve", "--listen", "0.0.0.0:0", "--metrics", "off", "--data", &data])
+            chibo_within_30s(
+                Caller::Nobody,
+                &["serve", "--listen", "0.0.0.0:0", "--metrics", "off", "--web", "off", "--data", &data],
+            )
         }
     })
     .await
@@ -421,7 +424,15 @@ async fn unusable_tls_files_stop_the_server_with_the_file_and_the_reason() {
     let dir = pki.dir.path();
     let data = path(&dir.join("data"));
     let serve = move |extra: Vec<String>| {
-        let mut args = vec!["serve".to_owned(), "--metrics".into(), "off".into(), "--data".into(), data.clone()];
+        let mut args = vec![
+            "serve".to_owned(),
+            "--metrics".into(),
+            "off".into(),
+            "--web".into(),
+            "off".into(),
+            "--data".into(),
+            data.clone(),
+        ];
         args.extend(extra);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         chibo_within_30s(Caller::Nobody, &args)

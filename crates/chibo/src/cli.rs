@@ -275,6 +275,11 @@ pub struct ServeArgs {
     /// to not serve them.
     #[arg(long, default_value = "127.0.0.1:9464", env = "CHIBO_METRICS")]
     pub metrics: String,
+    /// Where to serve the inspection dashboard (read-only web pages, plain HTTP, loopback
+    /// addresses only: reach it from elsewhere through a TLS reverse proxy or an SSH tunnel);
+    /// `off` to not serve it.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "CHIBO_WEB")]
+    pub web: String,
     /// Seconds to let in-flight requests finish after SIGINT or SIGTERM.
     #[arg(long, default_value_t = 10)]
     pub shutdown_grace: u64,

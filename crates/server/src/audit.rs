@@ -24,6 +24,7 @@ use crate::guard::Domain;
 use crate::reports::id;
 
 /// The Audit service over the Merkle log and the checkpoints signed from it.
+#[derive(Clone)]
 pub struct AuditService {
     pub(crate) store: Arc<dyn EventStore>,
     pub(crate) log: Arc<MerkleLog>,

@@ -122,16 +122,21 @@ pub fn authenticate(domain: &Arc<Domain>, mut request: Request<()>) -> Result<Re
             None => return Err(Status::unauthenticated(NO_CREDENTIAL)),
         },
     };
-    let principal = {
-        let state = domain.state.read();
-        let issued = state.index().credential(&digest).ok_or_else(|| {
-            Status::unauthenticated(match request.metadata().contains_key("authorization") {
-                true => "authorization: the token is unknown or revoked",
-                false => "authorization: the client certificate is not a credential, or was revoked",
-            })
-        })?;
-        principal(issued)
-    };
-    request.extensions_mut().insert(Caller { principal, digest });
+    let caller = caller_of(domain, digest).ok_or_else(|| {
+        Status::unauthenticated(match request.metadata().contains_key("authorization") {
+            true => "authorization: the token is unknown or revoked",
+            false => "authorization: the client certificate is not a credential, or was revoked",
+        })
+    })?;
+    request.extensions_mut().insert(caller);
     Ok(request)
+}
+
+/// The caller presenting the credential whose digest is `digest`, if the log holds it and has
+/// not revoked it: the one check of a credential, for gRPC calls and for the web dashboard's
+/// sign-in alike.
+pub fn caller_of(domain: &Domain, digest: [u8; 32]) -> Option<Caller> {
+    let state = domain.state.read();
+    let issued = state.index().credential(&digest)?;
+    Some(Caller { principal: principal(issued), digest })
 }

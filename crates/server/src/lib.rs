@@ -1,6 +1,7 @@
 //! chibo's server: the `chibo.v1` gRPC services (Ledger, Standings, Evaluation, Audit) over any
 //! [`EventStore`], with
-//! `grpc.health.v1`, server reflection, and Prometheus metrics on a separate HTTP port.
+//! `grpc.health.v1`, server reflection, Prometheus metrics on a separate HTTP port, and the
+//! inspection dashboard ([`web`]) on another.
 //!
 //! gRPC is served over TLS when the listeners come with a [`tls::ServerTls`] (and, with a client
 //! CA, verifies client certificates: [`tls::client_certificate`] names the one a request came
@@ -24,6 +25,7 @@ pub mod metrics;
 mod reports;
 mod submission;
 pub mod tls;
+pub mod web;
 
 use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
 
@@ -61,6 +63,9 @@ pub enum ServeError {
     /// The metrics endpoint failed.
     #[error("the metrics endpoint failed: {0}")]
     Metrics(std::io::Error),
+    /// The web dashboard failed.
+    #[error("the web dashboard failed: {0}")]
+    Web(std::io::Error),
     /// Reflection could not load the schema.
     #[error("server reflection could not load the schema: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
@@ -74,6 +79,8 @@ pub struct Listeners {
     pub grpc_tls: Option<tls::ServerTls>,
     /// Where `/metrics` is served over HTTP, if anywhere.
     pub metrics: Option<TcpListener>,
+    /// Where the inspection dashboard is served over HTTP, if anywhere.
+    pub web: Option<TcpListener>,
 }
 
 /// Serves until `shutdown` resolves, then drains and returns; with the default [`Limits`].
@@ -118,10 +125,12 @@ pub async fn run_with(
         .max_decoding_message_size(MAX_MESSAGE_BYTES * 2)
         .max_encoding_message_size(MAX_MESSAGE_BYTES * 2);
 
-    let standings = StandingsServer::new(ReportService::new(store.clone(), domain.clone()));
+    let reports = ReportService::new(store.clone(), domain.clone());
+    let standings = StandingsServer::new(reports.clone());
     let evaluation = EvaluationServer::new(ReportService::new(store.clone(), domain.clone()));
     health.set_serving::<StandingsServer<ReportService>>().await;
     health.set_serving::<EvaluationServer<ReportService>>().await;
+    let audit_for_web = audit.clone();
     let audit = AuditServer::new(audit);
     health.set_serving::<AuditServer<AuditService>>().await;
     let keys = KeysServer::new(KeysService::new(store, domain.clone()));
@@ -145,6 +154,21 @@ pub async fn run_with(
     let audit = InterceptedService::new(audit, authenticating(()));
     let keys = InterceptedService::new(keys, authenticating(()));
 
+    // The dashboard asks the same services, with the same limiter, as gRPC callers do.
+    let web_task = listeners.web.map(|listener| {
+        let mut closing = closing.clone();
+        let web = web::Web {
+            reports: reports.clone(),
+            audit: audit_for_web,
+            domain: domain.clone(),
+            limiter: limiter.clone(),
+            sessions: Default::default(),
+            secure: false,
+        };
+        tokio::spawn(web::serve(listener, web, async move {
+            let _ = closing.wait_for(|c| *c).await;
+        }))
+    });
     let metrics_task = listeners.metrics.map(|listener| {
         let mut closing = closing.clone();
         tokio::spawn(metrics::serve(listener, metrics.clone(), async move {
@@ -182,6 +206,12 @@ pub async fn run_with(
         match task.await {
             Ok(result) => result.map_err(ServeError::Metrics)?,
             Err(e) => tracing::warn!("the metrics task ended abnormally: {e}"),
+        }
+    }
+    if let Some(task) = web_task {
+        match task.await {
+            Ok(result) => result.map_err(ServeError::Web)?,
+            Err(e) => tracing::warn!("the web dashboard task ended abnormally: {e}"),
         }
     }
     served?;

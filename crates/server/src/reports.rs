@@ -27,6 +27,7 @@ const PROVENANCE_READS: usize = 8;
 const STREAM_PAGE: usize = 4096;
 
 /// The Standings and Evaluation services over the domain state.
+#[derive(Clone)]
 pub struct ReportService {
     store: Arc<dyn EventStore>,
     domain: Arc<Domain>,
@@ -37,13 +38,61 @@ impl ReportService {
     pub fn new(store: Arc<dyn EventStore>, domain: Arc<Domain>) -> Self {
         Self { store, domain }
     }
+
+    // The standings as the Standings service answers them, for that service and for the web
+    // dashboard alike: one scope check and one computation, so the two cannot show different
+    // figures. Each answers the standing and the log size it covers.
+
+    /// `member`'s year, if `caller` may read it.
+    pub(crate) async fn member(
+        &self,
+        caller: &Caller,
+        member: &Id,
+        year: u16,
+    ) -> Result<(standings::MemberStanding, u64), Status> {
+        caller.may(&self.domain, Action::ReadMember(member))?;
+        self.domain.caught_up(self.store.as_ref()).await?;
+        let state = self.domain.state.read();
+        let standing = standings::member(&state, &self.domain.rules, member, year).map_err(not_found)?;
+        Ok((standing, state.log_size()))
+    }
+
+    /// `cell`'s year, if `caller` may read it.
+    pub(crate) async fn cell(
+        &self,
+        caller: &Caller,
+        cell: &Id,
+        year: u16,
+    ) -> Result<(standings::CellStanding, u64), Status> {
+        caller.may(&self.domain, Action::ReadOrg(cell))?;
+        self.domain.caught_up(self.store.as_ref()).await?;
+        let state = self.domain.state.read();
+        let standing = standings::cell(&state, &self.domain.rules, cell, year).map_err(not_found)?;
+        Ok((standing, state.log_size()))
+    }
+
+    /// `org`'s subtree rolled up for the year, with leaderboards of `top` lines, if `caller` may
+    /// read it.
+    pub(crate) async fn committee(
+        &self,
+        caller: &Caller,
+        org: &Id,
+        year: u16,
+        top: usize,
+    ) -> Result<(standings::CommitteeStanding, u64), Status> {
+        caller.may(&self.domain, Action::ReadOrg(org))?;
+        self.domain.caught_up(self.store.as_ref()).await?;
+        let state = self.domain.state.read();
+        let standing = standings::committee(&state, &self.domain.rules, org, year, top).map_err(not_found)?;
+        Ok((standing, state.log_size()))
+    }
 }
 
 pub(crate) fn id(field: &str, value: &str) -> Result<Id, Status> {
     Id::parse(field, value).map_err(|e: InvalidField| Status::invalid_argument(e.to_string()))
 }
 
-fn year(value: u32) -> Result<u16, Status> {
+pub(crate) fn year(value: u32) -> Result<u16, Status> {
     match u16::try_from(value) {
         Ok(y) if (chibo_domain::time::MIN_YEAR..=chibo_domain::time::MAX_YEAR).contains(&y) => Ok(y),
         _ => Err(Status::invalid_argument(format!(
@@ -117,10 +166,8 @@ impl Standings for ReportService {
         let caller = Caller::of(&request)?;
         let pb::MemberStandingRequest { member_id, year: y } = request.into_inner();
         let (member, y) = (id("member_id", &member_id)?, year(y)?);
-        caller.may(&self.domain, Action::ReadMember(&member))?;
-        self.domain.caught_up(self.store.as_ref()).await?;
-        let state = self.domain.state.read();
-        respond(standings::member(&state, &self.domain.rules, &member, y).map_err(not_found), state.log_size())
+        let (standing, log_size) = self.member(&caller, &member, y).await?;
+        respond(Ok(standing), log_size)
     }
 
     async fn cell_standing(
@@ -130,10 +177,8 @@ impl Standings for ReportService {
         let caller = Caller::of(&request)?;
         let pb::CellStandingRequest { cell_id, year: y } = request.into_inner();
         let (cell, y) = (id("cell_id", &cell_id)?, year(y)?);
-        caller.may(&self.domain, Action::ReadOrg(&cell))?;
-        self.domain.caught_up(self.store.as_ref()).await?;
-        let state = self.domain.state.read();
-        respond(standings::cell(&state, &self.domain.rules, &cell, y).map_err(not_found), state.log_size())
+        let (standing, log_size) = self.cell(&caller, &cell, y).await?;
+        respond(Ok(standing), log_size)
     }
 
     async fn committee_standing(
@@ -149,9 +194,8 @@ impl Standings for ReportService {
             n if n <= 1000 => n as usize,
             n => return Err(Status::invalid_argument(format!("top: {n} is above the limit of 1000"))),
         };
-        self.domain.caught_up(self.store.as_ref()).await?;
-        let state = self.domain.state.read();
-        respond(standings::committee(&state, &self.domain.rules, &org, y, top).map_err(not_found), state.log_size())
+        let (standing, log_size) = self.committee(&caller, &org, y, top).await?;
+        respond(Ok(standing), log_size)
     }
 
     async fn provenance(

@@ -387,7 +387,7 @@ impl Server {
         let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = grpc.local_addr().unwrap();
         tokio::spawn(chibo_server::run(
-            Listeners { grpc, grpc_tls: None, metrics: None },
+            Listeners { grpc, grpc_tls: None, metrics: None, web: None },
             store.clone(),
             domain.clone(),
             Arc::new(Metrics::new()),

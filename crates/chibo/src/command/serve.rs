@@ -22,6 +22,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         listen,
         tls,
         metrics: metrics_addr,
+        web: web_addr,
         shutdown_grace,
         rules,
         checkpoints,
@@ -46,6 +47,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Some(addr)
         }
     };
+    // The dashboard serves plain HTTP: its session cookies and pages must not cross a network
+    // in the clear, so it stays on loopback whatever the gRPC listener does, and is reached from
+    // elsewhere through a TLS reverse proxy or a tunnel on this machine.
+    let web_addr = loopback_or_off("--web", "the inspection dashboard", &web_addr)?;
 
     let metrics = Arc::new(Metrics::new());
     let (store, _data_lock) = open_store(store_url.as_deref(), &store_log, &data, metrics.clone()).await?;
@@ -98,7 +103,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("cannot serve metrics on {addr}"))?),
         None => None,
     };
+    let web_listener =
+        match web_addr {
+            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot serve the inspection dashboard on {addr} (--web ADDR, or --web off)")
+            })?),
+            None => None,
+        };
     let grpc_addr = grpc.local_addr()?;
+    let web_shown = match &web_listener {
+        Some(l) => format!("http://{}/", l.local_addr()?),
+        None => "off".to_owned(),
+    };
     let metrics_shown = match &metrics_listener {
         Some(l) => format!("http://{}/metrics", l.local_addr()?),
         None => "off".to_owned(),
@@ -113,7 +129,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let shutdown = shutdown_signal()?;
     // One line on stdout for people and scripts (tests read the bound ports from it).
     let announce = format!(
-        "chibo serving grpc={grpc_addr} tls={tls_shown} metrics={metrics_shown} data={}{store_shown}\n",
+        "chibo serving grpc={grpc_addr} tls={tls_shown} metrics={metrics_shown} web={web_shown} data={}{store_shown}\n",
         data.display()
     );
     if let Err(e) = super::emit(&announce) {
@@ -123,7 +139,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(chibo_server::run_with(
         limits,
-        Listeners { grpc, grpc_tls, metrics: metrics_listener },
+        Listeners { grpc, grpc_tls, metrics: metrics_listener, web: web_listener },
         store.clone(),
         domain.clone(),
         metrics,
@@ -164,6 +180,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     drop(domain);
     drop(store);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The address of a plain-HTTP endpoint's flag: `off`, or an address on loopback.
+fn loopback_or_off(flag: &str, what: &str, value: &str) -> anyhow::Result<Option<std::net::SocketAddr>> {
+    if value == "off" {
+        return Ok(None);
+    }
+    let addr: std::net::SocketAddr =
+        value.parse().with_context(|| format!("{flag} {value:?} is neither an address nor `off`"))?;
+    if !chibo_server::is_loopback(&addr) {
+        bail!(
+            "refusing to serve {what} on {addr}: it speaks plain HTTP, so only loopback addresses are allowed \
+             (127.0.0.1, [::1]); reach it from other machines through a TLS reverse proxy or an SSH tunnel, \
+             or turn it off with {flag} off"
+        );
+    }
+    Ok(Some(addr))
 }
 
 /// The log's store: the embedded one in `data` (which it locks), or the KurrentDB cluster `url`
