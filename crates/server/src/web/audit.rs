@@ -17,7 +17,7 @@ use tonic::Status;
 use super::html::Html;
 use super::i18n::{Key, Lang};
 use super::layout::{here, Page};
-use super::{path_id, Query, Web};
+use super::{path_id, Visit, Web};
 
 /// Events shown per page of a trail (every one is verified, whichever page is shown).
 const PAGE: usize = 250;
@@ -153,11 +153,9 @@ pub(crate) async fn page(
     Path((kind, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = Query::parse(raw.as_deref());
-    let (lang, cookie) = super::language(&headers, &query);
-    let caller = match web.caller(&headers) {
-        Ok(caller) => caller,
-        Err(refusal) => return super::refusal_page(refusal, lang, None),
+    let Visit { query, lang, cookie, caller } = match web.visit(&headers, raw.as_deref()) {
+        Ok(visit) => visit,
+        Err(refused) => return refused,
     };
     let result = async {
         let page: usize = match query.get("page").filter(|p| !p.is_empty()) {

@@ -14,7 +14,7 @@ use super::html::{permille, Html};
 use super::i18n::{Key, Lang};
 use super::layout::{figure, here, year_switch, Page};
 use super::tree::crumbs;
-use super::{path_id, Query, Web};
+use super::{path_id, Visit, Web};
 
 /// GET /cell/{id}?year=
 pub(crate) async fn page(
@@ -23,11 +23,9 @@ pub(crate) async fn page(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = Query::parse(raw.as_deref());
-    let (lang, cookie) = super::language(&headers, &query);
-    let caller = match web.caller(&headers) {
-        Ok(caller) => caller,
-        Err(refusal) => return super::refusal_page(refusal, lang, None),
+    let Visit { query, lang, cookie, caller } = match web.visit(&headers, raw.as_deref()) {
+        Ok(visit) => visit,
+        Err(refused) => return refused,
     };
     let result = async {
         let cell = path_id("cell_id", &id)?;

@@ -11,7 +11,7 @@ use super::html::{permille, Html};
 use super::i18n::Key;
 use super::layout::{figure, here, year_switch, Page};
 use super::tree::{crumbs, org_href};
-use super::{path_id, Query, Refusal, Web};
+use super::{path_id, Refusal, Visit, Web};
 
 /// Lines of each leaderboard.
 const TOP: usize = 10;
@@ -23,11 +23,9 @@ pub(crate) async fn page(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = Query::parse(raw.as_deref());
-    let (lang, cookie) = super::language(&headers, &query);
-    let caller = match web.caller(&headers) {
-        Ok(caller) => caller,
-        Err(refusal) => return super::refusal_page(refusal, lang, None),
+    let Visit { query, lang, cookie, caller } = match web.visit(&headers, raw.as_deref()) {
+        Ok(visit) => visit,
+        Err(refused) => return refused,
     };
     let result = async {
         let org = path_id("org_id", &id)?;

@@ -18,7 +18,7 @@ use super::html::Html;
 use super::i18n::{Key, Lang};
 use super::layout::{here, year_switch, Page};
 use super::tree::crumbs;
-use super::{path_id, Query, Web};
+use super::{path_id, Query, Visit, Web};
 
 /// The classification rule sets the server knows, (name, version), by name and version.
 fn classification_sets(web: &Web) -> Vec<(String, u32)> {
@@ -105,11 +105,9 @@ pub(crate) async fn page(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = Query::parse(raw.as_deref());
-    let (lang, cookie) = super::language(&headers, &query);
-    let caller = match web.caller(&headers) {
-        Ok(caller) => caller,
-        Err(refusal) => return super::refusal_page(refusal, lang, None),
+    let Visit { query, lang, cookie, caller } = match web.visit(&headers, raw.as_deref()) {
+        Ok(visit) => visit,
+        Err(refused) => return refused,
     };
     let result = async {
         let org = path_id("org_id", &id)?;

@@ -9,7 +9,7 @@ use super::chart::{self, Rule};
 use super::html::Html;
 use super::i18n::Key;
 use super::layout::{figure, here, year_switch, Page};
-use super::{path_id, Query, Web};
+use super::{path_id, Visit, Web};
 
 /// GET /member/{id}?year=
 pub(crate) async fn page(
@@ -18,11 +18,9 @@ pub(crate) async fn page(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = Query::parse(raw.as_deref());
-    let (lang, cookie) = super::language(&headers, &query);
-    let caller = match web.caller(&headers) {
-        Ok(caller) => caller,
-        Err(refusal) => return super::refusal_page(refusal, lang, None),
+    let Visit { query, lang, cookie, caller } = match web.visit(&headers, raw.as_deref()) {
+        Ok(visit) => visit,
+        Err(refused) => return refused,
     };
     let result = async {
         let member = path_id("member_id", &id)?;

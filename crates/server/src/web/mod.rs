@@ -185,7 +185,27 @@ async fn not_found(headers: HeaderMap, method: Method, uri: axum::http::Uri) -> 
     refusal_page(Refusal::Status(status), lang, None)
 }
 
+/// What every page starts from: its query, its language (with the cookie that remembers one
+/// chosen by query), and the principal signed in.
+pub(crate) struct Visit {
+    pub(crate) query: Query,
+    pub(crate) lang: Lang,
+    pub(crate) cookie: Option<String>,
+    pub(crate) caller: Caller,
+}
+
 impl Web {
+    /// The visit a page request makes, or the page that answers it when nobody (or a revoked
+    /// credential, or a caller over its rate) is signed in.
+    pub(crate) fn visit(&self, headers: &HeaderMap, raw_query: Option<&str>) -> Result<Visit, Response> {
+        let query = Query::parse(raw_query);
+        let (lang, cookie) = language(headers, &query);
+        match self.caller(headers) {
+            Ok(caller) => Ok(Visit { query, lang, cookie, caller }),
+            Err(refusal) => Err(refusal_page(refusal, lang, None)),
+        }
+    }
+
     /// The caller signed in with the request's session cookie, if the session is live and its
     /// credential still valid.
     pub(crate) fn caller(&self, headers: &HeaderMap) -> Result<Caller, Refusal> {

@@ -12,7 +12,7 @@ use chibo_projections::state::Index;
 use super::html::Html;
 use super::i18n::{Key, Lang};
 use super::layout::{here, Page};
-use super::{Query, Web};
+use super::{Visit, Web};
 
 /// Results shown at most for a search.
 const MAX_RESULTS: usize = 200;
@@ -74,11 +74,9 @@ fn node(h: &mut Html, index: &Index, lang: Lang, id: &Id, depth: usize) {
 
 /// GET /tree?q=: the tree in scope, or the organizations in it that match `q`.
 pub(crate) async fn page(State(web): State<Web>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let query = Query::parse(raw.as_deref());
-    let (lang, cookie) = super::language(&headers, &query);
-    let caller = match web.caller(&headers) {
-        Ok(caller) => caller,
-        Err(refusal) => return super::refusal_page(refusal, lang, None),
+    let Visit { query, lang, cookie, caller } = match web.visit(&headers, raw.as_deref()) {
+        Ok(visit) => visit,
+        Err(refused) => return refused,
     };
     let search = query.get("q").map(str::trim).unwrap_or_default().to_owned();
     let mut body = Html::new();
