@@ -12,7 +12,7 @@ use chibo_projections::standings::CellStanding;
 use super::chart::{self, Rule, Series};
 use super::html::{permille, Html};
 use super::i18n::{Key, Lang};
-use super::layout::{figure, here, year_switch, Page};
+use super::layout::{action, figure, here, year_switch, Page};
 use super::tree::crumbs;
 use super::{path_id, Visit, Web};
 
@@ -46,13 +46,7 @@ pub(crate) async fn page(
     trend(&mut b, lang, &s);
     points(&mut b, lang, &s, year);
     decisions(&mut b, lang, &web, &cell, &s);
-    b.raw("<p class=\"actions\">");
-    b.elem(
-        "a",
-        &[("href", &format!("/audit/cell/{cell}")), ("id", "to-audit"), ("class", "button")],
-        lang.t(Key::AuditTrail),
-    );
-    b.raw("</p>");
+    action(&mut b, &format!("/audit/cell/{cell}"), "to-audit", lang.t(Key::AuditTrail));
     let page = Page {
         lang,
         caller: Some(&caller),

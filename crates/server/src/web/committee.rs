@@ -9,7 +9,7 @@ use chibo_domain::event::OrgLevel;
 
 use super::html::{permille, Html};
 use super::i18n::Key;
-use super::layout::{figure, here, year_switch, Page};
+use super::layout::{action, figure, here, year_switch, Page};
 use super::tree::{crumbs, org_href};
 use super::{path_id, Refusal, Visit, Web};
 
@@ -129,13 +129,7 @@ pub(crate) async fn page(
         }
     }
     b.raw("</ul>");
-    b.raw("<p class=\"actions\">");
-    b.elem(
-        "a",
-        &[("href", &format!("/evaluation/{org}?year={year}")), ("id", "to-evaluation"), ("class", "button")],
-        lang.t(Key::Evaluation),
-    );
-    b.raw("</p>");
+    action(&mut b, &format!("/evaluation/{org}?year={year}"), "to-evaluation", lang.t(Key::Evaluation));
 
     let page = Page {
         lang,

@@ -99,6 +99,13 @@ pub(crate) fn figure(h: &mut Html, name: &str, label: &str, value: &str) {
     h.close("div");
 }
 
+/// A page's action: a link styled as a button, with a stable `id` for tests.
+pub(crate) fn action(h: &mut Html, href: &str, id: &str, label: &str) {
+    h.raw("<p class=\"actions\">");
+    h.elem("a", &[("href", href), ("id", id), ("class", "button")], label);
+    h.raw("</p>");
+}
+
 /// Links to the year before and after `year` on `path`.
 pub(crate) fn year_switch(h: &mut Html, lang: Lang, path: &str, year: u16) {
     h.raw("<p class=\"years\">");

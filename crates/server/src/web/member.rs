@@ -8,7 +8,7 @@ use axum::response::Response;
 use super::chart::{self, Rule};
 use super::html::Html;
 use super::i18n::Key;
-use super::layout::{figure, here, year_switch, Page};
+use super::layout::{action, figure, here, year_switch, Page};
 use super::{path_id, Visit, Web};
 
 /// GET /member/{id}?year=
@@ -77,13 +77,7 @@ pub(crate) async fn page(
         .then(|| Rule { value: u64::from(m.monthly_minimum), label: lang.t(Key::MonthlyMinimum) });
     b.push(chart::bars(lang.t(Key::PointsByMonth), &lang.months_short(), &m.points_by_month, minimum));
 
-    b.raw("<p class=\"actions\">");
-    b.elem(
-        "a",
-        &[("href", &format!("/audit/member/{member}")), ("id", "to-audit"), ("class", "button")],
-        lang.t(Key::AuditTrail),
-    );
-    b.raw("</p>");
+    action(&mut b, &format!("/audit/member/{member}"), "to-audit", lang.t(Key::AuditTrail));
     let crumbs = match &cell {
         Some(cell) => {
             let mut crumbs = super::tree::crumbs(&web, &caller, cell);
