@@ -6,7 +6,8 @@
 #
 #   bench/run.sh            10^4, 10^5 and 10^6 events
 #   bench/run.sh --quick    10^4 events: a smoke run of everything, in a minute or two
-#   bench/run.sh --full     10^4 to 10^7 events (10^7 takes long, and about 15 GB of memory)
+#   bench/run.sh --full     10^4 to 10^7 events (10^7 takes long; the server alone held 18.9 GB
+#                           at 8.5 million events and was killed on a 24 GiB machine: docs/BENCHMARKS.md)
 #
 # PostgreSQL comes from Debian's packages (installed with apt-get if its server binaries are
 # missing). The raw figures of every size go to $CHIBO_BENCH_OUT (default:
