@@ -6,8 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use chibo_integrity::merkle::{leaf_hash, verify_inclusion};
 use chibo_proto::v1::{self as pb, audit_server::Audit};
@@ -149,14 +148,9 @@ fn describe(event: Option<&pb::Event>) -> String {
 /// GET /audit/{cell|member}/{id}?page=
 pub(crate) async fn page(
     State(web): State<Web>,
-    headers: HeaderMap,
+    Visit { query, lang, cookie, caller }: Visit,
     Path((kind, id)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
 ) -> Response {
-    let Visit { query, lang, cookie, caller } = match web.visit(&headers, raw.as_deref()) {
-        Ok(visit) => visit,
-        Err(refused) => return refused,
-    };
     let result = async {
         let page: usize = match query.get("page").filter(|p| !p.is_empty()) {
             None => 1,

@@ -3,8 +3,7 @@
 //! the cell (selections, inspections, certifications). The figures are the Standings service's;
 //! the decisions are the records themselves.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use chibo_domain::{Event, Id};
 use chibo_projections::standings::CellStanding;
@@ -19,14 +18,9 @@ use super::{path_id, Visit, Web};
 /// GET /cell/{id}?year=
 pub(crate) async fn page(
     State(web): State<Web>,
-    headers: HeaderMap,
+    Visit { query, lang, cookie, caller }: Visit,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
 ) -> Response {
-    let Visit { query, lang, cookie, caller } = match web.visit(&headers, raw.as_deref()) {
-        Ok(visit) => visit,
-        Err(refused) => return refused,
-    };
     let result = async {
         let cell = path_id("cell_id", &id)?;
         let year = query.year(web.default_year())?;

@@ -2,8 +2,7 @@
 //! points compliance, programme status) and the leaderboards of cells and members, all from the
 //! Standings service's own computation.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chibo_domain::event::OrgLevel;
 
@@ -19,14 +18,9 @@ const TOP: usize = 10;
 /// GET /committee/{id}?year=
 pub(crate) async fn page(
     State(web): State<Web>,
-    headers: HeaderMap,
+    Visit { query, lang, cookie, caller }: Visit,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
 ) -> Response {
-    let Visit { query, lang, cookie, caller } = match web.visit(&headers, raw.as_deref()) {
-        Ok(visit) => visit,
-        Err(refused) => return refused,
-    };
     let result = async {
         let org = path_id("org_id", &id)?;
         let year = query.year(web.default_year())?;

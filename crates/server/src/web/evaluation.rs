@@ -2,8 +2,7 @@
 //! classification rule set, with the rule set, the log size it covers and its digest, laid out
 //! to print on A4.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use chibo_projections::rules::RuleSetBody;
 use chibo_proto::v1::{self as pb, evaluation_server::Evaluation};
@@ -101,14 +100,9 @@ fn counts_table(b: &mut Html, lang: Lang, id: &'static str, heading: Key, counts
 /// GET /evaluation/{org}?year=&rule_set=name@version
 pub(crate) async fn page(
     State(web): State<Web>,
-    headers: HeaderMap,
+    Visit { query, lang, cookie, caller }: Visit,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
 ) -> Response {
-    let Visit { query, lang, cookie, caller } = match web.visit(&headers, raw.as_deref()) {
-        Ok(visit) => visit,
-        Err(refused) => return refused,
-    };
     let result = async {
         let org = path_id("org_id", &id)?;
         let year = query.year(web.default_year())?;

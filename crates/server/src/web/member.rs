@@ -1,8 +1,7 @@
 //! A member's page: points by month against the monthly minimum, attendance, times spoken,
 //! commendations and reminders, as the Standings service counts them.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::chart::{self, Rule};
@@ -14,14 +13,9 @@ use super::{path_id, Visit, Web};
 /// GET /member/{id}?year=
 pub(crate) async fn page(
     State(web): State<Web>,
-    headers: HeaderMap,
+    Visit { query, lang, cookie, caller }: Visit,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
 ) -> Response {
-    let Visit { query, lang, cookie, caller } = match web.visit(&headers, raw.as_deref()) {
-        Ok(visit) => visit,
-        Err(refused) => return refused,
-    };
     let result = async {
         let member = path_id("member_id", &id)?;
         let year = query.year(web.default_year())?;

@@ -31,7 +31,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -194,18 +195,23 @@ pub(crate) struct Visit {
     pub(crate) caller: Caller,
 }
 
-impl Web {
-    /// The visit a page request makes, or the page that answers it when nobody (or a revoked
-    /// credential, or a caller over its rate) is signed in.
-    pub(crate) fn visit(&self, headers: &HeaderMap, raw_query: Option<&str>) -> Result<Visit, Response> {
-        let query = Query::parse(raw_query);
-        let (lang, cookie) = language(headers, &query);
-        match self.caller(headers) {
+/// A page's visit, or the page that answers the request when nobody (or a revoked credential,
+/// or a caller over its rate) is signed in.
+#[axum::async_trait]
+impl FromRequestParts<Web> for Visit {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Visit, Response> {
+        let query = Query::parse(parts.uri.query());
+        let (lang, cookie) = language(&parts.headers, &query);
+        match web.caller(&parts.headers) {
             Ok(caller) => Ok(Visit { query, lang, cookie, caller }),
             Err(refusal) => Err(refusal_page(refusal, lang, None)),
         }
     }
+}
 
+impl Web {
     /// The caller signed in with the request's session cookie, if the session is live and its
     /// credential still valid.
     pub(crate) fn caller(&self, headers: &HeaderMap) -> Result<Caller, Refusal> {

@@ -1,8 +1,7 @@
 //! The organization tree, as far as the principal's scope reaches, and a search over it by
 //! name or id (with or without Vietnamese diacritics: "tan hoa" finds "Tân Hoà").
 
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 use chibo_domain::event::OrgLevel;
 use chibo_domain::Id;
@@ -73,11 +72,7 @@ fn node(h: &mut Html, index: &Index, lang: Lang, id: &Id, depth: usize) {
 }
 
 /// GET /tree?q=: the tree in scope, or the organizations in it that match `q`.
-pub(crate) async fn page(State(web): State<Web>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let Visit { query, lang, cookie, caller } = match web.visit(&headers, raw.as_deref()) {
-        Ok(visit) => visit,
-        Err(refused) => return refused,
-    };
+pub(crate) async fn page(State(web): State<Web>, Visit { query, lang, cookie, caller }: Visit) -> Response {
     let search = query.get("q").map(str::trim).unwrap_or_default().to_owned();
     let mut body = Html::new();
     let log_size;
