@@ -54,7 +54,7 @@ struct Payload {
 }
 
 impl Batch {
-    fn with_capacity() -> Self {
+    fn new() -> Self {
         Self {
             leaves: Vec::with_capacity(EVENTS_PER_BATCH),
             payloads: Vec::with_capacity(EVENTS_PER_BATCH),
@@ -93,7 +93,7 @@ pub fn check_dir(
     std::thread::scope(|scope| {
         let second = scope.spawn(move || second_thread(leaves, queue));
         let mut verifier = Verifier::new();
-        let mut batch = Batch::with_capacity();
+        let mut batch = Batch::new();
         let mut second_gone = false;
         let scanned = chibo_store_sqlite::scan(data, |event| {
             let (hash, pending) = verifier.check_deferring_payload(event);
@@ -103,7 +103,7 @@ pub fn check_dir(
                 batch.defer(&event, pending);
             }
             if batch.leaves.len() == EVENTS_PER_BATCH && !second_gone {
-                let full = std::mem::replace(&mut batch, Batch::with_capacity());
+                let full = std::mem::replace(&mut batch, Batch::new());
                 // The second thread stops only by panicking, reported at the join below.
                 second_gone = batches.send(full).is_err();
             }
