@@ -17,17 +17,22 @@ use crate::state::{Fact, IdEntry, Role, State, StreamBook};
 /// The version of the encoding below; a snapshot of another version is not read.
 pub const FORMAT: u32 = 1;
 
+/// The state's fields but its streams. The encoding is this message followed by one
+/// [`StreamBody`] under tag [`STREAMS`] per stream, in name order: what prost writes for the
+/// message with the streams as a repeated field, written a stream at a time so that no copy of
+/// the whole state is ever held apart from its bytes.
 #[derive(Clone, PartialEq, prost::Message)]
-struct StateBody {
+struct StateHead {
     #[prost(uint32, tag = "1")]
     format: u32,
     #[prost(uint64, tag = "2")]
     log_size: u64,
     #[prost(bytes = "vec", tag = "3")]
     last_hash: Vec<u8>,
-    #[prost(message, repeated, tag = "4")]
-    streams: Vec<StreamBody>,
 }
+
+/// The tag of the streams in the state's encoding.
+const STREAMS: u32 = 4;
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct StreamBody {
@@ -90,37 +95,39 @@ fn bad(what: impl Into<String>) -> DecodeError {
 impl State {
     /// The state's canonical encoding: equal states, and only they, encode to equal bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let streams = self
-            .streams()
-            .iter()
-            .map(|(name, book)| StreamBody {
+        let head = StateHead {
+            format: FORMAT,
+            log_size: self.log_size(),
+            last_hash: self.last_hash().map(|h| h.to_vec()).unwrap_or_default(),
+        };
+        let mut out = head.encode_to_vec();
+        for (name, book) in self.streams() {
+            let body = StreamBody {
                 name: name.to_string(),
                 next_revision: book.next_revision,
                 ids: book.ids.iter().map(|(id, entry)| id_body(id, entry)).collect(),
                 facts: book.facts.iter().map(|(id, fact)| fact_body(id, fact)).collect(),
-            })
-            .collect();
-        StateBody {
-            format: FORMAT,
-            log_size: self.log_size(),
-            last_hash: self.last_hash().map(|h| h.to_vec()).unwrap_or_default(),
-            streams,
+            };
+            prost::encoding::message::encode(STREAMS, &body, &mut out);
         }
-        .encode_to_vec()
+        out
     }
 
-    /// Reads a state from [`State::encode`]'s bytes, deriving its index again.
+    /// Reads a state from [`State::encode`]'s bytes, deriving its index again. The streams are
+    /// read one at a time, so no more than one stream is held decoded beside the state.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let body = StateBody::decode(bytes).map_err(|e| bad(e.to_string()))?;
-        if body.format != FORMAT {
-            return Err(bad(format!("format {} is not {FORMAT}", body.format)));
+        // prost skips the fields a message does not declare: the head reads past the streams.
+        let head = StateHead::decode(bytes).map_err(|e| bad(e.to_string()))?;
+        if head.format != FORMAT {
+            return Err(bad(format!("format {} is not {FORMAT}", head.format)));
         }
-        let last_hash = match body.last_hash.len() {
+        let last_hash = match head.last_hash.len() {
             0 => None,
-            _ => Some(<[u8; 32]>::try_from(body.last_hash.as_slice()).map_err(|_| bad("last_hash is not 32 bytes"))?),
+            _ => Some(<[u8; 32]>::try_from(head.last_hash.as_slice()).map_err(|_| bad("last_hash is not 32 bytes"))?),
         };
         let mut streams = BTreeMap::new();
-        for s in body.streams {
+        for body in length_delimited(bytes, STREAMS).map_err(bad)? {
+            let s = StreamBody::decode(body).map_err(|e| bad(e.to_string()))?;
             let name = StreamName::parse("name", &s.name).map_err(|e| bad(e.to_string()))?;
             let mut book = StreamBook { next_revision: s.next_revision, ..StreamBook::default() };
             for id in s.ids {
@@ -133,8 +140,34 @@ impl State {
             }
             streams.insert(name, book);
         }
-        Ok(State::from_parts(body.log_size, last_hash, streams))
+        Ok(State::from_parts(head.log_size, last_hash, streams))
     }
+}
+
+/// The values of every length-delimited field `tag` of the protobuf message `message`, in
+/// order, as slices of it. Other fields are passed over; the message may hold only varints and
+/// length-delimited fields (what the snapshot messages declare).
+pub(crate) fn length_delimited(mut message: &[u8], tag: u32) -> Result<Vec<&[u8]>, String> {
+    use prost::encoding::{decode_key, decode_varint, WireType};
+    let mut values = Vec::new();
+    while !message.is_empty() {
+        let (field, wire) = decode_key(&mut message).map_err(|e| e.to_string())?;
+        match wire {
+            WireType::Varint => drop(decode_varint(&mut message).map_err(|e| e.to_string())?),
+            WireType::LengthDelimited => {
+                let len = decode_varint(&mut message).map_err(|e| e.to_string())?;
+                let len = usize::try_from(len).ok().filter(|len| *len <= message.len());
+                let len = len.ok_or_else(|| format!("field {field} runs past the end of its message"))?;
+                let (value, rest) = message.split_at(len);
+                if field == tag {
+                    values.push(value);
+                }
+                message = rest;
+            }
+            other => return Err(format!("field {field} has wire type {other:?}, which no field here has")),
+        }
+    }
+    Ok(values)
 }
 
 fn id_body(id: &EventId, entry: &IdEntry) -> IdBody {
@@ -204,4 +237,78 @@ fn fact_entry(body: FactBody) -> Result<(EventId, Fact), DecodeError> {
 pub fn decode_event(event_type: &str, payload: &[u8]) -> Result<Event, String> {
     let wire = convert::decode_payload(event_type, payload).map_err(|e| e.to_string())?;
     Event::try_from(wire).map_err(|e| format!("{event_type}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use chibo_domain::event::{OrgLevel, OrganizationRegistered, OrganizationRegisteredFields};
+    use chibo_domain::Id;
+
+    use super::*;
+    use crate::Recorded;
+
+    /// The state's message as one prost message, its streams a repeated field: what the
+    /// encoding written a stream at a time must equal.
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct StateBody {
+        #[prost(uint32, tag = "1")]
+        format: u32,
+        #[prost(uint64, tag = "2")]
+        log_size: u64,
+        #[prost(bytes = "vec", tag = "3")]
+        last_hash: Vec<u8>,
+        #[prost(message, repeated, tag = "4")]
+        streams: Vec<StreamBody>,
+    }
+
+    fn state(orgs: &[&str]) -> State {
+        let mut state = State::new();
+        for (position, org) in orgs.iter().enumerate() {
+            let org_id = Id::parse("id", org).unwrap();
+            let event = OrganizationRegistered::new(OrganizationRegisteredFields {
+                org_id: org_id.clone(),
+                parent_id: None,
+                level: OrgLevel::Province,
+                name: format!("Tỉnh {org}"),
+                cell_type: String::new(),
+            })
+            .unwrap();
+            state.apply_owned(Recorded {
+                position: position as u64,
+                stream: StreamName::Org(org_id),
+                revision: 0,
+                event_id: EventId::from_bytes([position as u8 + 1; 16]),
+                occurred_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
+                recorded_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
+                actor: "admin".into(),
+                hash: [position as u8; 32],
+                event: Some(event.into()),
+            });
+        }
+        state
+    }
+
+    #[test]
+    fn streams_written_one_at_a_time_are_the_whole_message_prost_writes() {
+        for orgs in [&[][..], &["a"], &["c", "a", "b"]] {
+            let bytes = state(orgs).encode();
+            let whole = StateBody::decode(bytes.as_slice()).unwrap();
+            assert_eq!(whole.streams.len(), orgs.len());
+            assert_eq!(whole.encode_to_vec(), bytes, "{orgs:?}");
+            assert_eq!(State::decode(&bytes).unwrap().encode(), bytes, "{orgs:?} reads back");
+        }
+    }
+
+    #[test]
+    fn a_stream_cut_short_or_of_an_unknown_wire_type_is_refused() {
+        let bytes = state(&["a", "b"]).encode();
+        assert!(State::decode(&bytes[..bytes.len() - 1]).is_err(), "a cut stream is refused");
+        let past = length_delimited(&bytes[..bytes.len() - 1], STREAMS).unwrap_err();
+        assert!(past.contains("field 4 runs past the end"), "{past}");
+        let mut fixed64 = bytes.clone();
+        // Field 9 as a 64-bit value: no snapshot message has one.
+        fixed64.extend([9 << 3 | 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let odd = State::decode(&fixed64).unwrap_err();
+        assert!(odd.to_string().contains("field 9"), "{odd}");
+    }
 }

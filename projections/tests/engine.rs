@@ -156,3 +156,59 @@ async fn a_damaged_snapshot_or_one_of_another_log_is_not_trusted() {
     shared.wait_for(14, WAIT).await.unwrap();
     assert_eq!(shared.read().to_bytes(), rebuilt.to_bytes());
 }
+
+/// A snapshot file as one protobuf message: what files written before the body was written
+/// apart hold, and what the files written now must still be.
+#[derive(Clone, PartialEq, prost::Message)]
+struct SnapshotFile {
+    #[prost(string, tag = "1")]
+    projection: String,
+    #[prost(uint64, tag = "2")]
+    covered: u64,
+    #[prost(bytes = "vec", tag = "3")]
+    body_sha256: Vec<u8>,
+    #[prost(bytes = "vec", tag = "4")]
+    body: Vec<u8>,
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_snapshot_file_is_one_protobuf_message_both_ways() {
+    use prost::Message;
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let snapshots = Snapshots::new(dir.path().join("projections"));
+    let store = open(dir.path());
+    record(store.as_ref(), 0, 3).await;
+    let bytes = run_to(store.clone(), &snapshots, 10).await;
+    let path = dir.path().join("projections/state.snapshot");
+
+    let file = SnapshotFile::decode(std::fs::read(&path).unwrap().as_slice()).unwrap();
+    assert_eq!((file.projection.as_str(), file.covered), ("state", 10));
+    assert_eq!(file.body, bytes);
+    assert_eq!(file.body_sha256, Sha256::digest(&bytes).to_vec());
+
+    // A file written whole by prost, its fields in another order, reads the same.
+    let mut reordered = Vec::new();
+    prost::encoding::bytes::encode(4, &file.body, &mut reordered);
+    prost::encoding::string::encode(1, &file.projection, &mut reordered);
+    prost::encoding::uint64::encode(2, &file.covered, &mut reordered);
+    prost::encoding::bytes::encode(3, &file.body_sha256, &mut reordered);
+    std::fs::write(&path, reordered).unwrap();
+    assert_eq!(snapshots.load::<State>().unwrap().to_bytes(), bytes);
+}
+
+#[test]
+fn a_snapshot_waits_for_the_log_to_grow_by_a_quarter() {
+    let policy = SnapshotPolicy { every_events: 100, every: Duration::from_secs(60) };
+    let (soon, late) = (Duration::from_secs(1), Duration::from_secs(61));
+    // A small log: by count or by time.
+    assert!(!policy.due(0, 0, late), "nothing applied");
+    assert!(!policy.due(0, 99, soon));
+    assert!(policy.due(0, 100, soon));
+    assert!(policy.due(0, 1, late));
+    // A large one: only once it has grown by a quarter, however long it has been.
+    assert!(!policy.due(1_000, 1_100, soon), "100 events, but not a quarter of 1,000");
+    assert!(!policy.due(1_000, 1_249, late));
+    assert!(policy.due(1_000, 1_250, soon));
+    assert!(policy.due(1_000, 1_250, late));
+}
