@@ -6,8 +6,8 @@
 #
 #   bench/run.sh            10^4, 10^5 and 10^6 events
 #   bench/run.sh --quick    10^4 events: a smoke run of everything, in a minute or two
-#   bench/run.sh --full     10^4 to 10^7 events (10^7 takes long; the server alone held 18.9 GB
-#                           at 8.5 million events and was killed on a 24 GiB machine: docs/BENCHMARKS.md)
+#   bench/run.sh --full     10^4 to 10^7 events (10^7 takes about half an hour, docs/BENCHMARKS.md)
+#   bench/run.sh --only N   N events alone (say 10000000: the 10^7 column without the others)
 #
 # PostgreSQL comes from Debian's packages (installed with apt-get if its server binaries are
 # missing). The raw figures of every size go to $CHIBO_BENCH_OUT (default:
@@ -19,8 +19,10 @@ sizes="10000 100000 1000000"
 case "${1:-}" in
     --quick) sizes="10000" ;;
     --full) sizes="10000 100000 1000000 10000000" ;;
+    --only) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --only takes a number of events" >&2; exit 2; }
+            sizes=$2 ;;
     "") ;;
-    *) echo "usage: bench/run.sh [--quick | --full]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--quick | --full | --only EVENTS]" >&2; exit 2 ;;
 esac
 # The shapes of the load: batched requests of BATCH events from BATCH_CLIENTS clients, and
 # unary Submits from UNARY_CLIENTS clients (the unary run is capped at UNARY_EVENTS events).
