@@ -3,14 +3,15 @@
 //! then every event in global order, through the chain [`Verifier`] and the Merkle
 //! [`LeafWalk`].
 //!
-//! The work runs on two threads. The scanning thread reads each row, checks its chain, and
-//! hashes its envelope (the event's leaf data); the other thread takes those hashes in batches,
-//! with a copy of each payload, and checks the payloads against their envelopes' digests and
-//! recomputes the tree, its leaf and node hashes, and the roots the checkpoints sign. That
-//! splits the hashing about evenly, and neither thread waits on the other except when the batch
-//! queue is full or empty. What is checked, and every result, is the same as on one thread: the
-//! leaves reach the tree in the order they were scanned, and the verifier reports the first
-//! break of each stream whichever thread found it.
+//! The work runs on two threads. The scanning thread reads each row and checks its chain,
+//! following it by the stored hashes; the other thread takes the rows in batches and does all
+//! the hashing: each envelope's hash (the event's leaf data) against the stored one, each
+//! payload against its envelope's digest, and the tree, its leaf and node hashes, and the roots
+//! the checkpoints sign. Reading rows costs about as much as hashing them, so the two threads
+//! are about evenly loaded, and neither waits on the other except when the batch queue is full
+//! or empty. What is checked, and every result, is the same as on one thread: the leaves reach
+//! the tree in the order they were scanned, and the verifier reports the first break of each
+//! stream whichever thread found it.
 
 use std::ops::Range;
 use std::path::Path;
@@ -18,7 +19,7 @@ use std::sync::mpsc;
 
 use chibo_integrity::log_audit::{checkpoint_note, LeafWalk, LogAudit, LogAuditReport};
 use chibo_integrity::{
-    payload_mismatch, Break, Checkpoint, Hash, NoteVerifier, PendingPayload, RawEvent, Summary, Verifier,
+    check_deferred, Break, Checkpoint, Deferred, EnvelopeRef, NoteVerifier, RawEvent, Summary, Verifier,
 };
 use chibo_store_sqlite::ScanError;
 
@@ -36,52 +37,76 @@ pub struct Checked {
     pub report: LogAuditReport,
 }
 
-/// A run of events for the second thread: their leaves in log order, and the payloads left to
-/// check, whose streams and bytes are copied back to back into `bytes`.
+/// A run of events for the second thread, in log order; the bytes of their columns are copied
+/// back to back into `bytes`.
 #[derive(Default)]
 struct Batch {
-    leaves: Vec<Hash>,
-    payloads: Vec<Payload>,
+    rows: Vec<Row>,
     bytes: Vec<u8>,
 }
 
-struct Payload {
+/// One event of a [`Batch`]: where its columns are in the batch's bytes, and what is left to
+/// check of it.
+struct Row {
     position: u64,
     revision: u64,
     stream: Range<usize>,
+    envelope: Range<usize>,
     payload: Range<usize>,
-    pending: PendingPayload,
+    salt: Range<usize>,
+    hash: Range<usize>,
+    deferred: Deferred,
 }
 
 impl Batch {
     fn new() -> Self {
-        Self {
-            leaves: Vec::with_capacity(EVENTS_PER_BATCH),
-            payloads: Vec::with_capacity(EVENTS_PER_BATCH),
-            bytes: Vec::new(),
-        }
+        Self { rows: Vec::with_capacity(EVENTS_PER_BATCH), bytes: Vec::new() }
     }
 
-    fn defer(&mut self, event: &RawEvent<'_>, pending: PendingPayload) {
+    fn push(&mut self, event: &RawEvent<'_>, deferred: Deferred) {
         let mut copy = |bytes: &[u8]| {
             let start = self.bytes.len();
             self.bytes.extend_from_slice(bytes);
             start..self.bytes.len()
         };
-        let stream = copy(event.stream.as_bytes());
-        let payload = copy(event.payload);
-        self.payloads.push(Payload { position: event.position, revision: event.revision, stream, payload, pending });
+        let row = Row {
+            position: event.position,
+            revision: event.revision,
+            stream: copy(event.stream.as_bytes()),
+            envelope: copy(event.envelope),
+            payload: copy(event.payload),
+            salt: copy(event.salt),
+            hash: copy(event.hash),
+            deferred,
+        };
+        self.rows.push(row);
+    }
+
+    /// The event `row` as the scan saw it.
+    fn event(&self, row: &Row) -> RawEvent<'_> {
+        let bytes = |range: &Range<usize>| &self.bytes[range.clone()];
+        RawEvent {
+            position: row.position,
+            // The stream was copied from a `&str`: it is UTF-8.
+            stream: std::str::from_utf8(bytes(&row.stream)).unwrap_or_default(),
+            revision: row.revision,
+            envelope: bytes(&row.envelope),
+            payload: bytes(&row.payload),
+            salt: bytes(&row.salt),
+            hash: bytes(&row.hash),
+        }
     }
 }
 
 /// Checks the data directory `data`, with the checkpoint key `key` (none: the checkpoints are
 /// counted, not checked) and the checkpoint the inspector accepted before; `visit` sees every
-/// event after its chain is checked, on the scanning thread.
+/// event after its chain is checked, on the scanning thread, with its envelope as decoded for
+/// the check (`None` if it does not decode, or its stream broke before it).
 pub fn check_dir(
     data: &Path,
     key: Option<NoteVerifier>,
     accepted: Option<Checkpoint>,
-    mut visit: impl FnMut(&RawEvent<'_>),
+    mut visit: impl FnMut(&RawEvent<'_>, Option<&EnvelopeRef<'_>>),
 ) -> Result<Checked, ScanError> {
     let mut audit = LogAudit::new(key, accepted);
     chibo_store_sqlite::scan_stream(data, "$checkpoints", |event| {
@@ -96,47 +121,40 @@ pub fn check_dir(
         let mut batch = Batch::new();
         let mut second_gone = false;
         let scanned = chibo_store_sqlite::scan(data, |event| {
-            let (hash, pending) = verifier.check_deferring_payload(event);
-            visit(&event);
-            batch.leaves.push(hash);
-            if let Some(pending) = pending {
-                batch.defer(&event, pending);
-            }
-            if batch.leaves.len() == EVENTS_PER_BATCH && !second_gone {
+            let (deferred, envelope) = verifier.check_deferring_hashes(event);
+            visit(&event, envelope.as_ref());
+            batch.push(&event, deferred);
+            if batch.rows.len() == EVENTS_PER_BATCH && !second_gone {
                 let full = std::mem::replace(&mut batch, Batch::new());
                 // The second thread stops only by panicking, reported at the join below.
                 second_gone = batches.send(full).is_err();
             }
         });
-        if !second_gone && !batch.leaves.is_empty() {
+        if !second_gone && !batch.rows.is_empty() {
             let _ = batches.send(batch);
         }
         drop(batches);
-        let (report, payload_breaks) = match second.join() {
+        let (report, breaks) = match second.join() {
             Ok(done) => done,
             Err(panic) => std::panic::resume_unwind(panic),
         };
         scanned?;
-        for broken in payload_breaks {
-            verifier.payload_broke(broken);
+        for broken in breaks {
+            verifier.deferred_broke(broken);
         }
         Ok(Checked { summary: verifier.finish(), report })
     })
 }
 
-/// The second thread: every batch, in order, then the Merkle report and the payloads that do
-/// not match their envelopes.
+/// The second thread: every batch, in order, then the Merkle report and the breaks its hashes
+/// found.
 fn second_thread(mut leaves: LeafWalk, queue: mpsc::Receiver<Batch>) -> (LogAuditReport, Vec<Break>) {
     let mut breaks = Vec::new();
     for batch in queue {
-        for leaf in &batch.leaves {
-            leaves.push(leaf);
-        }
-        for p in &batch.payloads {
-            // The stream was copied from a `&str`: it is UTF-8.
-            let stream = std::str::from_utf8(&batch.bytes[p.stream.clone()]).unwrap_or_default();
-            let payload = &batch.bytes[p.payload.clone()];
-            breaks.extend(payload_mismatch(p.position, stream, p.revision, payload, &p.pending));
+        for row in &batch.rows {
+            let (leaf, broken) = check_deferred(&batch.event(row), &row.deferred);
+            leaves.push(&leaf);
+            breaks.extend(broken);
         }
     }
     (leaves.finish(), breaks)
@@ -146,6 +164,7 @@ fn second_thread(mut leaves: LeafWalk, queue: mpsc::Receiver<Batch>) -> (LogAudi
 mod tests {
     use chibo_domain::StreamName;
     use chibo_integrity::merkle::Frontier;
+    use chibo_integrity::BreakKind;
     use chibo_store::{EventStore, ExpectedRevision};
     use chibo_store_contract::new_event;
     use chibo_store_sqlite::{Options, SqliteStore};
@@ -173,7 +192,7 @@ mod tests {
         }
 
         let mut visited = Vec::new();
-        let checked = check_dir(dir.path(), None, None, |event| visited.push(event.position)).unwrap();
+        let checked = check_dir(dir.path(), None, None, |event, _| visited.push(event.position)).unwrap();
         assert!(checked.summary.is_intact(), "{:?}", checked.summary.breaks);
         assert_eq!(checked.summary.events, EVENTS as u64);
         assert_eq!(visited, (0..EVENTS as u64).collect::<Vec<_>>());
@@ -185,16 +204,31 @@ mod tests {
         conn.execute_batch("DROP TRIGGER events_no_update").unwrap();
         conn.execute("UPDATE events SET payload = x'00' WHERE position = ?1", [broken]).unwrap();
         drop(conn);
-        let checked = check_dir(dir.path(), None, None, |_| {}).unwrap();
+        let checked = check_dir(dir.path(), None, None, |_, _| {}).unwrap();
         let positions: Vec<u64> = checked.summary.breaks.iter().map(|b| b.position).collect();
         assert_eq!(positions, [broken as u64]);
+        assert!(matches!(checked.summary.breaks[0].kind, BreakKind::PayloadDigestMismatch { .. }));
         assert_eq!(checked.report.root, tree.root(), "the leaves are the envelopes' hashes");
+
+        // An envelope replaced in the third batch, in another stream: the second thread finds
+        // its hash is not the stored one, and the tree it builds is not the one recorded.
+        let altered = EVENTS_PER_BATCH as i64 * 2 + 5;
+        let conn = rusqlite::Connection::open(dir.path().join(chibo_store_sqlite::schema::DB_FILE)).unwrap();
+        conn.execute("UPDATE events SET envelope = x'0a00' WHERE position = ?1", [altered]).unwrap();
+        drop(conn);
+        let checked = check_dir(dir.path(), None, None, |_, _| {}).unwrap();
+        let breaks: Vec<_> = checked.summary.breaks.iter().map(|b| (b.position, &b.kind)).collect();
+        assert_eq!(breaks.len(), 2, "{breaks:?}");
+        assert_eq!(breaks[1].0, altered as u64);
+        assert!(matches!(breaks[1].1, BreakKind::HashMismatch { .. }), "{breaks:?}");
+        assert_ne!(checked.report.root, tree.root());
+        assert_eq!(checked.report.size, EVENTS as u64);
     }
 
     #[test]
     fn a_directory_without_data_is_an_error_not_an_empty_log() {
         let dir = tempfile::tempdir().unwrap();
-        let err = check_dir(dir.path(), None, None, |_| {}).unwrap_err();
+        let err = check_dir(dir.path(), None, None, |_, _| {}).unwrap_err();
         assert!(matches!(err, ScanError::NoData(_)), "{err:?}");
     }
 }

@@ -10,7 +10,7 @@ use std::{collections::HashMap, fmt};
 
 use crate::{
     envelope::{EnvelopeError, EnvelopeRef},
-    hash::{event_hash, genesis, payload_digest, Hash, Salt, HASH_LEN, SALT_LEN},
+    hash::{event_hash, genesis, payload_digest, Hash, HASH_LEN, SALT_LEN},
 };
 
 /// One stored event as raw bytes, the way the verifier needs it: nothing here is trusted.
@@ -211,30 +211,33 @@ impl Verifier {
     /// It is the hash the envelope has, whatever the stored hash column says.
     pub fn check_and_hash(&mut self, event: RawEvent<'_>) -> (bool, Hash) {
         let computed = event_hash(event.envelope);
-        let (intact, _) = self.check_hashed(event, computed, Payload::Check);
+        let (intact, _, _) = self.check_hashed(event, Hashes::Check(computed));
         (intact, computed)
     }
 
-    /// Checks the next stored event like [`Verifier::check_and_hash`], all but its payload: when
-    /// everything else about it holds, returns its salt and the digest its envelope gives the
-    /// payload, for [`payload_mismatch`] to compare on another thread. Each mismatch found goes back through
-    /// [`Verifier::payload_broke`] before [`Verifier::finish`]; the summary is then exactly the
-    /// one [`Verifier::check_and_hash`] gives.
-    pub fn check_deferring_payload(&mut self, event: RawEvent<'_>) -> (Hash, Option<PendingPayload>) {
-        let computed = event_hash(event.envelope);
-        let (_, digest) = self.check_hashed(event, computed, Payload::Defer);
-        // The salt's length was checked before the digest was returned.
-        let pending = digest.zip(Salt::try_from(event.salt).ok());
-        (computed, pending.map(|(envelope_digest, salt)| PendingPayload { salt, envelope_digest }))
+    /// Checks the next stored event like [`Verifier::check`], all but what costs a hash: the
+    /// stored hash against its envelope's, and the payload against the envelope's digest. Those
+    /// are left to [`check_deferred`], on another thread if need be, with what this returns.
+    /// Each break it finds goes back through [`Verifier::deferred_broke`] before
+    /// [`Verifier::finish`]; the summary is then exactly the one [`Verifier::check`] gives.
+    ///
+    /// The chain is followed by the stored hashes meanwhile: where one is not its envelope's,
+    /// the break that [`check_deferred`] reports comes first in its stream.
+    ///
+    /// The envelope it decoded comes back with it, unless it does not decode (or its stream is
+    /// broken already, and it was not read): whatever it says is not yet known to be what was
+    /// hashed.
+    pub fn check_deferring_hashes<'a>(&mut self, event: RawEvent<'a>) -> (Deferred, Option<EnvelopeRef<'a>>) {
+        let (_, deferred, envelope) = self.check_hashed(event, Hashes::Defer);
+        (deferred, envelope)
     }
 
-    /// A payload found not to match its envelope's digest (see
-    /// [`Verifier::check_deferring_payload`]), in any order.
-    pub fn payload_broke(&mut self, broken: Break) {
+    /// A break found by [`check_deferred`], in any order.
+    pub fn deferred_broke(&mut self, broken: Break) {
         self.summary.breaks.push(broken);
     }
 
-    fn check_hashed(&mut self, event: RawEvent<'_>, computed: Hash, payload: Payload) -> (bool, Option<Hash>) {
+    fn check_hashed<'a>(&mut self, event: RawEvent<'a>, hashes: Hashes) -> (bool, Deferred, Option<EnvelopeRef<'a>>) {
         self.summary.events += 1;
         let mut intact = true;
         if event.position != self.next_position {
@@ -251,21 +254,27 @@ impl Verifier {
                 .entry(event.stream.to_owned())
                 .or_insert(Head::Intact { next_revision: 0, last_hash: genesis(event.stream) }),
         };
-        let Head::Intact { next_revision, last_hash } = *head else { return (false, None) };
-        match check_chain(&event, computed, (next_revision, last_hash), payload) {
-            Ok((hash, digest)) => {
+        let Head::Intact { next_revision, last_hash } = *head else { return (false, Deferred::NOTHING, None) };
+        let envelope = EnvelopeRef::decode(event.envelope);
+        let checked = check_chain(&event, &envelope, (next_revision, last_hash), hashes);
+        let envelope = envelope.ok();
+        match checked {
+            Ok((hash, deferred)) => {
                 *head = Head::Intact { next_revision: next_revision + 1, last_hash: hash };
-                (intact, digest)
+                (intact, deferred, envelope)
             }
             Err((revision, kind)) => {
                 *head = Head::Broken;
+                // A record whose columns have their lengths gets its stored hash compared: in
+                // one pass, that comparison comes before any other break could be found.
+                let hash = hashes == Hashes::Defer && !matches!(kind, BreakKind::MalformedRecord { .. });
                 self.summary.breaks.push(Break {
                     position: event.position,
                     stream: event.stream.to_owned(),
                     revision,
                     kind,
                 });
-                (false, None)
+                (false, Deferred { hash, payload: None }, envelope)
             }
         }
     }
@@ -274,58 +283,71 @@ impl Verifier {
     pub fn finish(mut self) -> Summary {
         self.summary.streams = self.heads.len();
         // The first break of each stream, in log order. Checked in one pass there is one per
-        // stream already; a payload checked apart may break a stream before (or after) the
-        // break found in the rest of it, which then is (or is not) the first.
+        // stream already; a hash checked apart may break a stream before (or after) the break
+        // found in the rest of it, which then is (or is not) the first. At one position, a
+        // stored hash that is not its envelope's comes first: one pass compares it first.
         let breaks = &mut self.summary.breaks;
-        breaks.sort_by_key(|b| b.position);
+        breaks.sort_by_key(|b| (b.position, !matches!(b.kind, BreakKind::HashMismatch { .. })));
         let mut broken = std::collections::HashSet::new();
         breaks.retain(|b| broken.insert(b.stream.clone()));
         self.summary
     }
 }
 
-/// Whether [`check_chain`] checks the payload digest, or returns it to be checked apart.
+/// Whether [`check_chain`] compares the hashes (the envelope's being given), or leaves them to
+/// [`check_deferred`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Payload {
-    Check,
+enum Hashes {
+    Check(Hash),
     Defer,
 }
 
-/// What [`Verifier::check_deferring_payload`] leaves to check of an event's payload.
+/// What [`Verifier::check_deferring_hashes`] leaves to [`check_deferred`] of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PendingPayload {
-    /// The stored salt.
-    pub salt: Salt,
-    /// The digest the event's envelope gives its payload.
-    pub envelope_digest: Hash,
+pub struct Deferred {
+    /// Compare the stored hash with the envelope's: the record's columns have their lengths.
+    hash: bool,
+    /// The digest the envelope gives the payload, when everything but the hashes held.
+    payload: Option<Hash>,
 }
 
-/// The payload check [`Verifier::check_deferring_payload`] leaves out: the break, if the
-/// `payload` stored at `position` (in `stream`, at `revision`) does not match its envelope.
-pub fn payload_mismatch(
-    position: u64,
-    stream: &str,
-    revision: u64,
-    payload: &[u8],
-    pending: &PendingPayload,
-) -> Option<Break> {
-    let computed = payload_digest(&pending.salt, payload);
-    (computed != pending.envelope_digest).then(|| Break {
-        position,
-        stream: stream.to_owned(),
-        revision,
-        kind: BreakKind::PayloadDigestMismatch { envelope: pending.envelope_digest, computed },
-    })
+impl Deferred {
+    const NOTHING: Self = Self { hash: false, payload: None };
 }
 
-/// Checks one event, whose envelope hashes to `computed`, against its stream's head; returns its
-/// hash, or where and how it breaks.
+/// The checks [`Verifier::check_deferring_hashes`] leaves out, of the same `event`: returns
+/// the hash of its envelope (its leaf data in the Merkle log) and the break, if the stored hash
+/// is not that hash or the payload does not match its envelope's digest.
+pub fn check_deferred(event: &RawEvent<'_>, deferred: &Deferred) -> (Hash, Option<Break>) {
+    let computed = event_hash(event.envelope);
+    let broken = |kind| {
+        Some(Break { position: event.position, stream: event.stream.to_owned(), revision: event.revision, kind })
+    };
+    if deferred.hash {
+        // The length was checked before the comparison was deferred.
+        let stored = Hash::try_from(event.hash).unwrap_or_default();
+        if stored != computed {
+            return (computed, broken(BreakKind::HashMismatch { stored, computed }));
+        }
+    }
+    let (Some(envelope), Ok(salt)) = (deferred.payload, <&[u8; SALT_LEN]>::try_from(event.salt)) else {
+        return (computed, None);
+    };
+    let digest = payload_digest(salt, event.payload);
+    if digest != envelope {
+        return (computed, broken(BreakKind::PayloadDigestMismatch { envelope, computed: digest }));
+    }
+    (computed, None)
+}
+
+/// Checks one event against its stream's head; returns its hash and what is left to check of
+/// it, or where and how it breaks.
 fn check_chain(
     event: &RawEvent<'_>,
-    computed: Hash,
+    envelope: &Result<EnvelopeRef<'_>, EnvelopeError>,
     (next_revision, last_hash): (u64, Hash),
-    payload: Payload,
-) -> Result<(Hash, Option<Hash>), (u64, BreakKind)> {
+    hashes: Hashes,
+) -> Result<(Hash, Deferred), (u64, BreakKind)> {
     let at_record = |kind| (event.revision, kind);
     let salt: &[u8; SALT_LEN] = event.salt.try_into().map_err(|_| {
         at_record(BreakKind::MalformedRecord {
@@ -337,16 +359,18 @@ fn check_chain(
             what: format!("hash is {} bytes; expected {HASH_LEN}", event.hash.len()),
         })
     })?;
-    if computed != stored {
-        return Err(at_record(BreakKind::HashMismatch { stored, computed }));
+    if let Hashes::Check(computed) = hashes {
+        if computed != stored {
+            return Err(at_record(BreakKind::HashMismatch { stored, computed }));
+        }
     }
-    let envelope = EnvelopeRef::decode(event.envelope).map_err(|e| at_record(BreakKind::Envelope(e)))?;
+    let envelope = envelope.as_ref().map_err(|e| at_record(BreakKind::Envelope(e.clone())))?;
     // A decoded stream is a valid name, as written: its text is the name's.
     if envelope.stream != event.stream {
         return Err(at_record(BreakKind::IndexMismatch {
             field: "stream",
             stored: event.stream.to_owned(),
-            envelope: envelope.stream.into_owned(),
+            envelope: envelope.stream.to_string(),
         }));
     }
     if envelope.revision != event.revision {
@@ -362,8 +386,8 @@ fn check_chain(
     if envelope.prev_hash != last_hash {
         return Err(at_record(BreakKind::PrevHashMismatch { expected: last_hash, found: envelope.prev_hash }));
     }
-    if payload == Payload::Defer {
-        return Ok((stored, Some(envelope.payload_digest)));
+    if hashes == Hashes::Defer {
+        return Ok((stored, Deferred { hash: true, payload: Some(envelope.payload_digest) }));
     }
     let digest = payload_digest(salt, event.payload);
     if digest != envelope.payload_digest {
@@ -372,7 +396,7 @@ fn check_chain(
             computed: digest,
         }));
     }
-    Ok((stored, None))
+    Ok((stored, Deferred::NOTHING))
 }
 
 #[cfg(test)]
@@ -563,27 +587,24 @@ mod tests {
         assert!(b.to_string().contains("salt is 15 bytes"), "{b}");
     }
 
-    /// The walk with every payload checked apart, after the rest, and in reverse order.
+    /// The walk with every hash checked apart, after the rest, and in reverse order.
     fn verify_deferred(rows: &[Row]) -> Summary {
         let mut verifier = Verifier::new();
-        let mut pending = Vec::new();
-        for row in rows {
-            let (hash, payload) = verifier.check_deferring_payload(row.raw());
-            assert_eq!(hash, event_hash(&row.envelope));
-            pending.extend(payload.map(|p| (row, p)));
-        }
-        for (row, payload) in pending.iter().rev() {
-            if let Some(broken) = payload_mismatch(row.position, &row.stream, row.revision, &row.payload, payload) {
-                verifier.payload_broke(broken);
+        let deferred: Vec<_> = rows.iter().map(|row| (row, verifier.check_deferring_hashes(row.raw()).0)).collect();
+        for (row, deferred) in deferred.iter().rev() {
+            let (leaf, broken) = check_deferred(&row.raw(), deferred);
+            assert_eq!(leaf, event_hash(&row.envelope));
+            if let Some(broken) = broken {
+                verifier.deferred_broke(broken);
             }
         }
         verifier.finish()
     }
 
     #[test]
-    fn payloads_checked_apart_give_the_same_summary_as_one_pass() {
-        type Tamper = fn(&mut [Row]);
-        let cases: [(&str, Tamper); 7] = [
+    fn hashes_checked_apart_give_the_same_summary_as_one_pass() {
+        type Tamper = fn(&mut Vec<Row>);
+        let cases: [(&str, Tamper); 15] = [
             ("untouched", |_| {}),
             ("one payload", |rows| rows[4].payload[0] ^= 1),
             ("payloads of two streams", |rows| {
@@ -603,6 +624,29 @@ mod tests {
                 rows[6].payload[0] ^= 1;
             }),
             ("a salt", |rows| rows[7].salt[0] ^= 1),
+            ("an envelope", |rows| rows[5].envelope[10] ^= 1),
+            ("a stored hash", |rows| rows[5].hash[0] ^= 1),
+            ("an envelope and its payload", |rows| {
+                rows[5].envelope[10] ^= 1;
+                rows[5].payload[0] ^= 1;
+            }),
+            ("a stored hash, then the same stream's payload", |rows| {
+                rows[2].hash[0] ^= 1;
+                rows[8].payload[0] ^= 1;
+            }),
+            ("a stored hash and a short salt", |rows| {
+                rows[4].hash[0] ^= 1;
+                rows[4].salt.pop();
+            }),
+            ("a short hash", |rows| rows[4].hash.truncate(31)),
+            ("a rehashed envelope", |rows| {
+                rows[4].envelope[10] ^= 1;
+                rows[4].hash = event_hash(&rows[4].envelope).to_vec();
+            }),
+            ("an event deleted, and another's envelope", |rows| {
+                rows.remove(4);
+                rows[7].envelope[10] ^= 1;
+            }),
         ];
         for (name, tamper) in cases {
             let mut rows = log(&["cell-a", "cell-b", "cell-c"], 4);

@@ -3,7 +3,6 @@
 //! `$checkpoints`, and, with `--state`, the log against the checkpoint the inspector accepted
 //! before (docs/AUDIT.md, "The server's own data directory").
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -102,12 +101,21 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
 
     let mut actors: BTreeMap<String, u64> = BTreeMap::new();
-    let checked = chibo::offline::check_dir(&data, key.verifier.clone(), accepted, |event| {
-        // Who recorded it, as the hashed envelope says (a broken one is reported above).
-        let actor = EnvelopeRef::decode(event.envelope).map_or(Cow::Borrowed("(unreadable envelope)"), |e| e.actor);
-        match actors.get_mut(actor.as_ref()) {
+    let checked = chibo::offline::check_dir(&data, key.verifier.clone(), accepted, |event, envelope| {
+        // Who recorded it, as the envelope says (a broken one is reported above). The check
+        // decoded it already, unless its stream broke before it.
+        let decoded;
+        let envelope = match envelope {
+            Some(envelope) => Some(envelope),
+            None => {
+                decoded = EnvelopeRef::decode(event.envelope).ok();
+                decoded.as_ref()
+            }
+        };
+        let actor = envelope.map_or("(unreadable envelope)", |e| e.actor.as_ref());
+        match actors.get_mut(actor) {
             Some(count) => *count += 1,
-            None => drop(actors.insert(actor.into_owned(), 1)),
+            None => drop(actors.insert(actor.to_owned(), 1)),
         }
     })
     .with_context(|| format!("cannot verify {}", data.display()))?;
