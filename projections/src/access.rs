@@ -235,13 +235,13 @@ fn writer_of(state: &State, stream: &StreamName, event: &Event) -> Option<Writer
     };
     // A correction or a retraction named as the target is refused by the rules, which name the
     // original instead; here, as for the original, the original's writer decides.
-    let target = match state.stream(stream).and_then(|book| book.ids.get(&target)).map(|entry| &entry.role) {
-        Some(EntryRole::Correction { target: original } | EntryRole::Retraction { target: original }) => *original,
+    let target = match state.stream(stream).and_then(|book| book.id(&target)).map(|entry| entry.role) {
+        Some(EntryRole::Correction { target: original } | EntryRole::Retraction { target: original }) => original,
         _ => target,
     };
     let corrected = match state.fact(stream, &target) {
         Some(fact) => writer_of_event(&fact.event)?,
-        None => match state.stream(stream).and_then(|book| book.ids.get(&target)).and_then(|e| e.event_type) {
+        None => match state.stream(stream).and_then(|book| book.id(&target)).and_then(|e| e.event_type) {
             Some(recorded) => writer_of_type(recorded)?,
             // A target the stream does not hold is refused by the rules, which say so better;
             // here, the stream's usual writer decides.

@@ -12,7 +12,7 @@ use chibo_domain::{Event, EventId, EventType, StreamName, Timestamp};
 use chibo_proto::convert;
 use prost::Message;
 
-use crate::state::{Fact, IdEntry, Role, State, StreamBook};
+use crate::state::{Fact, IdEntry, Role, State};
 
 /// The version of the encoding below; a snapshot of another version is not read.
 pub const FORMAT: u32 = 1;
@@ -105,7 +105,7 @@ impl State {
             let body = StreamBody {
                 name: name.to_string(),
                 next_revision: book.next_revision,
-                ids: book.ids.iter().map(|(id, entry)| id_body(id, entry)).collect(),
+                ids: book.ids().map(|(id, entry)| id_body(&id, &entry)).collect(),
                 facts: book.facts.iter().map(|(id, fact)| fact_body(id, fact)).collect(),
             };
             prost::encoding::message::encode(STREAMS, &body, &mut out);
@@ -129,15 +129,10 @@ impl State {
         for body in length_delimited(bytes, STREAMS).map_err(bad)? {
             let s = StreamBody::decode(body).map_err(|e| bad(e.to_string()))?;
             let name = StreamName::parse("name", &s.name).map_err(|e| bad(e.to_string()))?;
-            let mut book = StreamBook { next_revision: s.next_revision, ..StreamBook::default() };
-            for id in s.ids {
-                let (event_id, entry) = id_entry(id)?;
-                book.ids.insert(event_id, entry);
-            }
-            for fact in s.facts {
-                let (event_id, fact) = fact_entry(fact)?;
-                book.facts.insert(event_id, fact);
-            }
+            let entries = s.ids.into_iter().map(id_entry).collect::<Result<Vec<_>, _>>()?;
+            let facts = s.facts.into_iter().map(fact_entry).collect::<Result<BTreeMap<_, _>, _>>()?;
+            let book =
+                State::book_from_parts(s.next_revision, entries, facts).map_err(|e| bad(format!("{name}: {e}")))?;
             streams.insert(name, book);
         }
         Ok(State::from_parts(head.log_size, last_hash, streams))
@@ -153,7 +148,9 @@ pub(crate) fn length_delimited(mut message: &[u8], tag: u32) -> Result<Vec<&[u8]
     while !message.is_empty() {
         let (field, wire) = decode_key(&mut message).map_err(|e| e.to_string())?;
         match wire {
-            WireType::Varint => drop(decode_varint(&mut message).map_err(|e| e.to_string())?),
+            WireType::Varint => {
+                decode_varint(&mut message).map_err(|e| e.to_string())?;
+            }
             WireType::LengthDelimited => {
                 let len = decode_varint(&mut message).map_err(|e| e.to_string())?;
                 let len = usize::try_from(len).ok().filter(|len| *len <= message.len());
@@ -297,6 +294,20 @@ mod tests {
             assert_eq!(whole.encode_to_vec(), bytes, "{orgs:?}");
             assert_eq!(State::decode(&bytes).unwrap().encode(), bytes, "{orgs:?} reads back");
         }
+    }
+
+    #[test]
+    fn an_original_without_its_fact_or_a_fact_without_its_id_is_refused() {
+        let bytes = state(&["a", "b"]).encode();
+        let mut body = StateBody::decode(bytes.as_slice()).unwrap();
+        body.streams[0].facts.clear();
+        let err = State::decode(&body.encode_to_vec()).unwrap_err();
+        assert!(err.to_string().contains("org-a: the original"), "{err}");
+
+        let mut body = StateBody::decode(bytes.as_slice()).unwrap();
+        body.streams[1].ids.clear();
+        let err = State::decode(&body.encode_to_vec()).unwrap_err();
+        assert!(err.to_string().contains("org-b: a fact has no id entry"), "{err}");
     }
 
     #[test]

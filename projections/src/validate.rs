@@ -142,7 +142,7 @@ fn tentative(state: &State, stream: &StreamName, candidate: &Candidate<'_>, even
 }
 
 fn check_one(state: &mut State, cx: &Context<'_>, stream: &StreamName, candidate: &Candidate<'_>) -> Checked {
-    if state.stream(stream).is_some_and(|s| s.ids.contains_key(&candidate.event_id)) {
+    if state.stream(stream).is_some_and(|s| s.holds(&candidate.event_id)) {
         return Err(exists(
             "event_id",
             format!("{} is already recorded in {stream} or earlier in this submission", candidate.event_id),
@@ -157,7 +157,7 @@ fn check_one(state: &mut State, cx: &Context<'_>, stream: &StreamName, candidate
 
 /// The facts a correction or retraction may name: an original of the same stream, in force.
 fn target_in_force(state: &State, stream: &StreamName, field: &str, target: &EventId) -> Result<EventType, Rejection> {
-    let entry = state.stream(stream).and_then(|s| s.ids.get(target));
+    let entry = state.stream(stream).and_then(|s| s.id(target));
     let Some(entry) = entry else {
         return Err(conflict(field, format!("no event {target} is recorded in {stream}")));
     };

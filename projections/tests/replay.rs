@@ -263,10 +263,17 @@ fn corrections_and_retractions_change_the_figures() {
         .state
         .streams()
         .values()
-        .flat_map(|b| b.ids.values())
-        .filter(|e| matches!(e.role, chibo_projections::state::Role::Retracted { .. }))
+        .flat_map(|b| b.ids())
+        .filter(|(_, e)| matches!(e.role, chibo_projections::state::Role::Retracted { .. }))
         .count();
     assert!(corrected > 0 && retracted > 0, "corrected {corrected}, retracted {retracted}");
+    for book in log.state.streams().values() {
+        let ids: Vec<_> = book.ids().map(|(id, _)| id).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "every id once, in id order");
+        assert_eq!(ids.len() as u64, book.next_revision, "one id per event of the stream");
+        let original = |id| book.id(id).is_some_and(|e| e.role == chibo_projections::state::Role::Original);
+        assert!(book.facts.keys().all(original));
+    }
     let c1 = standings::cell(&log.state, &log.rules, &id("c1"), 2025).unwrap();
     assert!(c1.meetings.len() > 3 && c1.member_standings.iter().any(|m| m.points_year > 0));
 }

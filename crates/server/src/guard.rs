@@ -89,7 +89,7 @@ impl Domain {
                 }
                 let book = state.stream(stream);
                 let head = book.map(|s| s.next_revision).unwrap_or(0);
-                let retry = book.is_some_and(|s| s.ids.contains_key(&new[0].event_id));
+                let retry = book.is_some_and(|s| s.holds(&new[0].event_id));
                 if retry {
                     // The store answers a retry with the original receipts, or refuses a
                     // different submission under a recorded id.

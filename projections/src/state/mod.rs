@@ -77,15 +77,61 @@ pub struct IdEntry {
     pub role: Role,
 }
 
-/// One stream: its length, every event id it holds, and its facts in force.
+/// One stream: its length, its facts in force, and every other event id it holds.
+///
+/// An event id in force is [`Role::Original`], and its entry is read from its fact; only the
+/// other ids (retracted originals, corrections, retractions, unreadable events) have entries of
+/// their own. Every event of the log is in one of the two maps, never both, so the state keeps
+/// one key per event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamBook {
     /// The revision the next event will get (the stream's length).
     pub next_revision: u64,
-    /// Every event id recorded in the stream.
-    pub ids: BTreeMap<EventId, IdEntry>,
     /// The facts in force, by the original event's id.
     pub facts: BTreeMap<EventId, Fact>,
+    /// Every event id of the stream that is not in force, with what it stands for.
+    others: BTreeMap<EventId, IdEntry>,
+}
+
+impl StreamBook {
+    /// What the event `id` of this stream stands for, if the stream holds it.
+    pub fn id(&self, id: &EventId) -> Option<IdEntry> {
+        match self.facts.get(id) {
+            Some(fact) => Some(fact.entry()),
+            None => self.others.get(id).copied(),
+        }
+    }
+
+    /// Whether the stream holds the event `id`.
+    pub fn holds(&self, id: &EventId) -> bool {
+        self.facts.contains_key(id) || self.others.contains_key(id)
+    }
+
+    /// Every event id of the stream with what it stands for, in id order.
+    pub fn ids(&self) -> impl Iterator<Item = (EventId, IdEntry)> + '_ {
+        let mut facts = self.facts.iter().map(|(id, fact)| (*id, fact.entry())).peekable();
+        let mut others = self.others.iter().map(|(id, entry)| (*id, *entry)).peekable();
+        std::iter::from_fn(move || match (facts.peek(), others.peek()) {
+            (Some((f, _)), Some((o, _))) if o < f => others.next(),
+            (Some(_), _) => facts.next(),
+            (None, _) => others.next(),
+        })
+    }
+
+    /// Files `entry` under `id`: an original among the facts (so the fact must be there),
+    /// anything else among the others.
+    fn file(&mut self, id: EventId, entry: IdEntry) {
+        if entry.role != Role::Original {
+            self.others.insert(id, entry);
+        }
+    }
+}
+
+impl Fact {
+    /// The entry of the event id this fact is in force under.
+    fn entry(&self) -> IdEntry {
+        IdEntry { revision: self.revision, event_type: Some(self.event.event_type()), role: Role::Original }
+    }
 }
 
 /// The whole state: every stream's facts, and the derived index.
@@ -210,13 +256,13 @@ impl State {
         let change = match event {
             None => {
                 self.unreadable += 1;
-                book.ids.insert(*event_id, entry(Role::Unreadable));
+                book.file(*event_id, entry(Role::Unreadable));
                 Change::Recorded
             }
             Some(event) => match &*event {
                 Event::EventCorrected(correction) => {
                     let target = correction.target_event_id;
-                    book.ids.insert(*event_id, entry(Role::Correction { target }));
+                    book.file(*event_id, entry(Role::Correction { target }));
                     let replaceable = book
                         .facts
                         .get(&target)
@@ -238,13 +284,11 @@ impl State {
                 }
                 Event::EventRetracted(retraction) => {
                     let target = retraction.target_event_id;
-                    book.ids.insert(*event_id, entry(Role::Retraction { target }));
+                    book.file(*event_id, entry(Role::Retraction { target }));
                     match book.facts.remove(&target) {
                         Some(old) => {
                             self.index.toggle(stream, &target, &old, false);
-                            if let Some(t) = book.ids.get_mut(&target) {
-                                t.role = Role::Retracted { by: *event_id };
-                            }
+                            book.file(target, IdEntry { role: Role::Retracted { by: *event_id }, ..old.entry() });
                             Change::Removed { target, old: Box::new(old) }
                         }
                         None => Change::Recorded,
@@ -258,7 +302,6 @@ impl State {
                         event: event.into_owned(),
                         corrected_by: None,
                     };
-                    book.ids.insert(*event_id, entry(Role::Original));
                     self.index.toggle(stream, event_id, &fact, true);
                     book.facts.insert(*event_id, fact);
                     Change::Inserted
@@ -273,7 +316,7 @@ impl State {
     pub fn undo(&mut self, undo: Undo) {
         let Undo { stream, event_id, log_size, last_hash, next_revision, change } = undo;
         let book = self.streams.get_mut(&stream).expect("an undo names a stream its apply created");
-        let removed = book.ids.remove(&event_id);
+        let removed = book.others.remove(&event_id);
         if matches!(removed, Some(IdEntry { role: Role::Unreadable, .. })) {
             self.unreadable -= 1;
         }
@@ -293,14 +336,12 @@ impl State {
             }
             Change::Removed { target, old } => {
                 self.index.toggle(&stream, &target, &old, true);
+                book.others.remove(&target);
                 book.facts.insert(target, *old);
-                if let Some(t) = book.ids.get_mut(&target) {
-                    t.role = Role::Original;
-                }
             }
         }
         book.next_revision = next_revision;
-        if book.ids.is_empty() {
+        if book.facts.is_empty() && book.others.is_empty() {
             self.streams.remove(&stream);
         }
         self.log_size = log_size;
@@ -319,8 +360,34 @@ impl State {
             for (id, fact) in &book.facts {
                 index.toggle(stream, id, fact, true);
             }
-            unreadable += book.ids.values().filter(|e| e.role == Role::Unreadable).count() as u64;
+            unreadable += book.others.values().filter(|e| e.role == Role::Unreadable).count() as u64;
         }
         Self { log_size, last_hash, unreadable, streams, index }
+    }
+
+    /// A stream's book from a snapshot's id entries and facts, or why they do not make one:
+    /// every fact has an original's entry and every original's entry a fact.
+    pub(crate) fn book_from_parts(
+        next_revision: u64,
+        entries: impl IntoIterator<Item = (EventId, IdEntry)>,
+        facts: BTreeMap<EventId, Fact>,
+    ) -> Result<StreamBook, String> {
+        let mut book = StreamBook { next_revision, facts, others: BTreeMap::new() };
+        let mut originals = 0;
+        for (id, entry) in entries {
+            let in_force = book.facts.get(&id).map(Fact::entry);
+            match (entry.role, in_force) {
+                (Role::Original, Some(fact)) if fact == entry => originals += 1,
+                (Role::Original, _) => return Err(format!("the original {id} has no fact of its revision and type")),
+                (_, Some(_)) => return Err(format!("{id} is in force and also {:?}", entry.role)),
+                (_, None) => {
+                    book.others.insert(id, entry);
+                }
+            }
+        }
+        if originals != book.facts.len() {
+            return Err("a fact has no id entry".into());
+        }
+        Ok(book)
     }
 }
