@@ -6,7 +6,8 @@
 #
 #   bench/run.sh            10^4, 10^5 and 10^6 events
 #   bench/run.sh --quick    10^4 events: a smoke run of everything, in a minute or two
-#   bench/run.sh --full     10^4 to 10^7 events (10^7 takes about half an hour, docs/BENCHMARKS.md)
+#   bench/run.sh --full     10^4 to 10^7 events (10^7 alone takes about 45 minutes and 10 GB for
+#                           the server, docs/BENCHMARKS.md)
 #   bench/run.sh --only N   N events alone (say 10000000: the 10^7 column without the others)
 #
 # PostgreSQL comes from Debian's packages (installed with apt-get if its server binaries are
