@@ -117,14 +117,6 @@ impl StreamBook {
             (None, _) => others.next(),
         })
     }
-
-    /// Files `entry` under `id`: an original among the facts (so the fact must be there),
-    /// anything else among the others.
-    fn file(&mut self, id: EventId, entry: IdEntry) {
-        if entry.role != Role::Original {
-            self.others.insert(id, entry);
-        }
-    }
 }
 
 impl Fact {
@@ -256,13 +248,13 @@ impl State {
         let change = match event {
             None => {
                 self.unreadable += 1;
-                book.file(*event_id, entry(Role::Unreadable));
+                book.others.insert(*event_id, entry(Role::Unreadable));
                 Change::Recorded
             }
             Some(event) => match &*event {
                 Event::EventCorrected(correction) => {
                     let target = correction.target_event_id;
-                    book.file(*event_id, entry(Role::Correction { target }));
+                    book.others.insert(*event_id, entry(Role::Correction { target }));
                     let replaceable = book
                         .facts
                         .get(&target)
@@ -284,11 +276,12 @@ impl State {
                 }
                 Event::EventRetracted(retraction) => {
                     let target = retraction.target_event_id;
-                    book.file(*event_id, entry(Role::Retraction { target }));
+                    book.others.insert(*event_id, entry(Role::Retraction { target }));
                     match book.facts.remove(&target) {
                         Some(old) => {
                             self.index.toggle(stream, &target, &old, false);
-                            book.file(target, IdEntry { role: Role::Retracted { by: *event_id }, ..old.entry() });
+                            book.others
+                                .insert(target, IdEntry { role: Role::Retracted { by: *event_id }, ..old.entry() });
                             Change::Removed { target, old: Box::new(old) }
                         }
                         None => Change::Recorded,
