@@ -13,7 +13,7 @@ use chibo_integrity::Hash;
 use chibo_proto::v1::{self as pb, audit_client::AuditClient};
 use tonic::Code;
 
-use crate::harness::{cell, points_on, read_all, Conn, Fixture, Server, WRITER};
+use crate::harness::{cell, points_on, read_all, size_to_sign, Conn, Fixture, Server, WRITER};
 
 /// Checkpoints every second, so the test does not wait long.
 const FAST: [&str; 2] = ["--checkpoint-seconds", "1"];
@@ -71,7 +71,7 @@ async fn every_event_is_proven_in_a_signed_checkpoint_and_checkpoints_are_consis
     let server = Server::start_with(&data, &FAST);
     record(&server, 20).await;
     let log = read_all(&mut server.client().await).await;
-    let (first, first_cp) = checkpoint_covering(&server, log.len() as u64).await;
+    let (first, first_cp) = checkpoint_covering(&server, size_to_sign(&log)).await;
     #[cfg(unix)]
     assert_eq!(mode(&data.join("keys/checkpoint.key")), 0o600, "the signing key is owner-only");
     assert_eq!(first_cp.origin, "chibo.localhost/log");
@@ -233,7 +233,7 @@ async fn the_trail_proves_every_event_and_shows_corrections_beside_what_they_cor
     let request = pb::SubmitBatchRequest { stream: "cell-a".into(), expected_revision: None, events: later.clone() };
     client.submit_batch(request).await.unwrap();
     let log = read_all(&mut server.client().await).await;
-    let (_, signed) = checkpoint_covering(&server, log.len() as u64).await;
+    let (_, signed) = checkpoint_covering(&server, size_to_sign(&log)).await;
 
     let (checkpoint, events) = trail(&server, trail_of("a", "", "2024-02-01", "2024-02-29")).await.unwrap();
     let checkpoint = checkpoint.expect("the trail names its checkpoint");

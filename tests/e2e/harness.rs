@@ -302,6 +302,14 @@ pub fn is_checkpoint(event: &pb::RecordedEvent) -> bool {
     stream_of(event) == "$checkpoints"
 }
 
+/// The size a signed checkpoint must reach to cover every event of `log` but the server's own
+/// checkpoints at its tail: a checkpoint event that is the last one recorded is not signed again
+/// on its own (the signer waits for something new), so a wait for the whole length of a log
+/// read just after one was recorded would never end.
+pub fn size_to_sign(log: &[pb::RecordedEvent]) -> u64 {
+    log.iter().rposition(|e| !is_checkpoint(e)).map_or(0, |last| log[last].position + 1)
+}
+
 /// Whether `event` records a credential issued or revoked (`$credentials`): the server writes
 /// them, the first admin's on a new log and the others as the Keys service is asked.
 pub fn is_credential(event: &pb::RecordedEvent) -> bool {

@@ -14,7 +14,7 @@ use chibo_proto::v1::{self as pb, audit_client::AuditClient};
 use rusqlite::{params, Connection};
 use serde_json::json;
 
-use crate::harness::{cell, chibo, copy_tree, is_checkpoint, points, read_all, verify, verify_with, Fixture, Server};
+use crate::harness::{cell, chibo, copy_tree, points, read_all, size_to_sign, verify, verify_with, Fixture, Server};
 
 const CELLS: [&str; 3] = ["a", "b", "c"];
 const PER_CELL: usize = 4;
@@ -228,9 +228,7 @@ async fn signed_log(dir: &Path) {
     record(&server).await;
     // Up to the clients' last event: a checkpoint event already at the tail is not signed
     // again on its own (the signer waits for something new), so it must not be waited for.
-    let log = read_all(&mut server.client().await).await;
-    let recorded = log.iter().rposition(|e| !is_checkpoint(e)).map_or(0, |last| last as u64 + 1);
-    signed_up_to(&server, recorded).await;
+    signed_up_to(&server, size_to_sign(&read_all(&mut server.client().await).await)).await;
     server.stop().await;
 }
 
@@ -567,8 +565,7 @@ async fn an_older_copy_of_the_directory_is_a_rollback_against_the_state_of_the_n
         };
         client.submit(request).await.unwrap();
     }
-    let recorded = read_all(&mut server.client().await).await.len() as u64;
-    signed_up_to(&server, recorded).await;
+    signed_up_to(&server, size_to_sign(&read_all(&mut server.client().await).await)).await;
     server.stop().await;
     let state = dir.path().join("accepted.note");
     let (report, code) = verify_with(&data, &["--state", arg(&state)]);

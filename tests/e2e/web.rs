@@ -23,7 +23,7 @@ use chibo_proto::v1::{
 use serde_json::Value;
 
 use crate::browser::{ensure_chromium, http, Browser, Response};
-use crate::harness::{cell, chibo, event_id, read_all, Fixture, Server};
+use crate::harness::{cell, chibo, event_id, read_all, size_to_sign, Fixture, Server};
 
 /// Issues a credential as the admin; its token.
 async fn issue(server: &Server, id: &str, role: pb::Role, scope: &str) -> String {
@@ -352,7 +352,7 @@ async fn the_dashboard_in_a_browser_shows_the_standings_figures() {
     let inspector = issue(&server, "ubkt-tinh", pb::Role::Inspector, &province).await;
     let outsider = issue(&server, "ubkt-ngoai", pb::Role::Inspector, &other).await;
     // A checkpoint covering everything the demo wrote, so that the trail can be proven whole.
-    let size = read_all(&mut server.client().await).await.len() as u64;
+    let size = size_to_sign(&read_all(&mut server.client().await).await);
     let mut audit = chibo_proto::v1::audit_client::AuditClient::new(server.channel().await);
     let waited = Instant::now();
     loop {
