@@ -13,7 +13,10 @@
 //! The walk is in two phases, so that a log of any length takes memory only for its
 //! checkpoints: first every event of `$checkpoints` ([`LogAudit::checkpoint`]), which fixes
 //! the sizes whose roots are needed; then every event of the log in global order
-//! ([`LeafWalk::push`]), the roots taken at those sizes as a [`Frontier`] passes them.
+//! ([`LeafWalk::push`]), the roots taken at those sizes as a [`Frontier`] passes them. A long
+//! log's leaves can be walked in parts at once: each part after the first takes its leaves as
+//! a [`LeafPart`] ([`LeafWalk::part`]), and the walk takes the parts in order
+//! ([`LeafWalk::join`]), with the same roots as if it had taken every leaf itself.
 
 use std::fmt;
 
@@ -23,7 +26,7 @@ use base64::Engine as _;
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::envelope::Envelope;
 use crate::hash::Hash;
-use crate::merkle::Frontier;
+use crate::merkle::{Frontier, NotAdjacent, Span};
 use crate::note::NoteVerifier;
 use crate::verify::RawEvent;
 
@@ -361,6 +364,26 @@ pub struct LeafWalk {
     roots: Vec<Hash>,
 }
 
+/// The leaves of a log from some index on, walked apart: see [`LeafWalk::part`].
+#[derive(Debug)]
+pub struct LeafPart {
+    span: Span,
+    /// The sizes past the part's start whose roots are needed, ascending.
+    wanted: Vec<u64>,
+    /// The span as it was at each wanted size it passed, in order.
+    taken: Vec<Span>,
+}
+
+impl LeafPart {
+    /// The next leaf, as [`LeafWalk::push`].
+    pub fn push(&mut self, leaf_data: &Hash) {
+        self.span.push(leaf_data);
+        if self.wanted.get(self.taken.len()) == Some(&self.span.end()) {
+            self.taken.push(self.span.clone());
+        }
+    }
+}
+
 impl LeafWalk {
     /// The next leaf: the hash of the next event's stored envelope, in global order.
     pub fn push(&mut self, leaf_data: &Hash) {
@@ -372,6 +395,30 @@ impl LeafWalk {
         while self.wanted.get(self.roots.len()) == Some(&self.frontier.size()) {
             self.roots.push(self.frontier.root());
         }
+    }
+
+    /// A walk of the leaves from index `start` on, apart from this one, for [`LeafWalk::join`]
+    /// once this walk has taken every leaf before `start`.
+    pub fn part(&self, start: u64) -> LeafPart {
+        let wanted = self.wanted.iter().copied().filter(|&size| size > start).collect();
+        LeafPart { span: Span::new(start), wanted, taken: Vec::new() }
+    }
+
+    /// Takes the leaves `part` walked, which must come right after this walk's: refused, with
+    /// nothing taken, when this walk does not hold exactly the leaves before the part's first.
+    pub fn join(&mut self, part: LeafPart) -> Result<(), NotAdjacent> {
+        let mut joined = self.frontier.clone();
+        joined.append(&part.span)?;
+        self.take_roots();
+        // The part took the sizes wanted past its start, in order: the next ones here.
+        for taken in &part.taken {
+            let mut tree = self.frontier.clone();
+            tree.append(taken)?;
+            debug_assert_eq!(self.wanted.get(self.roots.len()), Some(&tree.size()));
+            self.roots.push(tree.root());
+        }
+        self.frontier = joined;
+        Ok(())
     }
 
     /// The log's root at `size`, if it holds that many events.
@@ -514,6 +561,53 @@ mod tests {
             self.leaves.iter().for_each(|l| walk.push(l));
             walk.finish()
         }
+    }
+
+    /// The audit with the leaves walked in parts, cut at `cuts` (ascending); `None` if a part
+    /// is refused.
+    fn audit_in_parts(log: &Log, accepted: Option<Checkpoint>, cuts: &[usize]) -> Option<LogAuditReport> {
+        let mut audit = LogAudit::new(Some(log.signer.verifier()), accepted);
+        for (revision, position, note) in &log.notes {
+            audit.checkpoint(*revision, *position, note.clone());
+        }
+        let mut walk = audit.leaves();
+        let mut parts = Vec::new();
+        let ends = cuts.iter().skip(1).copied().chain([log.leaves.len()]);
+        for (&start, end) in cuts.iter().zip(ends) {
+            let mut part = walk.part(start as u64);
+            log.leaves[start..end].iter().for_each(|l| part.push(l));
+            parts.push(part);
+        }
+        let first = cuts.first().copied().unwrap_or(log.leaves.len());
+        log.leaves[..first].iter().for_each(|l| walk.push(l));
+        for part in parts {
+            walk.join(part).ok()?;
+        }
+        Some(walk.finish())
+    }
+
+    #[test]
+    fn leaves_walked_in_parts_give_the_report_of_one_walk() {
+        let mut log = Log::new(24, &[0, 3, 8, 8, 16, 23, 24]);
+        log.notes.push((7, 40, Ok(log.sign(30, leaf(1)))));
+        for (accepted, altered) in [(None, None), (Some(log.accepted(8)), None), (Some(log.accepted(16)), Some(11))] {
+            let alter = |log: &mut Log| altered.into_iter().for_each(|at: usize| log.leaves[at][0] ^= 1);
+            alter(&mut log);
+            let whole = log.audit(accepted.clone());
+            assert!(!whole.is_intact(), "the checkpoint of size 30 is beyond the log");
+            for a in 0..=24 {
+                for b in a..=24 {
+                    let report = audit_in_parts(&log, accepted.clone(), &[a, b]).expect("adjacent parts");
+                    assert_eq!(report, whole, "parts from {a} and {b}");
+                }
+            }
+            alter(&mut log);
+        }
+        // A part that does not begin where the walk before it ends is refused.
+        let mut walk = LogAudit::new(None, None).leaves();
+        let part = walk.part(3);
+        walk.push(&leaf(0));
+        assert_eq!(walk.join(part).unwrap_err(), NotAdjacent { size: 1, start: 3 });
     }
 
     fn kinds(report: &LogAuditReport) -> Vec<(u64, CheckpointProblemKind)> {

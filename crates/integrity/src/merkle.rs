@@ -439,16 +439,35 @@ impl Frontier {
     ///
     /// Panics after 2^64 - 1 leaves, which no log reaches.
     pub fn push(&mut self, leaf_data: &[u8]) {
-        let mut node = leaf_hash(leaf_data);
-        // Each trailing 1 bit of the old size is a peak of that level, now the left sibling.
-        let mut carry = self.size;
+        self.push_subtree(0, leaf_hash(leaf_data));
+    }
+
+    /// Appends the perfect subtree of `2^level` leaves whose hash is `node`; the size must be a
+    /// multiple of its width (a [`Span`]'s peaks are, appended in order to the tree they
+    /// continue).
+    fn push_subtree(&mut self, level: u32, mut node: Hash) {
+        debug_assert!(self.size.trailing_zeros() >= level, "a subtree of level {level} at size {}", self.size);
+        // Each 1 bit of the old size from `level` up is a peak of that level, now the left
+        // sibling; there is none below it.
+        let mut carry = self.size >> level;
         while carry & 1 == 1 {
             let left = self.peaks.pop().expect("one peak per set bit of the size");
             node = node_hash(&left, &node);
             carry >>= 1;
         }
         self.peaks.push(node);
-        self.size = self.size.checked_add(1).expect("a tree of fewer than 2^64 leaves");
+        self.size = self.size.checked_add(1 << level).expect("a tree of fewer than 2^64 leaves");
+    }
+
+    /// Appends the leaves of `span`, which must begin where this tree ends.
+    pub fn append(&mut self, span: &Span) -> Result<(), NotAdjacent> {
+        if span.start != self.size {
+            return Err(NotAdjacent { size: self.size, start: span.start });
+        }
+        for &(level, node) in &span.peaks {
+            self.push_subtree(level, node);
+        }
+        Ok(())
     }
 
     /// The root (RFC 9162 `MTH`) of the tree as it is; the empty tree's root for no leaf.
@@ -459,6 +478,69 @@ impl Frontier {
         let Some(last) = peaks.next() else { return empty_root() };
         peaks.fold(*last, |right, left| node_hash(left, &right))
     }
+}
+
+/// The leaves of a log from some index on, hashed apart from those before them: the perfect
+/// subtrees they fill, as far as they fill them without a leaf from before `start`. A
+/// [`Frontier`] of the leaves before `start` takes them with [`Frontier::append`], and is then
+/// the tree of both, so a long log can be hashed in parts at once, each on its own thread.
+#[derive(Debug, Clone)]
+pub struct Span {
+    start: u64,
+    len: u64,
+    /// The subtrees' levels and hashes, leftmost first: each is aligned (it begins at a
+    /// multiple of its width), and each begins where the one before it ends.
+    peaks: Vec<(u32, Hash)>,
+}
+
+impl Span {
+    /// No leaf yet, the first to come being leaf `start` of the log.
+    pub fn new(start: u64) -> Self {
+        Self { start, len: 0, peaks: Vec::new() }
+    }
+
+    /// The index of its first leaf.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// The index after its last leaf.
+    pub fn end(&self) -> u64 {
+        self.start + self.len
+    }
+
+    /// Appends a leaf given its DATA (the event hash).
+    ///
+    /// Panics after leaf 2^64 - 2, which no log reaches.
+    pub fn push(&mut self, leaf_data: &[u8]) {
+        let index = self.end();
+        let mut node = leaf_hash(leaf_data);
+        let mut level = 0;
+        // While the node is a right child, its left sibling is the last peak if it lies in the
+        // span: a peak of its level ends where the node begins only if it is that sibling.
+        while (index >> level) & 1 == 1 {
+            match self.peaks.last() {
+                Some(&(peak, left)) if peak == level => {
+                    self.peaks.pop();
+                    node = node_hash(&left, &node);
+                    level += 1;
+                }
+                _ => break,
+            }
+        }
+        self.peaks.push((level, node));
+        self.len = self.len.checked_add(1).filter(|_| index < u64::MAX).expect("a log of fewer than 2^64 leaves");
+    }
+}
+
+/// A [`Span`] given to a tree it does not continue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the leaves begin at index {start}, but the tree holds {size}")]
+pub struct NotAdjacent {
+    /// The tree's size.
+    pub size: u64,
+    /// The span's first leaf.
+    pub start: u64,
 }
 
 /// The perfect-subtree hashes of a tree, in memory, appended leaf by leaf (tests, bundles, and

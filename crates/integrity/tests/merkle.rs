@@ -8,7 +8,7 @@ use std::cell::Cell;
 
 use chibo_integrity::merkle::{
     consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash, root, verify_consistency, verify_inclusion,
-    Frontier, MemoryTree, Nodes, ProofError, VerifyError,
+    Frontier, MemoryTree, Nodes, NotAdjacent, ProofError, Span, VerifyError,
 };
 use chibo_integrity::Hash;
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -794,6 +794,44 @@ fn the_frontier_holds_the_root_of_every_size_as_leaves_stream_by() {
         assert_eq!(frontier.root(), roots[n + 1]);
     }
     assert_eq!(frontier.root(), tree.root());
+}
+
+/// Every tree of up to 70 leaves, cut at every place into a frontier and a span (and the span
+/// again into two): the frontier with the span appended has the reference root at every size
+/// the span passes, and a span given to a tree it does not continue is refused.
+#[test]
+fn leaves_hashed_in_spans_give_the_roots_of_one_tree() {
+    let mut rng = rng("leaves_hashed_in_spans_give_the_roots_of_one_tree");
+    let leaves: Vec<Vec<u8>> = (0..70).map(|_| random_hash(&mut rng).to_vec()).collect();
+    for cut in 0..=leaves.len() {
+        let mut before = Frontier::new();
+        for leaf in &leaves[..cut] {
+            before.push(leaf);
+        }
+        let mut span = Span::new(cut as u64);
+        for (n, leaf) in leaves.iter().enumerate().skip(cut) {
+            span.push(leaf);
+            assert_eq!((span.start(), span.end()), (cut as u64, n as u64 + 1));
+            let mut tree = before.clone();
+            tree.append(&span).unwrap();
+            assert_eq!(tree.size(), n as u64 + 1);
+            assert_eq!(tree.root(), ref_mth(&leaves[..=n]), "{cut} leaves, then {} in a span", n + 1 - cut);
+        }
+        // Three parts: the span cut again, each part hashed alone.
+        for second in cut..=leaves.len() {
+            let (mut a, mut b) = (Span::new(cut as u64), Span::new(second as u64));
+            leaves[cut..second].iter().for_each(|leaf| a.push(leaf));
+            leaves[second..].iter().for_each(|leaf| b.push(leaf));
+            if second != cut {
+                let refused = before.clone().append(&b);
+                assert_eq!(refused, Err(NotAdjacent { size: cut as u64, start: second as u64 }));
+            }
+            let mut tree = before.clone();
+            tree.append(&a).unwrap();
+            tree.append(&b).unwrap();
+            assert_eq!(tree.root(), ref_mth(&leaves), "parts at {cut} and {second}");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
