@@ -30,8 +30,8 @@ pub fn run(args: DataArgs) -> anyhow::Result<()> {
         .len();
 
     let started = Instant::now();
-    let chibo::offline::Checked { summary, report } = chibo::offline::check_dir(&data, key, None, |_, _| {})
-        .with_context(|| format!("cannot verify {}", data.display()))?;
+    let chibo::offline::Checked { summary, report, tally: () } =
+        chibo::offline::check_dir(&data, key, None).with_context(|| format!("cannot verify {}", data.display()))?;
     let elapsed = started.elapsed();
     if !summary.is_intact() || !report.is_intact() {
         bail!(

@@ -28,4 +28,4 @@ pub use checkpoint::{accept, AcceptError, Accepted, Checkpoint, CheckpointError}
 pub use envelope::{seal, Envelope, EnvelopeError, EnvelopeFields, EnvelopeRef, Sealed};
 pub use hash::{event_hash, genesis, payload_digest, Hash, Salt, HASH_LEN, SALT_LEN};
 pub use note::{NoteError, NoteSigner, NoteVerifier, Verified};
-pub use verify::{check_deferred, Break, BreakKind, Deferred, Gap, RawEvent, Summary, Verifier};
+pub use verify::{Break, BreakKind, Gap, RawEvent, Summary, Verifier};

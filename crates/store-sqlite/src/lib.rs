@@ -37,7 +37,7 @@ use crate::{
     read::{query_events, sql_limit, ReadPool, EVENT_COLUMNS},
     writer::{AppendRequest, Writer},
 };
-pub use read::{scan, scan_stream, ScanError};
+pub use read::{last_position, scan, scan_positions, scan_stream, ScanError};
 
 /// How many appends may wait for the writer before callers wait to enqueue.
 const QUEUE_DEPTH: usize = 4096;

@@ -141,33 +141,77 @@ pub enum ScanError {
 /// Walks every stored row in global order, as raw bytes, without opening a store (no lock, no
 /// writer): for `chibo verify` on a data directory, even one a server is using.
 pub fn scan(dir: &Path, visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
-    scan_rows(dir, None, visit)
+    scan_rows(dir, Rows::All, visit)
+}
+
+/// Walks the stored rows at positions `from..to` (each end open when `None`), in global order,
+/// like [`scan`]: for walking a log in parts at once. The rows of a damaged store may have
+/// positions below 0; the part with no lower end has them.
+pub fn scan_positions(
+    dir: &Path,
+    from: Option<u64>,
+    to: Option<u64>,
+    visit: impl FnMut(RawEvent<'_>),
+) -> Result<(), ScanError> {
+    let bound = |end: Option<u64>| end.map(|p| i64::try_from(p).unwrap_or(i64::MAX));
+    scan_rows(dir, Rows::Positions(bound(from), bound(to)), visit)
+}
+
+/// The highest position stored, without opening a store, as [`scan`] reads; `None` when there
+/// is no event.
+pub fn last_position(dir: &Path) -> Result<Option<i64>, ScanError> {
+    let (path, conn) = open_scan(dir)?;
+    conn.query_row("SELECT max(position) FROM events", [], |row| row.get(0))
+        .map_err(|source| ScanError::Sqlite { path, source })
 }
 
 /// Walks the stored rows the store files under `stream`, in global order, as raw bytes, like
 /// [`scan`]: for reading `$checkpoints` before the whole log. Which stream a row is filed under
 /// is the store's index column; whether the envelope agrees is the verifier's to check.
 pub fn scan_stream(dir: &Path, stream: &str, visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
-    scan_rows(dir, Some(stream), visit)
+    scan_rows(dir, Rows::Stream(stream), visit)
 }
 
-fn scan_rows(dir: &Path, stream: Option<&str>, mut visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
+/// Which rows a scan reads.
+enum Rows<'a> {
+    All,
+    Stream(&'a str),
+    Positions(Option<i64>, Option<i64>),
+}
+
+/// A read-only connection to the database in `dir`, for a scan.
+fn open_scan(dir: &Path) -> Result<(PathBuf, Connection), ScanError> {
     let path = dir.join(schema::DB_FILE);
     if !path.is_file() {
         return Err(ScanError::NoData(dir.to_owned()));
     }
+    match open_reader(&path) {
+        Ok(conn) => Ok((path, conn)),
+        Err(source) => Err(ScanError::Sqlite { path, source }),
+    }
+}
+
+fn scan_rows(dir: &Path, which: Rows<'_>, mut visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
+    let (path, conn) = open_scan(dir)?;
     let err = |source| ScanError::Sqlite { path: path.clone(), source };
-    let conn = open_reader(&path).map_err(err)?;
     // One pass over the whole file: mapping it spares a copy of every page read.
     conn.pragma_update(None, "mmap_size", SCAN_MMAP_BYTES).map_err(err)?;
-    let filter = if stream.is_some() { "WHERE stream = ?1" } else { "" };
+    // Bounds on the position (the rowid) as plain comparisons, so that SQLite seeks to the
+    // first row and stops after the last.
+    let (filter, params): (String, Vec<rusqlite::types::Value>) = match which {
+        Rows::All => (String::new(), vec![]),
+        Rows::Stream(stream) => ("WHERE stream = ?1".into(), vec![stream.to_owned().into()]),
+        Rows::Positions(from, to) => {
+            let bounds = [(from, ">="), (to, "<")].into_iter().filter_map(|(end, op)| Some((end?, op)));
+            let (clauses, params): (Vec<_>, Vec<_>) =
+                bounds.enumerate().map(|(i, (end, op))| (format!("position {op} ?{}", i + 1), end.into())).unzip();
+            let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+            (filter, params)
+        }
+    };
     let mut stmt =
         conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events {filter} ORDER BY position")).map_err(err)?;
-    let mut rows = match stream {
-        Some(stream) => stmt.query([stream]),
-        None => stmt.query([]),
-    }
-    .map_err(err)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(err)?;
     while let Some(row) = rows.next().map_err(err)? {
         let get_blob = |i| row.get_ref(i).and_then(|v| v.as_blob().map_err(Into::into));
         let position: i64 = row.get(0).map_err(err)?;

@@ -10,12 +10,43 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
+use chibo::offline::Tally;
 use chibo_integrity::log_audit::{LogAuditReport, StateProblem};
-use chibo_integrity::{EnvelopeRef, NoteVerifier, Summary};
+use chibo_integrity::{EnvelopeRef, NoteVerifier, RawEvent, Summary};
 use serde_json::{json, Value};
 
 use crate::accepted;
 use crate::cli::VerifyArgs;
+
+/// How many events each actor recorded, as the envelopes say.
+#[derive(Default)]
+struct Actors(BTreeMap<String, u64>);
+
+impl Tally for Actors {
+    fn see(&mut self, event: &RawEvent<'_>, envelope: Option<&EnvelopeRef<'_>>) {
+        // A broken envelope is reported with its chain. The check decoded it already, unless
+        // its stream broke before it.
+        let decoded;
+        let envelope = match envelope {
+            Some(envelope) => Some(envelope),
+            None => {
+                decoded = EnvelopeRef::decode(event.envelope).ok();
+                decoded.as_ref()
+            }
+        };
+        let actor = envelope.map_or("(unreadable envelope)", |e| e.actor.as_ref());
+        match self.0.get_mut(actor) {
+            Some(count) => *count += 1,
+            None => drop(self.0.insert(actor.to_owned(), 1)),
+        }
+    }
+
+    fn then(&mut self, later: Self) {
+        for (actor, count) in later.0 {
+            *self.0.entry(actor).or_default() += count;
+        }
+    }
+}
 
 /// Where the key the checkpoints are checked with came from.
 enum KeySource {
@@ -100,26 +131,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         ),
     };
 
-    let mut actors: BTreeMap<String, u64> = BTreeMap::new();
-    let checked = chibo::offline::check_dir(&data, key.verifier.clone(), accepted, |event, envelope| {
-        // Who recorded it, as the envelope says (a broken one is reported above). The check
-        // decoded it already, unless its stream broke before it.
-        let decoded;
-        let envelope = match envelope {
-            Some(envelope) => Some(envelope),
-            None => {
-                decoded = EnvelopeRef::decode(event.envelope).ok();
-                decoded.as_ref()
-            }
-        };
-        let actor = envelope.map_or("(unreadable envelope)", |e| e.actor.as_ref());
-        match actors.get_mut(actor) {
-            Some(count) => *count += 1,
-            None => drop(actors.insert(actor.to_owned(), 1)),
-        }
-    })
-    .with_context(|| format!("cannot verify {}", data.display()))?;
-    let (summary, report) = (checked.summary, checked.report);
+    let checked = chibo::offline::check_dir::<Actors>(&data, key.verifier.clone(), accepted)
+        .with_context(|| format!("cannot verify {}", data.display()))?;
+    let (summary, report, Actors(actors)) = (checked.summary, checked.report, checked.tally);
     let intact = summary.is_intact() && report.is_intact();
 
     let outcome = match (&state, &report.latest) {
