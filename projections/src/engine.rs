@@ -216,45 +216,91 @@ pub async fn rebuild<P: Projection>(store: &dyn EventStore) -> Result<P, EngineE
 
 /// Events read and decoded at a time by a replay.
 const PAGE: u64 = 4096;
-
-/// Reads and decodes the next page of a replay: at most `want` events after `after`.
-async fn next_page(store: &dyn EventStore, after: Option<u64>, want: u64) -> Result<Vec<Recorded>, EngineError> {
-    if want == 0 {
-        return Ok(Vec::new());
-    }
-    let want = usize::try_from(want).unwrap_or(usize::MAX);
-    let page = store.read_all(after, want).await.map_err(|e| EngineError::Store(e.to_string()))?;
-    page.iter().take(want).map(recorded).collect()
-}
+/// Pages a replay decodes at once, each on a blocking thread of its own, besides the one the
+/// state is applying.
+const DECODING: usize = 3;
 
 /// Replays the first `log_size` events of `store` (fewer if the log is shorter) into a fresh
 /// `P`: the state as it was when the log had that size.
-///
-/// Two stages run at once, page by page: the state applies one page on a blocking thread while
-/// this task reads and decodes the next.
 pub async fn rebuild_prefix<P: Projection>(store: &dyn EventStore, log_size: u64) -> Result<P, EngineError> {
-    let mut state = P::empty();
-    let mut page = next_page(store, None, log_size.min(PAGE)).await?;
-    while let Some(last) = page.last() {
-        // The state covers the log up to the page's last event once the page is applied.
-        let after = last.position;
-        let covered = after.saturating_add(1);
-        let applying = tokio::task::spawn_blocking(move || {
+    rebuild_prefix_in_pages(store, log_size, PAGE).await
+}
+
+/// [`rebuild_prefix`], reading `page` events at a time (at least one).
+///
+/// Three stages run at once: this task reads the pages in order; each page is decoded on a
+/// blocking thread, up to [`DECODING`] pages at a time (decoding costs more than reading or
+/// applying); and the state applies the decoded pages, in order, on another blocking thread.
+pub async fn rebuild_prefix_in_pages<P: Projection>(
+    store: &dyn EventStore,
+    log_size: u64,
+    page: u64,
+) -> Result<P, EngineError> {
+    let (to_apply, mut decoded) = tokio::sync::mpsc::channel::<Vec<Recorded>>(1);
+    let applying = tokio::task::spawn_blocking(move || {
+        let mut state = P::empty();
+        while let Some(page) = decoded.blocking_recv() {
             for event in page {
                 state.apply_owned(event);
             }
-            state
-        });
-        let next = next_page(store, Some(after), log_size.saturating_sub(covered).min(PAGE));
-        let (applied, next) = tokio::join!(applying, next);
-        state = match applied {
-            Ok(state) => state,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => return Err(EngineError::Store(format!("applying the log was cancelled: {e}"))),
-        };
-        page = next?;
+        }
+        state
+    });
+    let read = read_and_decode(store, log_size, page.max(1), &to_apply).await;
+    drop(to_apply);
+    let state = match applying.await {
+        Ok(state) => state,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => return Err(EngineError::Store(format!("applying the log was cancelled: {e}"))),
+    };
+    read.map(|()| state)
+}
+
+/// The first two stages of [`rebuild_prefix_in_pages`]: every page decoded, sent in order.
+async fn read_and_decode(
+    store: &dyn EventStore,
+    log_size: u64,
+    page: u64,
+    to_apply: &tokio::sync::mpsc::Sender<Vec<Recorded>>,
+) -> Result<(), EngineError> {
+    let mut decoding = std::collections::VecDeque::new();
+    let (mut after, mut covered) = (None, 0u64);
+    loop {
+        let want = usize::try_from(log_size.saturating_sub(covered).min(page)).unwrap_or(usize::MAX);
+        let read = if want == 0 { Vec::new() } else { store.read_all(after, want).await.map_err(store_error)? };
+        let Some(last) = read.last() else { break };
+        // The state covers the log up to the page's last event once the page is applied.
+        (after, covered) = (Some(last.position), last.position.saturating_add(1));
+        decoding.push_back(tokio::task::spawn_blocking(move || {
+            read.iter().take(want).map(recorded).collect::<Result<Vec<_>, _>>()
+        }));
+        if decoding.len() > DECODING {
+            send_decoded(decoding.pop_front(), to_apply).await?;
+        }
     }
-    Ok(state)
+    while !decoding.is_empty() {
+        send_decoded(decoding.pop_front(), to_apply).await?;
+    }
+    Ok(())
+}
+
+/// Waits for the page being decoded, then hands it to the state.
+async fn send_decoded(
+    decoding: Option<tokio::task::JoinHandle<Result<Vec<Recorded>, EngineError>>>,
+    to_apply: &tokio::sync::mpsc::Sender<Vec<Recorded>>,
+) -> Result<(), EngineError> {
+    let Some(decoding) = decoding else { return Ok(()) };
+    let page = match decoding.await {
+        Ok(page) => page?,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => return Err(EngineError::Store(format!("decoding the log was cancelled: {e}"))),
+    };
+    // The state stops taking pages only by panicking, which the caller reports first.
+    to_apply.send(page).await.map_err(|_| EngineError::Store("applying the log stopped".into()))
+}
+
+fn store_error(e: ReadError) -> EngineError {
+    EngineError::Store(e.to_string())
 }
 
 /// Where a projection's snapshots live.

@@ -120,6 +120,30 @@ async fn a_restart_resumes_from_the_snapshot_and_ends_where_a_rebuild_does() {
     assert_eq!(rebuilt.covered(), first + 30);
 }
 
+/// A rebuild in pages of any size, with several pages decoded at once, applies them in order:
+/// at every size asked, the state is the one applying each event in turn gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_decoding_pages_at_once_applies_them_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    record(store.as_ref(), 0, 12).await;
+    let log = store.read_all(None, usize::MAX).await.unwrap();
+    assert_eq!(log.len(), 4 + 24);
+    let mut one_by_one = State::empty();
+    let mut prefixes = vec![one_by_one.to_bytes()];
+    for event in &log {
+        one_by_one.apply_owned(engine::recorded(event).unwrap());
+        prefixes.push(one_by_one.to_bytes());
+    }
+    for page in [1, 2, 3, 5, 4096] {
+        for size in [0, 1, 4, 17, 28, 29, u64::MAX] {
+            let state: State = engine::rebuild_prefix_in_pages(store.as_ref(), size, page).await.unwrap();
+            let expected = &prefixes[size.min(28) as usize];
+            assert!(state.to_bytes() == *expected, "pages of {page}, {size} events: not the state of that prefix");
+        }
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_damaged_snapshot_or_one_of_another_log_is_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
