@@ -241,18 +241,25 @@ pub async fn rebuild_prefix_in_pages<P: Projection>(
         let mut state = P::empty();
         while let Some(page) = decoded.blocking_recv() {
             for event in page {
+                // As the live engine does: a log that skips a position is damaged.
+                if event.position != state.covered() {
+                    let reason = format!("the log skips from {} to {}", state.covered(), event.position);
+                    return Err(EngineError::Unreadable { position: event.position, reason });
+                }
                 state.apply_owned(event);
             }
         }
-        state
+        Ok(state)
     });
     let read = read_and_decode(store, log_size, page.max(1), &to_apply).await;
     drop(to_apply);
-    let state = match applying.await {
-        Ok(state) => state,
+    let applied = match applying.await {
+        Ok(applied) => applied,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => return Err(EngineError::Store(format!("applying the log was cancelled: {e}"))),
     };
+    // The state stopping first is why the reading stopped, if it did.
+    let state = applied?;
     read.map(|()| state)
 }
 
@@ -295,7 +302,8 @@ async fn send_decoded(
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => return Err(EngineError::Store(format!("decoding the log was cancelled: {e}"))),
     };
-    // The state stops taking pages only by panicking, which the caller reports first.
+    // The state stops taking pages only at a skipped position or a panic, which the caller
+    // reports first.
     to_apply.send(page).await.map_err(|_| EngineError::Store("applying the log stopped".into()))
 }
 

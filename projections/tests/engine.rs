@@ -144,6 +144,29 @@ async fn a_rebuild_decoding_pages_at_once_applies_them_in_order() {
     }
 }
 
+/// A log with a position missing is damaged: the rebuild refuses it where the live engine
+/// does, naming the position after the gap, rather than fold it into a state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_refuses_a_log_that_skips_a_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    record(store.as_ref(), 0, 5).await;
+    drop(store);
+    let conn = rusqlite::Connection::open(dir.path().join("log").join(chibo_store_sqlite::schema::DB_FILE)).unwrap();
+    conn.execute_batch("DROP TRIGGER events_no_delete; DELETE FROM events WHERE position = 6").unwrap();
+    drop(conn);
+    let store = open(dir.path());
+    for page in [1, 4, 4096] {
+        let before: State = engine::rebuild_prefix_in_pages(store.as_ref(), 6, page).await.unwrap();
+        assert_eq!(before.covered(), 6, "the prefix before the gap replays");
+        let err = engine::rebuild_prefix_in_pages::<State>(store.as_ref(), u64::MAX, page).await.unwrap_err();
+        assert!(
+            matches!(&err, engine::EngineError::Unreadable { position: 7, reason } if reason.contains("skips from 6 to 7")),
+            "pages of {page}: {err}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_damaged_snapshot_or_one_of_another_log_is_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
