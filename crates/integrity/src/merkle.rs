@@ -416,12 +416,11 @@ pub fn verify_consistency(
 /// The right edge of a growing tree: the roots of the perfect subtrees its size splits into
 /// (one per set bit of the size, largest leftmost). That is all it takes to append a leaf and to
 /// compute the root of the tree as it is, so a verifier can recompute the roots of a log of any
-/// length as its leaves stream by, in memory for 64 hashes.
+/// length as its leaves stream by, in memory for 64 hashes. It is the [`Span`] of the leaves
+/// from the first on.
 #[derive(Debug, Clone, Default)]
 pub struct Frontier {
-    size: u64,
-    /// The perfect subtrees' roots, largest (leftmost) first.
-    peaks: Vec<Hash>,
+    leaves: Span,
 }
 
 impl Frontier {
@@ -432,40 +431,23 @@ impl Frontier {
 
     /// How many leaves it holds.
     pub fn size(&self) -> u64 {
-        self.size
+        self.leaves.end()
     }
 
     /// Appends a leaf given its DATA (the event hash).
     ///
     /// Panics after 2^64 - 1 leaves, which no log reaches.
     pub fn push(&mut self, leaf_data: &[u8]) {
-        self.push_subtree(0, leaf_hash(leaf_data));
-    }
-
-    /// Appends the perfect subtree of `2^level` leaves whose hash is `node`; the size must be a
-    /// multiple of its width (a [`Span`]'s peaks are, appended in order to the tree they
-    /// continue).
-    fn push_subtree(&mut self, level: u32, mut node: Hash) {
-        debug_assert!(self.size.trailing_zeros() >= level, "a subtree of level {level} at size {}", self.size);
-        // Each 1 bit of the old size from `level` up is a peak of that level, now the left
-        // sibling; there is none below it.
-        let mut carry = self.size >> level;
-        while carry & 1 == 1 {
-            let left = self.peaks.pop().expect("one peak per set bit of the size");
-            node = node_hash(&left, &node);
-            carry >>= 1;
-        }
-        self.peaks.push(node);
-        self.size = self.size.checked_add(1 << level).expect("a tree of fewer than 2^64 leaves");
+        self.leaves.push(leaf_data);
     }
 
     /// Appends the leaves of `span`, which must begin where this tree ends.
     pub fn append(&mut self, span: &Span) -> Result<(), NotAdjacent> {
-        if span.start != self.size {
-            return Err(NotAdjacent { size: self.size, start: span.start });
+        if span.start != self.size() {
+            return Err(NotAdjacent { size: self.size(), start: span.start });
         }
         for &(level, node) in &span.peaks {
-            self.push_subtree(level, node);
+            self.leaves.push_subtree(level, node);
         }
         Ok(())
     }
@@ -473,8 +455,8 @@ impl Frontier {
     /// The root (RFC 9162 `MTH`) of the tree as it is; the empty tree's root for no leaf.
     pub fn root(&self) -> Hash {
         // RFC 9162 splits at the largest power of two below the size: the root is the right
-        // fold of the peaks.
-        let mut peaks = self.peaks.iter().rev();
+        // fold of the peaks, which from the first leaf on are one per set bit of the size.
+        let mut peaks = self.leaves.peaks.iter().rev().map(|(_, hash)| hash);
         let Some(last) = peaks.next() else { return empty_root() };
         peaks.fold(*last, |right, left| node_hash(left, &right))
     }
@@ -484,7 +466,7 @@ impl Frontier {
 /// subtrees they fill, as far as they fill them without a leaf from before `start`. A
 /// [`Frontier`] of the leaves before `start` takes them with [`Frontier::append`], and is then
 /// the tree of both, so a long log can be hashed in parts at once, each on its own thread.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Span {
     start: u64,
     len: u64,
@@ -513,9 +495,15 @@ impl Span {
     ///
     /// Panics after leaf 2^64 - 2, which no log reaches.
     pub fn push(&mut self, leaf_data: &[u8]) {
+        self.push_subtree(0, leaf_hash(leaf_data));
+    }
+
+    /// Appends the perfect subtree of `2^level` leaves whose hash is `node`: it must begin at
+    /// a multiple of its width (the peaks of a span that begins where this one ends do).
+    fn push_subtree(&mut self, mut level: u32, mut node: Hash) {
         let index = self.end();
-        let mut node = leaf_hash(leaf_data);
-        let mut level = 0;
+        debug_assert!(index.trailing_zeros() >= level, "a subtree of level {level} at leaf {index}");
+        let width = 1u64 << level;
         // While the node is a right child, its left sibling is the last peak if it lies in the
         // span: a peak of its level ends where the node begins only if it is that sibling.
         while (index >> level) & 1 == 1 {
@@ -529,7 +517,11 @@ impl Span {
             }
         }
         self.peaks.push((level, node));
-        self.len = self.len.checked_add(1).filter(|_| index < u64::MAX).expect("a log of fewer than 2^64 leaves");
+        self.len = self
+            .len
+            .checked_add(width)
+            .filter(|_| index.checked_add(width).is_some())
+            .expect("a log of fewer than 2^64 leaves");
     }
 }
 
