@@ -34,7 +34,7 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
-    read::{query_events, sql_limit, ReadPool, EVENT_COLUMNS},
+    read::{query_events, sql_limit, ReadPool, PAGE_AFTER, PAGE_OF_STREAM},
     writer::{AppendRequest, Writer},
 };
 pub use read::{last_position, scan, scan_positions, scan_stream, ScanError};
@@ -185,26 +185,13 @@ impl EventStore for SqliteStore {
     ) -> Result<Vec<StoredEvent>, ReadError> {
         let stream = stream.to_string();
         let from = i64::try_from(from_revision).unwrap_or(i64::MAX);
-        self.read(move |conn| {
-            query_events(
-                conn,
-                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE stream = ?1 AND revision >= ?2 ORDER BY revision LIMIT ?3"),
-                rusqlite::params![stream, from, sql_limit(max_count)],
-            )
-        })
-        .await
+        self.read(move |conn| query_events(conn, PAGE_OF_STREAM, rusqlite::params![stream, from, sql_limit(max_count)]))
+            .await
     }
 
     async fn read_all(&self, after: Option<u64>, max_count: usize) -> Result<Vec<StoredEvent>, ReadError> {
         let after = after.map_or(-1, |p| i64::try_from(p).unwrap_or(i64::MAX));
-        self.read(move |conn| {
-            query_events(
-                conn,
-                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE position > ?1 ORDER BY position LIMIT ?2"),
-                rusqlite::params![after, sql_limit(max_count)],
-            )
-        })
-        .await
+        self.read(move |conn| query_events(conn, PAGE_AFTER, rusqlite::params![after, sql_limit(max_count)])).await
     }
 
     fn committed(&self) -> watch::Receiver<Option<u64>> {

@@ -15,8 +15,27 @@ use crate::schema;
 /// Idle connections kept for reuse.
 const MAX_IDLE: usize = 8;
 
+/// The columns of a stored event, in the order [`stored_event`] reads them, as a literal for
+/// the queries below.
+macro_rules! event_columns {
+    () => {
+        "position, stream, revision, envelope, payload, salt, hash"
+    };
+}
+
 /// The columns of a stored event, in the order [`stored_event`] reads them.
-pub const EVENT_COLUMNS: &str = "position, stream, revision, envelope, payload, salt, hash";
+pub const EVENT_COLUMNS: &str = event_columns!();
+
+/// A page of the log: the events after position `?1`, at most `?2`.
+pub const PAGE_AFTER: &str =
+    concat!("SELECT ", event_columns!(), " FROM events WHERE position > ?1 ORDER BY position LIMIT ?2");
+
+/// A page of a stream: the events of stream `?1` from revision `?2` on, at most `?3`.
+pub const PAGE_OF_STREAM: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM events WHERE stream = ?1 AND revision >= ?2 ORDER BY revision LIMIT ?3"
+);
 
 pub struct ReadPool {
     path: PathBuf,
@@ -28,6 +47,7 @@ pub fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "query_only", "ON")?;
+    schema::plan_once(&conn)?;
     Ok(conn)
 }
 
@@ -228,4 +248,53 @@ fn scan_rows(dir: &Path, which: Rows<'_>, mut visit: impl FnMut(RawEvent<'_>)) -
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{params, StatementStatus};
+
+    use super::*;
+
+    /// A store's database holding `events` rows of two streams, by the writer's settings.
+    fn database(events: i64) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(schema::DB_FILE);
+        let writer = Connection::open(&path).unwrap();
+        schema::configure(&writer).unwrap();
+        schema::migrate(&writer).unwrap();
+        for position in 0..events {
+            writer
+                .execute(
+                    "INSERT INTO events (position, stream, revision, event_id, envelope, payload, salt, hash) \
+                     VALUES (?1, ?2, ?3, ?4, x'01', x'02', zeroblob(16), zeroblob(32))",
+                    params![
+                        position,
+                        ["cell-a", "cell-b"][position as usize % 2],
+                        position / 2,
+                        position.to_be_bytes()
+                    ],
+                )
+                .unwrap();
+        }
+        (dir, path)
+    }
+
+    #[test]
+    fn pages_read_again_with_other_limits_are_not_planned_again() {
+        let (_dir, path) = database(20);
+        let reader = open_reader(&path).unwrap();
+        for limit in 1..=4 {
+            let page = query_events(&reader, PAGE_AFTER, params![limit, limit]).unwrap();
+            let positions: Vec<u64> = page.iter().map(|e| e.position).collect();
+            assert_eq!(positions, (limit as u64 + 1..=2 * limit as u64).collect::<Vec<_>>());
+            let page = query_events(&reader, PAGE_OF_STREAM, params!["cell-b", 1, limit]).unwrap();
+            let revisions: Vec<u64> = page.iter().map(|e| e.revision).collect();
+            assert_eq!(revisions, (1..=limit as u64).collect::<Vec<_>>());
+        }
+        for sql in [PAGE_AFTER, PAGE_OF_STREAM] {
+            let cached = reader.prepare_cached(sql).unwrap();
+            assert_eq!(cached.get_status(StatementStatus::RePrepare), 0, "{sql}");
+        }
+    }
 }

@@ -57,6 +57,15 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+    plan_once(conn)
+}
+
+/// Makes SQLite plan each statement once, whatever values are bound to it (its query planner
+/// stability guarantee). Without it, SQLite reads a bound `LIMIT ?` as a constant when it
+/// plans, so that binding another value expires the statement: every page read through a
+/// cached statement was parsed and planned again.
+pub(crate) fn plan_once(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
 }
 
