@@ -251,10 +251,11 @@ impl From<Envelope> for EnvelopeRef<'_> {
 }
 
 /// The envelope as [`seal`] writes it, read in place: every field at most once and in field
-/// order, each with its own wire type, and every value well formed. Anything else is `None`,
-/// for the general decoder to read or refuse. With each field present once at most, protobuf's
-/// rules (the last value of a field wins, message fields merge) leave no choice, so what this
-/// reads is what the general decoder reads.
+/// order, each with its own wire type and its key in one byte, and every value well formed.
+/// Anything else (a field repeated, unknown or out of order, a key spelled in more bytes) is left
+/// unread and makes it `None`, for the general decoder to read or refuse. With each field present
+/// once at most, protobuf's rules (the last value of a field wins, message fields merge) leave no
+/// choice, so what this reads is what the general decoder reads.
 mod canonical {
     use std::borrow::Cow;
 
@@ -263,8 +264,12 @@ mod canonical {
     use super::EnvelopeRef;
     use crate::hash::Hash;
 
-    const VARINT: u64 = 0;
-    const LEN: u64 = 2;
+    /// A field's key as [`super::seal`] writes it: one byte, for field numbers below 16.
+    const fn key(number: u8, wire: u8) -> u8 {
+        number << 3 | wire
+    }
+    const VARINT: u8 = 0;
+    const LEN: u8 = 2;
 
     struct Reader<'a> {
         bytes: &'a [u8],
@@ -273,6 +278,17 @@ mod canonical {
     impl<'a> Reader<'a> {
         /// A base-128 varint of at most ten bytes whose tenth byte is 0 or 1 (protobuf's rule).
         fn varint(&mut self) -> Option<u64> {
+            // Every length of an envelope, and most small numbers, are one byte.
+            match self.bytes.split_first() {
+                Some((&byte, rest)) if byte < 0x80 => {
+                    self.bytes = rest;
+                    Some(u64::from(byte))
+                }
+                _ => self.long_varint(),
+            }
+        }
+
+        fn long_varint(&mut self) -> Option<u64> {
             let mut value = 0u64;
             for (i, &byte) in self.bytes.iter().enumerate().take(10) {
                 value |= u64::from(byte & 0x7f) << (7 * i);
@@ -301,29 +317,26 @@ mod canonical {
             std::str::from_utf8(self.delimited()?).ok()
         }
 
-        /// The next field's number and wire type, if it comes after `last` and has `wire`'s
-        /// type for its number (`wire(number)`); `None` otherwise, and at the end.
-        fn key(&mut self, last: &mut u64) -> Option<(u64, u64)> {
-            let key = self.varint()?;
-            let (number, wire) = (key >> 3, key & 7);
-            if number <= *last {
-                return None;
+        /// The field `key` opens, if it comes next, read by `read`: `Some(None)` when another
+        /// key or the end comes next, `None` when the field is malformed.
+        fn field<T>(&mut self, key: u8, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+            match self.bytes.split_first() {
+                Some((&next, rest)) if next == key => {
+                    self.bytes = rest;
+                    read(self).map(Some)
+                }
+                _ => Some(None),
             }
-            *last = number;
-            Some((number, wire))
         }
     }
 
     fn timestamp(bytes: &[u8]) -> Option<Timestamp> {
         let mut reader = Reader { bytes };
-        let (mut seconds, mut nanos, mut last) = (0i64, 0i32, 0);
-        while !reader.bytes.is_empty() {
-            match reader.key(&mut last)? {
-                // protobuf's int64 and int32: the varint's low bits, as prost reads them.
-                (1, VARINT) => seconds = reader.varint()? as i64,
-                (2, VARINT) => nanos = reader.varint()? as i32,
-                _ => return None,
-            }
+        // protobuf's int64 and int32: the varint's low bits, as prost reads them.
+        let seconds = reader.field(key(1, VARINT), Reader::varint)?.unwrap_or(0) as i64;
+        let nanos = reader.field(key(2, VARINT), Reader::varint)?.unwrap_or(0) as i32;
+        if !reader.bytes.is_empty() {
+            return None;
         }
         Timestamp::new("", seconds, nanos).ok()
     }
@@ -334,28 +347,18 @@ mod canonical {
 
     pub(super) fn decode(bytes: &[u8]) -> Option<EnvelopeRef<'_>> {
         let mut reader = Reader { bytes };
-        let mut last = 0;
-        let (mut event_id, mut stream, mut event_type, mut actor) = (&[][..], "", "", "");
-        let (mut revision, mut schema_version) = (0, 0);
-        let (mut occurred_at, mut recorded_at) = (None, None);
-        let (mut payload_digest, mut prev_hash) = (&[][..], &[][..]);
-        while !reader.bytes.is_empty() {
-            match reader.key(&mut last)? {
-                (1, LEN) => event_id = reader.delimited()?,
-                (2, LEN) => stream = reader.text()?,
-                (3, VARINT) => revision = reader.varint()?,
-                (4, LEN) => event_type = reader.text()?,
-                // protobuf's uint32: the varint's low 32 bits, as prost reads them.
-                (5, VARINT) => schema_version = reader.varint()? as u32,
-                (6, LEN) => occurred_at = Some(timestamp(reader.delimited()?)?),
-                (7, LEN) => recorded_at = Some(timestamp(reader.delimited()?)?),
-                (8, LEN) => actor = reader.text()?,
-                (9, LEN) => payload_digest = reader.delimited()?,
-                (10, LEN) => prev_hash = reader.delimited()?,
-                _ => return None,
-            }
-        }
-        if !StreamName::is_valid(stream) {
+        let event_id = reader.field(key(1, LEN), Reader::delimited)?.unwrap_or_default();
+        let stream = reader.field(key(2, LEN), Reader::text)?.unwrap_or_default();
+        let revision = reader.field(key(3, VARINT), Reader::varint)?.unwrap_or(0);
+        let event_type = reader.field(key(4, LEN), Reader::text)?.unwrap_or_default();
+        // protobuf's uint32: the varint's low 32 bits, as prost reads them.
+        let schema_version = reader.field(key(5, VARINT), Reader::varint)?.unwrap_or(0) as u32;
+        let occurred_at = reader.field(key(6, LEN), |r| timestamp(r.delimited()?))?;
+        let recorded_at = reader.field(key(7, LEN), |r| timestamp(r.delimited()?))?;
+        let actor = reader.field(key(8, LEN), Reader::text)?.unwrap_or_default();
+        let payload_digest = reader.field(key(9, LEN), Reader::delimited)?.unwrap_or_default();
+        let prev_hash = reader.field(key(10, LEN), Reader::delimited)?.unwrap_or_default();
+        if !reader.bytes.is_empty() || !StreamName::is_valid(stream) {
             return None;
         }
         Some(EnvelopeRef {
