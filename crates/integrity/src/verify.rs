@@ -215,7 +215,8 @@ struct LaterPart {
 #[derive(Debug, Default)]
 pub struct Verifier {
     next_position: u64,
-    heads: HashMap<String, Head>,
+    /// Looked up once per event: hashed with foldhash (seeded per process) rather than SipHash.
+    heads: HashMap<String, Head, foldhash::fast::RandomState>,
     later: Option<LaterPart>,
     /// Each break with the index in the walk of the event it was found at.
     breaks: Vec<(u64, Break)>,
