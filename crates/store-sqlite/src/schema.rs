@@ -49,8 +49,8 @@ BEGIN SELECT RAISE(ABORT, 'chibo: events are append-only'); END;
 pub const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
 /// Settings for the writing connection: WAL so readers never block the writer,
-/// `synchronous=FULL` so a commit returns only after the WAL is fsynced, and a page cache of
-/// [`WRITER_CACHE_KIB`].
+/// `synchronous=FULL` so a commit returns only after the WAL is fsynced, a page cache of
+/// [`WRITER_CACHE_KIB`], and each statement planned once (`plan_once`).
 pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
