@@ -243,8 +243,7 @@ pub async fn rebuild_prefix_in_pages<P: Projection>(
             for event in page {
                 // As the live engine does: a log that skips a position is damaged.
                 if event.position != state.covered() {
-                    let reason = format!("the log skips from {} to {}", state.covered(), event.position);
-                    return Err(EngineError::Unreadable { position: event.position, reason });
+                    return Err(skipped(state.covered(), event.position));
                 }
                 state.apply_owned(event);
             }
@@ -253,13 +252,8 @@ pub async fn rebuild_prefix_in_pages<P: Projection>(
     });
     let read = read_and_decode(store, log_size, page.max(1), &to_apply).await;
     drop(to_apply);
-    let applied = match applying.await {
-        Ok(applied) => applied,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => return Err(EngineError::Store(format!("applying the log was cancelled: {e}"))),
-    };
     // The state stopping first is why the reading stopped, if it did.
-    let state = applied?;
+    let state = finished(applying.await, "applying")??;
     read.map(|()| state)
 }
 
@@ -282,26 +276,23 @@ async fn read_and_decode(
             read.iter().take(want).map(recorded).collect::<Result<Vec<_>, _>>()
         }));
         if decoding.len() > DECODING {
-            send_decoded(decoding.pop_front(), to_apply).await?;
+            if let Some(next) = decoding.pop_front() {
+                send_decoded(next, to_apply).await?;
+            }
         }
     }
-    while !decoding.is_empty() {
-        send_decoded(decoding.pop_front(), to_apply).await?;
+    while let Some(next) = decoding.pop_front() {
+        send_decoded(next, to_apply).await?;
     }
     Ok(())
 }
 
 /// Waits for the page being decoded, then hands it to the state.
 async fn send_decoded(
-    decoding: Option<tokio::task::JoinHandle<Result<Vec<Recorded>, EngineError>>>,
+    decoding: tokio::task::JoinHandle<Result<Vec<Recorded>, EngineError>>,
     to_apply: &tokio::sync::mpsc::Sender<Vec<Recorded>>,
 ) -> Result<(), EngineError> {
-    let Some(decoding) = decoding else { return Ok(()) };
-    let page = match decoding.await {
-        Ok(page) => page?,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => return Err(EngineError::Store(format!("decoding the log was cancelled: {e}"))),
-    };
+    let page = finished(decoding.await, "decoding")??;
     // The state stops taking pages only at a skipped position or a panic, which the caller
     // reports first.
     to_apply.send(page).await.map_err(|_| EngineError::Store("applying the log stopped".into()))
@@ -309,6 +300,20 @@ async fn send_decoded(
 
 fn store_error(e: ReadError) -> EngineError {
     EngineError::Store(e.to_string())
+}
+
+/// What a replay's blocking task `doing` the log returned; its panic goes on in this task.
+fn finished<T>(joined: Result<T, tokio::task::JoinError>, doing: &str) -> Result<T, EngineError> {
+    match joined {
+        Ok(value) => Ok(value),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(EngineError::Store(format!("{doing} the log was cancelled: {e}"))),
+    }
+}
+
+/// A log whose next event, at `position`, is not at `covered`, the next one expected: damaged.
+fn skipped(covered: u64, position: u64) -> EngineError {
+    EngineError::Unreadable { position, reason: format!("the log skips from {covered} to {position}") }
 }
 
 /// Where a projection's snapshots live.
@@ -554,8 +559,7 @@ fn apply_chunk<P: Projection>(
                 continue;
             }
             if r.position > state.covered() {
-                let reason = format!("the log skips from {} to {}", state.covered(), r.position);
-                outcome = Err(ChunkError::Engine(EngineError::Unreadable { position: r.position, reason }));
+                outcome = Err(ChunkError::Engine(skipped(state.covered(), r.position)));
                 break;
             }
             state.apply_owned(r);
