@@ -12,7 +12,7 @@ use chibo_domain::{Event, EventId, EventType, StreamName, Timestamp};
 use chibo_proto::convert;
 use prost::Message;
 
-use crate::state::{Fact, IdEntry, Role, State};
+use crate::state::{Fact, Frozen, IdEntry, Role, State};
 
 /// The version of the encoding below; a snapshot of another version is not read.
 pub const FORMAT: u32 = 1;
@@ -92,16 +92,16 @@ fn bad(what: impl Into<String>) -> DecodeError {
     DecodeError(what.into())
 }
 
-impl State {
-    /// The state's canonical encoding: equal states, and only they, encode to equal bytes.
+impl Frozen {
+    /// The canonical encoding of the state this was frozen from, as it was then.
     pub fn encode(&self) -> Vec<u8> {
         let head = StateHead {
             format: FORMAT,
-            log_size: self.log_size(),
-            last_hash: self.last_hash().map(|h| h.to_vec()).unwrap_or_default(),
+            log_size: self.log_size,
+            last_hash: self.last_hash.map(|h| h.to_vec()).unwrap_or_default(),
         };
         let mut out = head.encode_to_vec();
-        for (name, book) in self.streams() {
+        for (name, book) in &self.streams {
             let body = StreamBody {
                 name: name.to_string(),
                 next_revision: book.next_revision,
@@ -111,6 +111,13 @@ impl State {
             prost::encoding::message::encode(STREAMS, &body, &mut out);
         }
         out
+    }
+}
+
+impl State {
+    /// The state's canonical encoding: equal states, and only they, encode to equal bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        self.freeze().encode()
     }
 
     /// Reads a state from [`State::encode`]'s bytes, deriving its index again. The streams are
@@ -294,6 +301,45 @@ mod tests {
             assert_eq!(whole.encode_to_vec(), bytes, "{orgs:?}");
             assert_eq!(State::decode(&bytes).unwrap().encode(), bytes, "{orgs:?} reads back");
         }
+    }
+
+    /// `live`, which holds `orgs` events, with a second event in `org-a` and a first in the
+    /// stream of each of `more`.
+    fn grown(mut live: State, orgs: usize, more: &[&str]) -> State {
+        let again = state(&["a"]).streams().values().next().unwrap().facts.values().next().unwrap().event.clone();
+        let mut position = orgs as u64;
+        let mut next = |state: &mut State, stream: &str, revision: u64, event: Event| {
+            state.apply_owned(Recorded {
+                position,
+                stream: StreamName::parse("stream", stream).unwrap(),
+                revision,
+                event_id: EventId::from_bytes([0x80 + position as u8; 16]),
+                occurred_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
+                recorded_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
+                actor: "admin".into(),
+                hash: [0x80 + position as u8; 32],
+                event: Some(event),
+            });
+            position += 1;
+        };
+        next(&mut live, "org-a", 1, again.clone());
+        for org in more {
+            next(&mut live, &format!("org-{org}"), 0, again.clone());
+        }
+        live
+    }
+
+    #[test]
+    fn a_frozen_state_keeps_its_encoding_while_the_state_changes() {
+        let before = state(&["a", "b"]).encode();
+        let live = state(&["a", "b"]);
+        let frozen = live.freeze();
+        let live = grown(live, 2, &["c"]);
+        assert_eq!(frozen.encode(), before, "the frozen state did not change with the state");
+        let never_frozen = grown(state(&["a", "b"]), 2, &["c"]);
+        assert_eq!(live.encode(), never_frozen.encode(), "freezing did not change the state");
+        assert_ne!(live.encode(), before);
+        assert_eq!(State::decode(&frozen.encode()).unwrap().encode(), before, "a frozen encoding reads back");
     }
 
     #[test]

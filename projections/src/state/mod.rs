@@ -19,6 +19,7 @@ mod query;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chibo_domain::{Event, EventId, EventType, StreamName, Timestamp};
 
@@ -127,13 +128,26 @@ impl Fact {
 }
 
 /// The whole state: every stream's facts, and the derived index.
+///
+/// Each stream's book is shared, copied on its first change while shared
+/// ([`Arc::make_mut`]): [`State::freeze`] takes what a snapshot encodes without copying the
+/// facts, and the snapshot is encoded while the state goes on changing.
 #[derive(Debug, Clone, Default)]
 pub struct State {
     log_size: u64,
     last_hash: Option<[u8; 32]>,
     unreadable: u64,
-    streams: BTreeMap<StreamName, StreamBook>,
+    streams: BTreeMap<StreamName, Arc<StreamBook>>,
     index: Index,
+}
+
+/// What a snapshot of a [`State`] encodes, as it was when [`State::freeze`] took it: the
+/// state's later changes copy the books they change rather than change these.
+#[derive(Debug, Clone)]
+pub struct Frozen {
+    pub(crate) log_size: u64,
+    pub(crate) last_hash: Option<[u8; 32]>,
+    pub(crate) streams: BTreeMap<StreamName, Arc<StreamBook>>,
 }
 
 /// How to take back one [`State::apply`]: see [`State::undo`].
@@ -193,12 +207,18 @@ impl State {
 
     /// A stream, if it holds any event.
     pub fn stream(&self, stream: &StreamName) -> Option<&StreamBook> {
-        self.streams.get(stream)
+        self.streams.get(stream).map(|book| &**book)
     }
 
     /// Every stream, by name.
-    pub fn streams(&self) -> &BTreeMap<StreamName, StreamBook> {
+    pub fn streams(&self) -> &BTreeMap<StreamName, Arc<StreamBook>> {
         &self.streams
+    }
+
+    /// What a snapshot encodes, shared with the state rather than copied: a map of the streams'
+    /// names, not of their facts.
+    pub fn freeze(&self) -> Frozen {
+        Frozen { log_size: self.log_size, last_hash: self.last_hash, streams: self.streams.clone() }
     }
 
     /// The fact in force for `event_id` of `stream`.
@@ -233,11 +253,12 @@ impl State {
     fn fold(&mut self, recorded: &Recorded, event: Option<Cow<'_, Event>>) -> (u64, Change) {
         let Recorded { position, stream, revision, event_id, hash, .. } = recorded;
         let occurred_at = recorded.occurred_at;
-        // A stream's name is copied once, when it first appears.
-        let book = match self.streams.get_mut(stream) {
+        // A stream's name is copied once, when it first appears; its book, when a frozen state
+        // shares it.
+        let book = Arc::make_mut(match self.streams.get_mut(stream) {
             Some(book) => book,
             None => self.streams.entry(stream.clone()).or_default(),
-        };
+        });
         let next_revision = book.next_revision;
         self.log_size = position + 1;
         self.last_hash = Some(*hash);
@@ -308,7 +329,7 @@ impl State {
     /// order of their applies; the state is then exactly as before them.
     pub fn undo(&mut self, undo: Undo) {
         let Undo { stream, event_id, log_size, last_hash, next_revision, change } = undo;
-        let book = self.streams.get_mut(&stream).expect("an undo names a stream its apply created");
+        let book = Arc::make_mut(self.streams.get_mut(&stream).expect("an undo names a stream its apply created"));
         let removed = book.others.remove(&event_id);
         if matches!(removed, Some(IdEntry { role: Role::Unreadable, .. })) {
             self.unreadable -= 1;
@@ -355,6 +376,7 @@ impl State {
             }
             unreadable += book.others.values().filter(|e| e.role == Role::Unreadable).count() as u64;
         }
+        let streams = streams.into_iter().map(|(name, book)| (name, Arc::new(book))).collect();
         Self { log_size, last_hash, unreadable, streams, index }
     }
 
