@@ -9,8 +9,10 @@
 //! - **Run**: subscribe after the last position applied, decode each event, apply it under the
 //!   write lock, publish the new log size. A failed read is retried from the last position
 //!   applied, so nothing is missed or applied twice.
-//! - **Snapshot**: every so many events or seconds, and at shutdown, written to a temporary file,
-//!   fsynced, and renamed over the old one.
+//! - **Snapshot**: every so many events or seconds, and at shutdown: the state frozen under its
+//!   read lock ([`Projection::freeze`]), then encoded and written to a temporary file on a
+//!   blocking thread while the subscriber goes on applying, fsynced, and renamed over the old
+//!   one. One snapshot is written at a time.
 //! - **Rebuild**: [`rebuild`] replays the whole log into a fresh state.
 
 use std::io::Write;
@@ -27,7 +29,7 @@ use tokio::sync::watch;
 
 use crate::record::Recorded;
 use crate::snapshot::{decode_event, length_delimited, DecodeError};
-use crate::state::State;
+use crate::state::{Frozen, State};
 
 /// A state the engine can keep: a pure fold over the log with a canonical encoding.
 pub trait Projection: Send + Sync + Sized + 'static {
@@ -45,8 +47,18 @@ pub trait Projection: Send + Sync + Sized + 'static {
     fn covered(&self) -> u64;
     /// The hash of the last event applied.
     fn last_event_hash(&self) -> Option<[u8; 32]>;
+    /// What the canonical encoding covers, as it is now, taken cheaply: a snapshot freezes the
+    /// state under its lock and encodes it after the lock is released, while events go on
+    /// being applied.
+    type Frozen: Send + 'static;
+    /// Freezes the state: see [`Projection::Frozen`].
+    fn freeze(&self) -> Self::Frozen;
+    /// The canonical encoding of a frozen state.
+    fn encode_frozen(frozen: &Self::Frozen) -> Vec<u8>;
     /// The canonical encoding.
-    fn to_bytes(&self) -> Vec<u8>;
+    fn to_bytes(&self) -> Vec<u8> {
+        Self::encode_frozen(&self.freeze())
+    }
     /// Reads the canonical encoding.
     fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError>;
 }
@@ -69,8 +81,12 @@ impl Projection for State {
     fn last_event_hash(&self) -> Option<[u8; 32]> {
         self.last_hash()
     }
-    fn to_bytes(&self) -> Vec<u8> {
-        self.encode()
+    type Frozen = Frozen;
+    fn freeze(&self) -> Frozen {
+        State::freeze(self)
+    }
+    fn encode_frozen(frozen: &Frozen) -> Vec<u8> {
+        frozen.encode()
     }
     fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         State::decode(bytes)
@@ -99,8 +115,8 @@ pub enum EngineError {
 ///
 /// A snapshot encodes the whole state, so its cost grows with the log; taken at a fixed count of
 /// events, its share of the ingest cost would grow with the log too (at 10^7 events the state
-/// takes seconds to encode, and it is encoded under the state's read lock, which holds back
-/// appends). Waiting for the log to grow by a quarter keeps that share constant, and a restart
+/// takes seconds of a core to encode, beside the appends). Waiting for the log to grow by a
+/// quarter keeps that share constant, and a restart
 /// still replays no more than a fifth of the log (plus `every_events`).
 #[derive(Debug, Clone, Copy)]
 pub struct SnapshotPolicy {
@@ -487,6 +503,8 @@ async fn run<P, F>(
 {
     tokio::pin!(shutdown);
     let mut saved = (shared.covered(), Instant::now());
+    // The snapshot being encoded and written, if one is: at most one at a time.
+    let mut saving: Option<Saving> = None;
     let mut ticker = tokio::time::interval(policy.every.max(Duration::from_millis(10)));
     'subscribe: loop {
         let after = shared.covered().checked_sub(1);
@@ -494,11 +512,12 @@ async fn run<P, F>(
         loop {
             tokio::select! {
                 () = &mut shutdown => break 'subscribe,
-                _ = ticker.tick() => {
-                    if policy.due(saved.0, shared.covered(), saved.1.elapsed()) {
-                        saved = snapshot(&shared, snapshots.as_ref()).await.unwrap_or(saved);
-                    }
+                done = async { saving.as_mut().expect("polled only while saving").await }, if saving.is_some() => {
+                    saving = None;
+                    saved = done.ok().flatten().unwrap_or(saved);
                 }
+                // Wakes the loop, for a snapshot due by time.
+                _ = ticker.tick() => {}
                 chunk = events.next() => {
                     let Some(chunk) = chunk else {
                         // The store closed: nothing more will come.
@@ -518,15 +537,20 @@ async fn run<P, F>(
                             }
                         }
                     }
-                    if policy.due(saved.0, shared.covered(), saved.1.elapsed()) {
-                        saved = snapshot(&shared, snapshots.as_ref()).await.unwrap_or(saved);
-                    }
                 }
+            }
+            if saving.is_none() && policy.due(saved.0, shared.covered(), saved.1.elapsed()) {
+                saving = snapshot(&shared, snapshots.as_ref());
             }
         }
     }
+    if let Some(done) = saving {
+        saved = done.await.ok().flatten().unwrap_or(saved);
+    }
     if shared.covered() > saved.0 && shared.failure().is_none() {
-        snapshot(&shared, snapshots.as_ref()).await;
+        if let Some(last) = snapshot(&shared, snapshots.as_ref()) {
+            let _ = last.await;
+        }
     }
 }
 
@@ -570,23 +594,26 @@ fn apply_chunk<P: Projection>(
     outcome
 }
 
-/// Writes a snapshot of `shared` now; returns the new (covered, time) on success.
-async fn snapshot<P: Projection>(shared: &Arc<Shared<P>>, snapshots: Option<&Snapshots>) -> Option<(u64, Instant)> {
+/// A snapshot being encoded and written: it gives the new (covered, time) once written.
+type Saving = tokio::task::JoinHandle<Option<(u64, Instant)>>;
+
+/// Freezes `shared` now, under its read lock, and encodes and writes it after, on a blocking
+/// thread: events are applied, and submissions checked, while the snapshot is encoded and
+/// written. `None` when there is nowhere to write it.
+fn snapshot<P: Projection>(shared: &Shared<P>, snapshots: Option<&Snapshots>) -> Option<Saving> {
     let snapshots = snapshots?.clone();
-    let (covered, body) = {
+    let (covered, frozen) = {
         let state = shared.read();
-        (state.covered(), state.to_bytes())
+        (state.covered(), state.freeze())
     };
-    let saved = tokio::task::spawn_blocking(move || snapshots.save::<P>(covered, body)).await;
-    match saved {
-        Ok(Ok(())) => {
+    Some(tokio::task::spawn_blocking(move || match snapshots.save::<P>(covered, P::encode_frozen(&frozen)) {
+        Ok(()) => {
             tracing::debug!(projection = P::NAME, covered, "snapshot written");
             Some((covered, Instant::now()))
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::warn!(projection = P::NAME, error = %e, "cannot write the snapshot");
             None
         }
-        Err(_) => None,
-    }
+    }))
 }

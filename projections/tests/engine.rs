@@ -259,3 +259,110 @@ fn a_snapshot_waits_for_the_log_to_grow_by_a_quarter() {
     assert!(policy.due(1_000, 1_250, soon));
     assert!(policy.due(1_000, 1_250, late));
 }
+
+/// The state, under another name, whose snapshot encoding waits at [`GATE`] until the test
+/// opens it.
+struct Gated(State);
+
+/// Whether a snapshot is being encoded, and whether the test has let it finish.
+struct Gate {
+    state: std::sync::Mutex<(bool, bool)>,
+    changed: std::sync::Condvar,
+}
+
+static GATE: Gate = Gate { state: std::sync::Mutex::new((false, false)), changed: std::sync::Condvar::new() };
+
+impl Gate {
+    /// Waits until `ready` holds of (encoding, open), or `timeout` passes; returns whether it
+    /// held.
+    fn wait(&self, timeout: Duration, ready: impl Fn(&(bool, bool)) -> bool) -> bool {
+        let guard = self.state.lock().unwrap();
+        let (guard, _) = self.changed.wait_timeout_while(guard, timeout, |s| !ready(s)).unwrap();
+        ready(&guard)
+    }
+
+    fn set(&self, change: impl FnOnce(&mut (bool, bool))) {
+        change(&mut self.state.lock().unwrap());
+        self.changed.notify_all();
+    }
+}
+
+impl Projection for Gated {
+    const NAME: &'static str = "gated";
+    type Frozen = <State as Projection>::Frozen;
+    fn empty() -> Self {
+        Gated(State::new())
+    }
+    fn apply_event(&mut self, event: &chibo_projections::Recorded) {
+        self.0.apply_event(event);
+    }
+    fn covered(&self) -> u64 {
+        self.0.covered()
+    }
+    fn last_event_hash(&self) -> Option<[u8; 32]> {
+        self.0.last_event_hash()
+    }
+    fn freeze(&self) -> Self::Frozen {
+        self.0.freeze()
+    }
+    fn encode_frozen(frozen: &Self::Frozen) -> Vec<u8> {
+        GATE.set(|s| s.0 = true);
+        // Longer than the test waits for the lock, so that a lock held here fails the test.
+        GATE.wait(2 * WAIT, |s| s.1);
+        frozen.encode()
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<Self, chibo_projections::snapshot::DecodeError> {
+        State::decode(bytes).map(Gated)
+    }
+}
+
+/// A snapshot freezes the state and encodes it after the state's lock is released: while one
+/// is being encoded, events go on being applied and the lock can be taken for writing, and the
+/// snapshot written is the state as it was when frozen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_applied_while_a_snapshot_is_encoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshots = Snapshots::new(dir.path().join("projections"));
+    let store = open(dir.path());
+    record(store.as_ref(), 0, 2).await;
+    let frozen_at = 4 + 4;
+    let policy = SnapshotPolicy { every_events: 1, every: Duration::from_secs(3600) };
+    let (shared, _task) =
+        engine::start::<Gated, _>(store.clone(), Some(snapshots.clone()), policy, std::future::pending()).await;
+    assert!(tokio::task::spawn_blocking(|| GATE.wait(WAIT, |s| s.0)).await.unwrap(), "no snapshot was taken");
+    // The log was read in one chunk, applied before the snapshot was due.
+    assert_eq!(shared.covered(), frozen_at);
+
+    // The snapshot is still being encoded: the lock is free, and a new event is applied. (One
+    // event, so that no second snapshot is due: the log has not grown by a quarter.)
+    let writer = shared.clone();
+    let (took, took_it) = std::sync::mpsc::channel();
+    std::thread::spawn(move || took.send(writer.write().covered()).unwrap());
+    let took_it = took_it.recv_timeout(WAIT);
+    let joined = MemberJoined::new(MemberJoinedFields {
+        member_id: id("chi"),
+        name: "chi".into(),
+        date: Date::parse("date", "2026-02-01").unwrap(),
+        how: MembershipChange::Admitted,
+        transfer_cell_id: None,
+    })
+    .unwrap();
+    append(store.as_ref(), "cell-c", 99, joined).await;
+    let applied = shared.wait_for(frozen_at + 1, WAIT).await;
+    GATE.set(|s| s.1 = true);
+    assert!(took_it.is_ok(), "the state's lock was held while the snapshot was encoded");
+    applied.expect("events were not applied while the snapshot was encoded");
+
+    // What was written is the state when it was frozen.
+    let deadline = std::time::Instant::now() + WAIT;
+    let written = loop {
+        if let Some(Gated(state)) = snapshots.load::<Gated>() {
+            break state;
+        }
+        assert!(std::time::Instant::now() < deadline, "the snapshot was not written");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let then: State = engine::rebuild_prefix(store.as_ref(), frozen_at).await.unwrap();
+    assert_eq!(written.encode(), then.encode(), "the snapshot is the state it froze, not the state after");
+    assert_eq!(shared.covered(), frozen_at + 1);
+}
