@@ -265,29 +265,38 @@ mod tests {
         streams: Vec<StreamBody>,
     }
 
+    /// The registration of the province `org`.
+    fn registered(org: &str) -> Event {
+        OrganizationRegistered::new(OrganizationRegisteredFields {
+            org_id: Id::parse("id", org).unwrap(),
+            parent_id: None,
+            level: OrgLevel::Province,
+            name: format!("Tỉnh {org}"),
+            cell_type: String::new(),
+        })
+        .unwrap()
+        .into()
+    }
+
+    /// Applies `event` to `state` at `position`, as revision `revision` of `stream`.
+    fn apply(state: &mut State, position: u64, stream: &str, revision: u64, event: Event, id: u8) {
+        state.apply_owned(Recorded {
+            position,
+            stream: StreamName::parse("stream", stream).unwrap(),
+            revision,
+            event_id: EventId::from_bytes([id; 16]),
+            occurred_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
+            recorded_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
+            actor: "admin".into(),
+            hash: [position as u8; 32],
+            event: Some(event),
+        });
+    }
+
     fn state(orgs: &[&str]) -> State {
         let mut state = State::new();
         for (position, org) in orgs.iter().enumerate() {
-            let org_id = Id::parse("id", org).unwrap();
-            let event = OrganizationRegistered::new(OrganizationRegisteredFields {
-                org_id: org_id.clone(),
-                parent_id: None,
-                level: OrgLevel::Province,
-                name: format!("Tỉnh {org}"),
-                cell_type: String::new(),
-            })
-            .unwrap();
-            state.apply_owned(Recorded {
-                position: position as u64,
-                stream: StreamName::Org(org_id),
-                revision: 0,
-                event_id: EventId::from_bytes([position as u8 + 1; 16]),
-                occurred_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
-                recorded_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
-                actor: "admin".into(),
-                hash: [position as u8; 32],
-                event: Some(event.into()),
-            });
+            apply(&mut state, position as u64, &format!("org-{org}"), 0, registered(org), position as u8 + 1);
         }
         state
     }
@@ -306,25 +315,11 @@ mod tests {
     /// `live`, which holds `orgs` events, with a second event in `org-a` and a first in the
     /// stream of each of `more`.
     fn grown(mut live: State, orgs: usize, more: &[&str]) -> State {
-        let again = state(&["a"]).streams().values().next().unwrap().facts.values().next().unwrap().event.clone();
         let mut position = orgs as u64;
-        let mut next = |state: &mut State, stream: &str, revision: u64, event: Event| {
-            state.apply_owned(Recorded {
-                position,
-                stream: StreamName::parse("stream", stream).unwrap(),
-                revision,
-                event_id: EventId::from_bytes([0x80 + position as u8; 16]),
-                occurred_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
-                recorded_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
-                actor: "admin".into(),
-                hash: [0x80 + position as u8; 32],
-                event: Some(event),
-            });
-            position += 1;
-        };
-        next(&mut live, "org-a", 1, again.clone());
+        apply(&mut live, position, "org-a", 1, registered("a"), 0x80 + position as u8);
         for org in more {
-            next(&mut live, &format!("org-{org}"), 0, again.clone());
+            position += 1;
+            apply(&mut live, position, &format!("org-{org}"), 0, registered(org), 0x80 + position as u8);
         }
         live
     }

@@ -42,21 +42,25 @@ async fn append(store: &dyn EventStore, stream: &str, n: u8, event: impl Into<Ev
     store.append(&StreamName::parse("stream", stream).unwrap(), ExpectedRevision::Any, vec![new]).await.unwrap();
 }
 
+/// `member` admitted on `date`.
+fn joined(member: &str, date: &str) -> MemberJoined {
+    MemberJoined::new(MemberJoinedFields {
+        member_id: id(member),
+        name: member.to_owned(),
+        date: Date::parse("date", date).unwrap(),
+        how: MembershipChange::Admitted,
+        transfer_cell_id: None,
+    })
+    .unwrap()
+}
+
 /// A province, a cell, two members, and `days` days of study points for each, from `first`.
 async fn record(store: &dyn EventStore, first_day: u8, days: u8) {
     if first_day == 0 {
         append(store, "org-p", 1, org("p", None, OrgLevel::Province)).await;
         append(store, "cell-c", 2, org("c", Some("p"), OrgLevel::Cell)).await;
         for (n, member) in [(3, "an"), (4, "binh")] {
-            let joined = MemberJoined::new(MemberJoinedFields {
-                member_id: id(member),
-                name: member.to_owned(),
-                date: Date::parse("date", "2025-01-02").unwrap(),
-                how: MembershipChange::Admitted,
-                transfer_cell_id: None,
-            })
-            .unwrap();
-            append(store, "cell-c", n, joined).await;
+            append(store, "cell-c", n, joined(member, "2025-01-02")).await;
         }
     }
     for day in first_day..first_day + days {
@@ -339,15 +343,7 @@ async fn events_are_applied_while_a_snapshot_is_encoded() {
     let (took, took_it) = std::sync::mpsc::channel();
     std::thread::spawn(move || took.send(writer.write().covered()).unwrap());
     let took_it = took_it.recv_timeout(WAIT);
-    let joined = MemberJoined::new(MemberJoinedFields {
-        member_id: id("chi"),
-        name: "chi".into(),
-        date: Date::parse("date", "2026-02-01").unwrap(),
-        how: MembershipChange::Admitted,
-        transfer_cell_id: None,
-    })
-    .unwrap();
-    append(store.as_ref(), "cell-c", 99, joined).await;
+    append(store.as_ref(), "cell-c", 99, joined("chi", "2026-02-01")).await;
     let applied = shared.wait_for(frozen_at + 1, WAIT).await;
     GATE.set(|s| s.1 = true);
     assert!(took_it.is_ok(), "the state's lock was held while the snapshot was encoded");
