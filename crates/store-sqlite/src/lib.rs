@@ -3,7 +3,8 @@
 //! - **Durable before acknowledged**: WAL with `synchronous=FULL`; an append's receipt is sent
 //!   only after the commit that holds it has fsynced the WAL.
 //! - **One writer, group commit**: a single thread applies appends in groups, one transaction
-//!   and one fsync per group ([`writer`] says how). Global positions are assigned there, in
+//!   and one fsync per group ([`writer`] says how); the WAL is copied back into the database
+//!   on a thread of its own ([`backfill`]). Global positions are assigned there, in
 //!   commit order, so positions never have gaps and a reader never sees N+1 before N.
 //! - **Readers in parallel**: a pool of read-only connections, each reading whole commits.
 //! - **One server per directory**: an exclusive lock on `chibo.lock`; offline readers
@@ -12,6 +13,7 @@
 //! The file format is described in [`schema`] and docs/ARCHITECTURE.md.
 #![deny(missing_docs)]
 
+mod backfill;
 mod read;
 pub mod schema;
 mod writer;
@@ -112,7 +114,8 @@ impl SqliteStore {
         schema::configure(&conn).map_err(|e| database(e.to_string()))?;
         schema::migrate(&conn).map_err(database)?;
         let (committed_tx, committed) = watch::channel(None);
-        let writer = Writer::new(conn, committed_tx, options.observer).map_err(database)?;
+        let backfill = backfill::Backfill::start(&conn).map_err(database)?;
+        let writer = Writer::new(conn, backfill, committed_tx, options.observer).map_err(database)?;
         let (queue, inbox) = mpsc::channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("chibo-writer".into())

@@ -45,7 +45,7 @@ pub struct ReadPool {
 /// Opens an existing database for reading only.
 pub fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.busy_timeout(schema::BUSY_TIMEOUT)?;
     conn.pragma_update(None, "query_only", "ON")?;
     schema::plan_once(&conn)?;
     Ok(conn)

@@ -48,11 +48,14 @@ BEGIN SELECT RAISE(ABORT, 'chibo: events are append-only'); END;
 /// from the operating system, a copy of 4 KiB each, at every insert.
 pub const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
+/// How long a connection waits for a lock another holds before it reports the database busy.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Settings for the writing connection: WAL so readers never block the writer,
 /// `synchronous=FULL` so a commit returns only after the WAL is fsynced, a page cache of
 /// [`WRITER_CACHE_KIB`], and each statement planned once (`plan_once`).
 pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

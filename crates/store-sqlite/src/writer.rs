@@ -9,6 +9,8 @@
 //! group has built so far, so a refusal affects only that append. If the commit itself fails,
 //! nobody in the group gets a receipt and the writer refuses further work: after a failed
 //! fsync the file's state is unknown, and a restart re-reads it from disk.
+//!
+//! The writer never copies the WAL back into the database itself: [`Backfill`] does, beside it.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -21,6 +23,8 @@ use chibo_integrity::{genesis, Envelope, Hash};
 use chibo_store::{AppendError, CommitObserver, ExpectedRevision, NewEvent, Receipt, MAX_EVENTS_PER_APPEND};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::backfill::Backfill;
 
 /// The most events one group commits.
 const MAX_GROUP_EVENTS: usize = 50_000;
@@ -40,6 +44,8 @@ struct Head {
 
 pub struct Writer {
     conn: Connection,
+    /// Copies the WAL back into the database after commits, on its own thread.
+    backfill: Backfill,
     next_position: u64,
     last_recorded: Timestamp,
     /// Committed heads of the streams written or read since start.
@@ -73,6 +79,7 @@ impl Writer {
     /// Loads what the writer must know of the log: the next position and the last record time.
     pub fn new(
         conn: Connection,
+        backfill: Backfill,
         committed: watch::Sender<Option<u64>>,
         observer: Option<Arc<dyn CommitObserver>>,
     ) -> Result<Self, String> {
@@ -92,7 +99,16 @@ impl Writer {
             }
         };
         committed.send_replace(next_position.checked_sub(1));
-        Ok(Self { conn, next_position, last_recorded, heads: HashMap::new(), committed, observer, poisoned: None })
+        Ok(Self {
+            conn,
+            backfill,
+            next_position,
+            last_recorded,
+            heads: HashMap::new(),
+            committed,
+            observer,
+            poisoned: None,
+        })
     }
 
     /// Serves the queue until every sender is gone.
@@ -111,6 +127,8 @@ impl Writer {
                 }
             }
             self.commit_group(&mut group);
+            // Between two groups, with every reply sent.
+            self.backfill.restart_if_long(&self.conn);
         }
         tracing::debug!("embedded store writer stopped");
     }
@@ -157,6 +175,7 @@ impl Writer {
             self.next_position = staged.next_position;
             self.last_recorded = recorded_at;
             self.committed.send_replace(Some(self.next_position - 1));
+            self.backfill.committed();
             if let Some(observer) = &self.observer {
                 observer.committed(group.len(), appended as usize, started.elapsed());
             }
