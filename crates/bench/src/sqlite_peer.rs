@@ -2,6 +2,10 @@
 //! write for the same workload, one transaction per request, with the store's own schema
 //! (indexes and append-only triggers) and settings (WAL, `synchronous=FULL`: every commit
 //! fsyncs the WAL). No gRPC, no checks, no sealing: the rows are made before the clock starts.
+//!
+//! It copies the WAL back into the database as SQLite does by default, inside the commit that
+//! takes it past 1,000 pages; the store does it on a thread of its own (its `backfill` module),
+//! which is why the store can ingest faster than this peer.
 
 use std::time::Instant;
 
