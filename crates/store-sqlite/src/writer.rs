@@ -145,21 +145,17 @@ impl Writer {
         let mut staged = Staged { heads: HashMap::new(), next_position: self.next_position };
         let mut outcomes = Vec::with_capacity(group.len());
 
-        let result = (|| -> Result<(), String> {
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
-            for request in group.iter() {
-                let outcome = apply(&tx, &self.heads, &mut staged, request, recorded_at)?;
-                outcomes.push(outcome);
-            }
-            if staged.next_position > self.next_position {
-                tx.commit().map_err(|e| {
-                    let reason = format!("a commit of the embedded store failed ({e}); restart chibo to recover");
-                    self.poisoned = Some(reason.clone());
-                    reason
-                })?;
-            }
-            Ok(())
-        })();
+        // Written at once first; if an append of several events is refused past its first
+        // event, the group is rolled back and written again with a savepoint per append.
+        let mut result = self.write_group(group, Savepoints::Off, recorded_at, &mut staged, &mut outcomes);
+        if matches!(result, Ok(Written::Again)) {
+            (staged, outcomes) = (Staged { heads: HashMap::new(), next_position: self.next_position }, Vec::new());
+            result = self.write_group(group, Savepoints::On, recorded_at, &mut staged, &mut outcomes);
+        }
+        let result = result.and_then(|written| match written {
+            Written::Done => Ok(()),
+            Written::Again => Err("an append was refused past its first event inside a savepoint".to_owned()),
+        });
 
         if let Err(reason) = result {
             tracing::error!(%reason, "embedded store write failed");
@@ -184,6 +180,68 @@ impl Writer {
             let _ = request.reply.send(outcome);
         }
     }
+
+    /// Writes `group` in one transaction and commits it if anything was appended; each append's
+    /// answer in `outcomes`.
+    fn write_group(
+        &mut self,
+        group: &[AppendRequest],
+        savepoints: Savepoints,
+        recorded_at: Timestamp,
+        staged: &mut Staged,
+        outcomes: &mut Vec<Result<Vec<Receipt>, AppendError>>,
+    ) -> Result<Written, String> {
+        // Dropped uncommitted, the transaction rolls back.
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        for request in group {
+            match apply(&tx, &self.heads, staged, request, recorded_at, savepoints)? {
+                Applied::Answered(outcome) => outcomes.push(outcome),
+                Applied::WriteAgain => return Ok(Written::Again),
+            }
+        }
+        if staged.next_position > self.next_position {
+            tx.commit().map_err(|e| {
+                let reason = format!("a commit of the embedded store failed ({e}); restart chibo to recover");
+                self.poisoned = Some(reason.clone());
+                reason
+            })?;
+        }
+        Ok(Written::Done)
+    }
+}
+
+/// Whether each append of several events runs in a savepoint of its own. Off, a refused insert
+/// past an append's first event leaves the events before it written: the group must be written
+/// again. On, each statement SQLite changes pages with keeps their old content in a statement
+/// journal, the price of rolling one append back alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Savepoints {
+    Off,
+    On,
+}
+
+/// How a group's transaction ended.
+enum Written {
+    Done,
+    /// Without savepoints, an append was refused with some of its events written.
+    Again,
+}
+
+/// What became of one append in the group's transaction.
+enum Applied {
+    Answered(Result<Vec<Receipt>, AppendError>),
+    /// See [`Written::Again`].
+    WriteAgain,
+}
+
+/// What an insert of an append came to.
+enum Inserted {
+    Receipts(Vec<Receipt>),
+    /// An id is already recorded; nothing of the append stays written.
+    Refused,
+    /// An id past the first is already recorded, and without a savepoint the events before it
+    /// stay written.
+    Partly,
 }
 
 /// What a group has written so far, on top of the committed state.
@@ -192,28 +250,29 @@ struct Staged {
     next_position: u64,
 }
 
-/// Applies one append inside the group's transaction. The outer error is a storage failure that
-/// aborts the whole group; the inner one refuses this append only, having written nothing.
+/// Applies one append inside the group's transaction. The error is a storage failure that
+/// aborts the whole group; an answer refusing the append was given having written nothing.
 fn apply(
     tx: &Connection,
     committed: &HashMap<String, Head>,
     staged: &mut Staged,
     request: &AppendRequest,
     recorded_at: Timestamp,
-) -> Result<Result<Vec<Receipt>, AppendError>, String> {
+    savepoints: Savepoints,
+) -> Result<Applied, String> {
     let AppendRequest { stream, expected, events, .. } = request;
     if events.is_empty() {
-        return Ok(Err(AppendError::BadBatch("an append needs at least one event".into())));
+        return Ok(Applied::Answered(Err(AppendError::BadBatch("an append needs at least one event".into()))));
     }
     if events.len() > MAX_EVENTS_PER_APPEND {
-        return Ok(Err(AppendError::BadBatch(format!(
+        return Ok(Applied::Answered(Err(AppendError::BadBatch(format!(
             "{} events exceeds the limit of {MAX_EVENTS_PER_APPEND} per append",
             events.len()
-        ))));
+        )))));
     }
     let mut ids = HashSet::with_capacity(events.len());
     if let Some(e) = events.iter().find(|e| !ids.insert(e.event_id)) {
-        return Ok(Err(AppendError::DuplicateInBatch { event_id: e.event_id }));
+        return Ok(Applied::Answered(Err(AppendError::DuplicateInBatch { event_id: e.event_id })));
     }
 
     let head = match staged.heads.get(stream).or_else(|| committed.get(stream)) {
@@ -224,11 +283,13 @@ fn apply(
 
     // The common case, a new append at the expected revision, is inserted straight away: the
     // unique index on event ids is the duplicate check, instead of a look-up of every id before
-    // its insert. If an id is already there, nothing of this append stays written, and it is
-    // answered below.
+    // its insert. If an id is already there, nothing of this append stays written (or the
+    // group is written again), and it is answered below.
     if expected.admits(last) {
-        if let Some(receipts) = insert(tx, staged, request, head, recorded_at)? {
-            return Ok(Ok(receipts));
+        match insert(tx, staged, request, head, recorded_at, savepoints)? {
+            Inserted::Receipts(receipts) => return Ok(Applied::Answered(Ok(receipts))),
+            Inserted::Refused => {}
+            Inserted::Partly => return Ok(Applied::WriteAgain),
         }
     }
 
@@ -236,39 +297,40 @@ fn apply(
     if let Some(first) = find_by_id(tx, &events[0].event_id)? {
         if first.stream == *stream {
             if let Some(receipts) = original_receipts(tx, &first, events)? {
-                return Ok(Ok(receipts));
+                return Ok(Applied::Answered(Ok(receipts)));
             }
         }
-        return Ok(Err(conflict(events[0].event_id, &first)));
+        return Ok(Applied::Answered(Err(conflict(events[0].event_id, &first))));
     }
     for event in &events[1..] {
         if let Some(recorded) = find_by_id(tx, &event.event_id)? {
-            return Ok(Err(conflict(event.event_id, &recorded)));
+            return Ok(Applied::Answered(Err(conflict(event.event_id, &recorded))));
         }
     }
     if !expected.admits(last) {
-        return Ok(Err(AppendError::WrongExpectedRevision {
+        return Ok(Applied::Answered(Err(AppendError::WrongExpectedRevision {
             stream: stream.clone(),
             expected: *expected,
             actual: last,
-        }));
+        })));
     }
     Err(format!("the unique index refused an append to {stream}, yet none of its event ids is recorded"))
 }
 
-/// Inserts every event of an append after `head`; `None`, with nothing written, if one of their
-/// ids is already recorded. An append of several events runs in a savepoint, so that a refused
-/// insert takes back the ones before it; one event's insert is all or nothing on its own.
+/// Inserts every event of an append after `head`. An append of several events runs in a
+/// savepoint if `savepoints` says so, so that a refused insert takes back the ones before it;
+/// one event's insert is all or nothing on its own.
 fn insert(
     tx: &Connection,
     staged: &mut Staged,
     request: &AppendRequest,
     head: Option<Head>,
     recorded_at: Timestamp,
-) -> Result<Option<Vec<Receipt>>, String> {
+    savepoints: Savepoints,
+) -> Result<Inserted, String> {
     let AppendRequest { stream, events, .. } = request;
     let run = |statement: &str| tx.prepare_cached(statement).and_then(|mut s| s.execute([])).map_err(sql);
-    let guarded = events.len() > 1;
+    let guarded = savepoints == Savepoints::On && events.len() > 1;
     if guarded {
         run("SAVEPOINT append")?;
     }
@@ -300,8 +362,10 @@ fn insert(
                 if guarded {
                     run("ROLLBACK TO append")?;
                     run("RELEASE append")?;
+                } else if !receipts.is_empty() {
+                    return Ok(Inserted::Partly);
                 }
-                return Ok(None);
+                return Ok(Inserted::Refused);
             }
             Err(e) => return Err(sql(e)),
         }
@@ -323,7 +387,7 @@ fn insert(
     }
     staged.next_position = position;
     staged.heads.insert(stream.clone(), Head { last_revision: revision - 1, hash: prev_hash });
-    Ok(Some(receipts))
+    Ok(Inserted::Receipts(receipts))
 }
 
 /// True for an insert a unique index refused: an event id (or stream revision) already there.
