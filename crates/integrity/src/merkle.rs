@@ -20,16 +20,16 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::hash::Hash;
+use crate::hash::{short_sha256, Hash};
 
 /// The RFC 9162 hash of a leaf: `SHA-256(0x00 || data)`. In the log, `data` is an event's hash.
 pub fn leaf_hash(data: &[u8]) -> Hash {
-    Sha256::new().chain_update([0x00]).chain_update(data).finalize().into()
+    short_sha256(&[&[0x00], data])
 }
 
 /// The RFC 9162 hash of an interior node: `SHA-256(0x01 || left || right)`.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    Sha256::new().chain_update([0x01]).chain_update(left).chain_update(right).finalize().into()
+    short_sha256(&[&[0x01], left, right])
 }
 
 /// The root of the empty tree: `SHA-256("")`.
