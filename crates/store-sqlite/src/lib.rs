@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod backfill;
+mod cursor;
 mod read;
 pub mod schema;
 mod writer;

@@ -10,7 +10,10 @@ use chibo_integrity::RawEvent;
 use chibo_store::{ReadError, StoredEvent};
 use rusqlite::{types::ValueRef, Connection, OpenFlags, Row};
 
-use crate::schema;
+use crate::{
+    cursor::{Cursor, Param},
+    schema,
+};
 
 /// Idle connections kept for reuse.
 const MAX_IDLE: usize = 8;
@@ -218,36 +221,36 @@ fn scan_rows(dir: &Path, which: Rows<'_>, mut visit: impl FnMut(RawEvent<'_>)) -
     conn.pragma_update(None, "mmap_size", SCAN_MMAP_BYTES).map_err(err)?;
     // Bounds on the position (the rowid) as plain comparisons, so that SQLite seeks to the
     // first row and stops after the last.
-    let (filter, params): (String, Vec<rusqlite::types::Value>) = match which {
+    let (filter, params): (String, Vec<Param<'_>>) = match which {
         Rows::All => (String::new(), vec![]),
-        Rows::Stream(stream) => ("WHERE stream = ?1".into(), vec![stream.to_owned().into()]),
+        Rows::Stream(stream) => ("WHERE stream = ?1".into(), vec![Param::Text(stream)]),
         Rows::Positions(from, to) => {
             let bounds = [(from, ">="), (to, "<")].into_iter().filter_map(|(end, op)| Some((end?, op)));
             let (clauses, params): (Vec<_>, Vec<_>) =
-                bounds.enumerate().map(|(i, (end, op))| (format!("position {op} ?{}", i + 1), end.into())).unzip();
+                bounds.enumerate().map(|(i, (end, op))| (format!("position {op} ?{}", i + 1), Param::Int(end))).unzip();
             let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
             (filter, params)
         }
     };
-    let mut stmt =
-        conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events {filter} ORDER BY position")).map_err(err)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(err)?;
-    while let Some(row) = rows.next().map_err(err)? {
-        let get_blob = |i| row.get_ref(i).and_then(|v| v.as_blob().map_err(Into::into));
-        let position: i64 = row.get(0).map_err(err)?;
-        let revision: i64 = row.get(2).map_err(err)?;
-        let stream: &str = row.get_ref(1).and_then(|v| v.as_str().map_err(Into::into)).map_err(err)?;
-        visit(RawEvent {
-            position: position as u64,
-            stream,
-            revision: revision as u64,
-            envelope: get_blob(3).map_err(err)?,
-            payload: get_blob(4).map_err(err)?,
-            salt: get_blob(5).map_err(err)?,
-            hash: get_blob(6).map_err(err)?,
-        });
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events {filter} ORDER BY position");
+    let mut rows = Cursor::new(&conn, &sql, &params).map_err(err)?;
+    while rows.step().map_err(err)? {
+        visit(raw_event(&rows).map_err(err)?);
     }
     Ok(())
+}
+
+/// The row of [`EVENT_COLUMNS`] the cursor is on, borrowed from it.
+fn raw_event<'r>(row: &'r Cursor<'_>) -> rusqlite::Result<RawEvent<'r>> {
+    Ok(RawEvent {
+        position: row.int(0)? as u64,
+        stream: row.text(1)?,
+        revision: row.int(2)? as u64,
+        envelope: row.blob(3)?,
+        payload: row.blob(4)?,
+        salt: row.blob(5)?,
+        hash: row.blob(6)?,
+    })
 }
 
 #[cfg(test)]
