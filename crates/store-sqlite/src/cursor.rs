@@ -129,8 +129,9 @@ impl<'c> Cursor<'c> {
     /// The TEXT in `column` of the current row, borrowed from it; refused if it is not UTF-8.
     pub fn text(&self, column: usize) -> rusqlite::Result<&str> {
         let value = self.value(column, Type::Text)?;
-        // SAFETY: as in `blob`; `sqlite3_value_text` gives the text as stored (the database
-        // is UTF-8), without converting it.
+        // SAFETY: as in `blob`. `sqlite3_value_text` gives the text as stored in a UTF-8
+        // database (chibo's), and converts it in place in a UTF-16 one, before its length is
+        // read; either way only this column's value changes, which nothing borrows yet.
         let bytes = unsafe { borrowed(ffi::sqlite3_value_text(value), ffi::sqlite3_value_bytes(value)) };
         std::str::from_utf8(bytes)
             .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, Type::Text, Box::new(e)))
