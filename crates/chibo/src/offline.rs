@@ -3,10 +3,12 @@
 //! then every event in global order, through the chain [`Verifier`] and the Merkle
 //! [`LeafWalk`].
 //!
-//! A long log is walked in parts at once, one per core: each part is a range of positions, read
-//! on its own connection and checked whole on its own thread (every chain and payload digest,
-//! and the Merkle subtrees its leaves fill). The parts are then joined in log order: each
-//! stream's first event in a part is checked against its chain in the parts before
+//! A long log is walked in parts at once, on one thread per core: each part is a range of
+//! positions, checked whole by the thread that takes it (every chain and payload digest, and the
+//! Merkle subtrees its leaves fill), each thread reading on a connection of its own. The parts
+//! shrink towards the end of the log, so that the threads finish close together: the last parts
+//! are short, and a thread that finishes one takes the next. The parts are then joined in log
+//! order: each stream's first event in a part is checked against its chain in the parts before
 //! ([`Verifier::join`]), and the subtrees are folded into the tree of the whole log, with the
 //! roots at every size a checkpoint signs ([`LeafWalk::join`]). What is checked, and every
 //! result, is the same as in one walk. The parts' leaves are numbered from their first
@@ -19,16 +21,13 @@ use std::sync::mpsc;
 
 use chibo_integrity::log_audit::{checkpoint_note, LeafPart, LeafWalk, LogAudit, LogAuditReport};
 use chibo_integrity::{Checkpoint, EnvelopeRef, NoteVerifier, RawEvent, Summary, Verifier};
-use chibo_store_sqlite::ScanError;
+use chibo_store_sqlite::{Access, ScanError, Scanner};
 
 /// The most threads a log is walked on.
 const MAX_WORKERS: usize = 8;
-/// How many parts each thread is given, about: the threads take them in turn, so that one
-/// finishing early takes another rather than waiting for the slowest.
-const PARTS_PER_WORKER: usize = 8;
-/// The fewest events a part is given: below this, its own connection and thread cost more
-/// than they save.
-const MIN_EVENTS_PER_PART: u64 = 16_384;
+/// The fewest events a part is given: each part starts its streams' chains afresh, to be
+/// joined to the parts before, which costs about as much as checking an event per stream.
+const MIN_EVENTS_PER_PART: u64 = 4_096;
 
 /// What a walk keeps of each event besides checking it (`chibo verify` counts who recorded
 /// what). Each part of the log keeps its own, and they are added up in log order.
@@ -66,16 +65,14 @@ pub fn check_dir<T: Tally>(
     accepted: Option<Checkpoint>,
 ) -> Result<Checked<T>, ScanError> {
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(MAX_WORKERS);
-    let parts = Parts { workers, most: workers * PARTS_PER_WORKER, min_events: MIN_EVENTS_PER_PART };
-    check_in_parts(data, key, accepted, parts)
+    check_in_parts(data, key, accepted, Parts { workers, min_events: MIN_EVENTS_PER_PART })
 }
 
-/// How a log is cut into parts: into at most `most`, each of at least `min_events`, walked on
-/// `workers` threads.
+/// How a log is cut into parts: for `workers` threads, each part of at least `min_events`
+/// (see [`part_ranges`]).
 #[derive(Debug, Clone, Copy)]
 struct Parts {
     workers: usize,
-    most: usize,
     min_events: u64,
 }
 
@@ -89,12 +86,14 @@ fn check_in_parts<T: Tally>(
     accepted: Option<Checkpoint>,
     parts: Parts,
 ) -> Result<Checked<T>, ScanError> {
+    let scanner = Scanner::open(data, Access::Rows)?;
     let mut audit = LogAudit::new(key.clone(), accepted.clone());
-    chibo_store_sqlite::scan_stream(data, "$checkpoints", |event| {
+    scanner.stream("$checkpoints", |event| {
         audit.checkpoint(event.revision, event.position, checkpoint_note(&event));
     })?;
     let mut walk = audit.leaves();
-    let ranges = part_ranges(chibo_store_sqlite::last_position(data)?, parts);
+    let ranges = part_ranges(scanner.last_position()?, parts);
+    drop(scanner);
     // The parts in log order, each joined to the first.
     let (mut first, mut tally, mut adjacent) = (None::<Verifier>, T::default(), true);
     for part in walk_parts::<T>(data, &walk, &ranges, parts.workers) {
@@ -108,7 +107,7 @@ fn check_in_parts<T: Tally>(
     }
     if !adjacent {
         // A position is missing before a part's first: its leaves were numbered wrong.
-        return check_in_parts(data, key, accepted, Parts { most: 1, ..parts });
+        return check_in_parts(data, key, accepted, Parts { workers: 1, ..parts });
     }
     Ok(Checked { summary: first.unwrap_or_default().finish(), report: walk.finish(), tally })
 }
@@ -127,13 +126,22 @@ fn walk_parts<T: Tally>(
         let threads: Vec<_> = (0..workers.clamp(1, ranges.len().max(1)))
             .map(|_| {
                 let (done, next) = (done.clone(), &next);
-                scope.spawn(move || loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(from, to)) = ranges.get(index) else { break };
-                    let verifier = if index == 0 { Verifier::new() } else { Verifier::later_part() };
-                    let leaves = walk.part(from.unwrap_or(0));
-                    if done.send((index, walk_part::<T>(data, from, to, verifier, leaves))).is_err() {
-                        break;
+                scope.spawn(move || {
+                    // Opened when the thread takes its first part, and kept for the rest.
+                    let mut scanner = None;
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&(from, to)) = ranges.get(index) else { break };
+                        let verifier = if index == 0 { Verifier::new() } else { Verifier::later_part() };
+                        let leaves = walk.part(from.unwrap_or(0));
+                        let walked = match &scanner {
+                            Some(scanner) => walk_part::<T>(scanner, from, to, verifier, leaves),
+                            None => Scanner::open(data, Access::Whole)
+                                .and_then(|opened| walk_part::<T>(scanner.insert(opened), from, to, verifier, leaves)),
+                        };
+                        if done.send((index, walked)).is_err() {
+                            break;
+                        }
                     }
                 })
             })
@@ -153,25 +161,41 @@ fn walk_parts<T: Tally>(
     })
 }
 
-/// The positions of each part, for a log whose last position is `last`: ranges of about equal
-/// length, as `parts` says; the first with no lower end, the last with no upper end.
-fn part_ranges(last: Option<i64>, Parts { most, min_events, .. }: Parts) -> Vec<(Option<u64>, Option<u64>)> {
+/// The positions of each part, for a log whose last position is `last`: the first with no lower
+/// end, the last with no upper end. With one worker, one part. Else each part has half of each
+/// worker's share of the events left (at least `min_events`, and the rest when fewer than that
+/// would be left after it): the parts shrink towards the end of the log, so that a thread
+/// taking the last one while the others finish theirs has little to do.
+fn part_ranges(last: Option<i64>, Parts { workers, min_events }: Parts) -> Vec<(Option<u64>, Option<u64>)> {
     let events = last.and_then(|last| u64::try_from(last).ok()).map_or(0, |last| last.saturating_add(1));
-    let parts = (most as u64).min(events / min_events.max(1)).max(1);
-    let start = |k: u64| (k > 0).then(|| (u128::from(events) * u128::from(k) / u128::from(parts)) as u64);
-    (0..parts).map(|k| (start(k), if k + 1 == parts { None } else { start(k + 1) })).collect()
+    let mut starts = vec![];
+    if workers > 1 {
+        let (mut start, min) = (0, min_events.max(1));
+        loop {
+            let left = events - start;
+            let size = (left / (2 * workers as u64)).max(min);
+            if left.saturating_sub(size) < min {
+                break;
+            }
+            start += size;
+            starts.push(start);
+        }
+    }
+    let lower = [None].into_iter().chain(starts.iter().copied().map(Some));
+    let upper = starts.iter().copied().map(Some).chain([None]);
+    lower.zip(upper).collect()
 }
 
 /// Walks the events at positions `from..to`.
 fn walk_part<T: Tally>(
-    data: &Path,
+    scanner: &Scanner,
     from: Option<u64>,
     to: Option<u64>,
     mut verifier: Verifier,
     mut leaves: LeafPart,
 ) -> Walked<T> {
     let mut tally = T::default();
-    chibo_store_sqlite::scan_positions(data, from, to, |event| {
+    scanner.positions(from, to, |event| {
         let (_, leaf, envelope) = verifier.check_and_hash(event);
         tally.see(&event, envelope.as_ref());
         leaves.push(&leaf);
@@ -191,9 +215,9 @@ mod tests {
     use super::*;
 
     const EVENTS: usize = 8_315;
-    /// Five parts of 1,663 events, on two threads.
-    const FIVE: Parts = Parts { workers: 2, most: 5, min_events: 1_000 };
-    const ONE: Parts = Parts { workers: 1, most: 1, min_events: 1_000 };
+    /// Six parts, from 2,078 events down to 1,000, and the last of 1,509, on two threads.
+    const SIX: Parts = Parts { workers: 2, min_events: 1_000 };
+    const ONE: Parts = Parts { workers: 1, min_events: 1_000 };
 
     /// The positions seen, in order.
     #[derive(Default, Debug, PartialEq)]
@@ -212,11 +236,11 @@ mod tests {
         check_in_parts(dir, None, None, parts).unwrap()
     }
 
-    /// Checked in five parts and in one, with the same outcome; the first.
+    /// Checked in six parts and in one, with the same outcome; the first.
     fn checked_both_ways(dir: &Path) -> Checked<Seen> {
-        let (five, one) = (check(dir, FIVE), check(dir, ONE));
-        assert_eq!((&five.summary, &five.report, &five.tally), (&one.summary, &one.report, &one.tally));
-        five
+        let (six, one) = (check(dir, SIX), check(dir, ONE));
+        assert_eq!((&six.summary, &six.report, &six.tally), (&one.summary, &one.report, &one.tally));
+        six
     }
 
     fn tamper(dir: &Path, sql: &str, position: i64) {
@@ -231,10 +255,11 @@ mod tests {
             let ends = starts.iter().map(|&end| Some(end)).chain([None]);
             [None].into_iter().chain(starts.iter().map(|&start| Some(start))).zip(ends).collect()
         };
-        assert_eq!(part_ranges(Some(EVENTS as i64 - 1), FIVE), from(&[1_663, 3_326, 4_989, 6_652]));
-        assert_eq!(part_ranges(Some(2_500), FIVE), from(&[1_250]), "as many parts as there are events for");
-        assert_eq!(part_ranges(Some(500), FIVE), from(&[]));
-        assert_eq!(part_ranges(None, FIVE), from(&[]));
+        assert_eq!(part_ranges(Some(EVENTS as i64 - 1), SIX), from(&[2_078, 3_637, 4_806, 5_806, 6_806]));
+        assert_eq!(part_ranges(Some(EVENTS as i64 - 1), ONE), from(&[]));
+        assert_eq!(part_ranges(Some(2_500), SIX), from(&[1_000]), "as many parts as there are events for");
+        assert_eq!(part_ranges(Some(500), SIX), from(&[]));
+        assert_eq!(part_ranges(None, SIX), from(&[]));
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path(), Options::default()).unwrap();
         let mut receipts = Vec::new();
@@ -265,7 +290,7 @@ mod tests {
         assert!(matches!(checked.summary.breaks[0].kind, BreakKind::PayloadDigestMismatch { .. }));
         assert_eq!(checked.report.root, tree.root(), "the leaves are the envelopes' hashes");
 
-        // An envelope replaced in the fourth part, in another stream: its hash is not the
+        // An envelope replaced in the fifth part, in another stream: its hash is not the
         // stored one, and the tree is not the one recorded.
         let altered = 6_005;
         tamper(dir.path(), "UPDATE events SET envelope = x'0a00' WHERE position = ?1", altered);
@@ -285,6 +310,31 @@ mod tests {
         let breaks: Vec<_> = checked.summary.breaks.iter().map(|b| (b.stream.as_str(), b.position)).collect();
         assert_eq!(breaks, [("cell-2", 2_501), ("cell-1", broken as u64), ("cell-0", altered as u64)]);
         assert_eq!(checked.report.size, EVENTS as u64 - 1);
+    }
+
+    #[test]
+    fn parts_cover_the_log_once_and_shrink_to_the_least_at_its_end() {
+        for workers in [2, 3, 8] {
+            for events in [1, 999, 1_000, 1_999, 2_000, 8_315, 65_536, 1_000_003] {
+                let parts = Parts { workers, min_events: 1_000 };
+                let ranges = part_ranges(Some(events as i64 - 1), parts);
+                let (first, last) = (ranges[0], ranges[ranges.len() - 1]);
+                assert_eq!((first.0, last.1), (None, None), "{workers} workers, {events} events");
+                let sizes: Vec<u64> =
+                    ranges.iter().map(|&(from, to)| to.unwrap_or(events) - from.unwrap_or(0)).collect();
+                assert_eq!(sizes.iter().sum::<u64>(), events, "{ranges:?}");
+                assert!(ranges.windows(2).all(|w| w[0].1 == w[1].0), "contiguous: {ranges:?}");
+                let (&end, rest) = sizes.split_last().unwrap();
+                assert!(rest.windows(2).all(|w| w[0] >= w[1]), "shrinking: {sizes:?}");
+                assert!(rest.iter().all(|&size| size >= 1_000), "{sizes:?}");
+                // The last part is the rest: fewer than twice the least, unless it is the only one.
+                assert!(end < 2_000 || sizes.len() == 1 && events < 2_000, "{sizes:?}");
+                if events >= 65_536 {
+                    assert_eq!(rest.last(), Some(&1_000), "{sizes:?}");
+                    assert!(sizes[0] <= events / (2 * workers as u64), "{sizes:?}");
+                }
+            }
+        }
     }
 
     #[test]

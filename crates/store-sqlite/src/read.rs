@@ -164,35 +164,33 @@ pub enum ScanError {
 /// Walks every stored row in global order, as raw bytes, without opening a store (no lock, no
 /// writer): for `chibo verify` on a data directory, even one a server is using.
 pub fn scan(dir: &Path, visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
-    scan_rows(dir, Rows::All, visit)
-}
-
-/// Walks the stored rows at positions `from..to` (each end open when `None`), in global order,
-/// like [`scan`]: for walking a log in parts at once. The rows of a damaged store may have
-/// positions below 0; the part with no lower end has them.
-pub fn scan_positions(
-    dir: &Path,
-    from: Option<u64>,
-    to: Option<u64>,
-    visit: impl FnMut(RawEvent<'_>),
-) -> Result<(), ScanError> {
-    let bound = |end: Option<u64>| end.map(|p| i64::try_from(p).unwrap_or(i64::MAX));
-    scan_rows(dir, Rows::Positions(bound(from), bound(to)), visit)
-}
-
-/// The highest position stored, without opening a store, as [`scan`] reads; `None` when there
-/// is no event.
-pub fn last_position(dir: &Path) -> Result<Option<i64>, ScanError> {
-    let (path, conn) = open_scan(dir)?;
-    conn.query_row("SELECT max(position) FROM events", [], |row| row.get(0))
-        .map_err(|source| ScanError::Sqlite { path, source })
+    Scanner::open(dir, Access::Whole)?.rows(Rows::All, visit)
 }
 
 /// Walks the stored rows the store files under `stream`, in global order, as raw bytes, like
 /// [`scan`]: for reading `$checkpoints` before the whole log. Which stream a row is filed under
 /// is the store's index column; whether the envelope agrees is the verifier's to check.
 pub fn scan_stream(dir: &Path, stream: &str, visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
-    scan_rows(dir, Rows::Stream(stream), visit)
+    Scanner::open(dir, Access::Rows)?.stream(stream, visit)
+}
+
+/// How much of the file a [`Scanner`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Much of it, a page after another (the log or a long part of it): the file is mapped into
+    /// memory, so that each page is read in place rather than copied. Mapping costs the kernel
+    /// work for each page of the map touched, and again to unmap it.
+    Whole,
+    /// Rows here and there (a stream's, through its index): each page is read as needed.
+    Rows,
+}
+
+/// A read-only connection to a data directory's database, for scans like [`scan`], without
+/// opening a store: one thread's, for as many scans as it makes. Each scan is a read of its own,
+/// and sees the commits made before it began.
+pub struct Scanner {
+    path: PathBuf,
+    conn: Connection,
 }
 
 /// Which rows a scan reads.
@@ -202,42 +200,77 @@ enum Rows<'a> {
     Positions(Option<i64>, Option<i64>),
 }
 
-/// A read-only connection to the database in `dir`, for a scan.
-fn open_scan(dir: &Path) -> Result<(PathBuf, Connection), ScanError> {
-    let path = dir.join(schema::DB_FILE);
-    if !path.is_file() {
-        return Err(ScanError::NoData(dir.to_owned()));
-    }
-    match open_reader(&path) {
-        Ok(conn) => Ok((path, conn)),
-        Err(source) => Err(ScanError::Sqlite { path, source }),
-    }
-}
-
-fn scan_rows(dir: &Path, which: Rows<'_>, mut visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
-    let (path, conn) = open_scan(dir)?;
-    let err = |source| ScanError::Sqlite { path: path.clone(), source };
-    // One pass over the whole file: mapping it spares a copy of every page read.
-    conn.pragma_update(None, "mmap_size", SCAN_MMAP_BYTES).map_err(err)?;
-    // Bounds on the position (the rowid) as plain comparisons, so that SQLite seeks to the
-    // first row and stops after the last.
-    let (filter, params): (String, Vec<Param<'_>>) = match which {
-        Rows::All => (String::new(), vec![]),
-        Rows::Stream(stream) => ("WHERE stream = ?1".into(), vec![Param::Text(stream)]),
-        Rows::Positions(from, to) => {
-            let bounds = [(from, ">="), (to, "<")].into_iter().filter_map(|(end, op)| Some((end?, op)));
-            let (clauses, params): (Vec<_>, Vec<_>) =
-                bounds.enumerate().map(|(i, (end, op))| (format!("position {op} ?{}", i + 1), Param::Int(end))).unzip();
-            let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
-            (filter, params)
+impl Scanner {
+    /// Opens the database in `dir`, to read it as `access` says; [`ScanError::NoData`] if
+    /// there is none.
+    pub fn open(dir: &Path, access: Access) -> Result<Self, ScanError> {
+        let path = dir.join(schema::DB_FILE);
+        if !path.is_file() {
+            return Err(ScanError::NoData(dir.to_owned()));
         }
-    };
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM events {filter} ORDER BY position");
-    let mut rows = Cursor::new(&conn, &sql, &params).map_err(err)?;
-    while rows.step().map_err(err)? {
-        visit(raw_event(&rows).map_err(err)?);
+        let conn = open_reader(&path).and_then(|conn| {
+            if access == Access::Whole {
+                conn.pragma_update(None, "mmap_size", SCAN_MMAP_BYTES)?;
+            }
+            Ok(conn)
+        });
+        match conn {
+            Ok(conn) => Ok(Self { path, conn }),
+            Err(source) => Err(ScanError::Sqlite { path, source }),
+        }
     }
-    Ok(())
+
+    /// The highest position stored; `None` when there is no event.
+    pub fn last_position(&self) -> Result<Option<i64>, ScanError> {
+        self.conn.query_row("SELECT max(position) FROM events", [], |row| row.get(0)).map_err(|e| self.failed(e))
+    }
+
+    /// Walks the rows filed under `stream`, as [`scan_stream`] does.
+    pub fn stream(&self, stream: &str, visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
+        self.rows(Rows::Stream(stream), visit)
+    }
+
+    /// Walks the stored rows at positions `from..to` (each end open when `None`), in global
+    /// order, like [`scan`]: for walking a log in parts at once. The rows of a damaged store may
+    /// have positions below 0; the part with no lower end has them.
+    pub fn positions(
+        &self,
+        from: Option<u64>,
+        to: Option<u64>,
+        visit: impl FnMut(RawEvent<'_>),
+    ) -> Result<(), ScanError> {
+        let bound = |end: Option<u64>| end.map(|p| i64::try_from(p).unwrap_or(i64::MAX));
+        self.rows(Rows::Positions(bound(from), bound(to)), visit)
+    }
+
+    fn failed(&self, source: rusqlite::Error) -> ScanError {
+        ScanError::Sqlite { path: self.path.clone(), source }
+    }
+
+    fn rows(&self, which: Rows<'_>, mut visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
+        // Bounds on the position (the rowid) as plain comparisons, so that SQLite seeks to the
+        // first row and stops after the last.
+        let (filter, params): (String, Vec<Param<'_>>) = match which {
+            Rows::All => (String::new(), vec![]),
+            Rows::Stream(stream) => ("WHERE stream = ?1".into(), vec![Param::Text(stream)]),
+            Rows::Positions(from, to) => {
+                let bounds = [(from, ">="), (to, "<")].into_iter().filter_map(|(end, op)| Some((end?, op)));
+                let (clauses, params): (Vec<_>, Vec<_>) = bounds
+                    .enumerate()
+                    .map(|(i, (end, op))| (format!("position {op} ?{}", i + 1), Param::Int(end)))
+                    .unzip();
+                let filter =
+                    if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+                (filter, params)
+            }
+        };
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events {filter} ORDER BY position");
+        let mut rows = Cursor::new(&self.conn, &sql, &params).map_err(|e| self.failed(e))?;
+        while rows.step().map_err(|e| self.failed(e))? {
+            visit(raw_event(&rows).map_err(|e| self.failed(e))?);
+        }
+        Ok(())
+    }
 }
 
 /// The row of [`EVENT_COLUMNS`] the cursor is on, borrowed from it.
@@ -299,5 +332,31 @@ mod tests {
             let cached = reader.prepare_cached(sql).unwrap();
             assert_eq!(cached.get_status(StatementStatus::RePrepare), 0, "{sql}");
         }
+    }
+
+    #[test]
+    fn a_scanner_maps_the_file_only_to_read_it_whole() {
+        let (dir, _) = database(6);
+        let mapped = |access| {
+            let scanner = Scanner::open(dir.path(), access).unwrap();
+            scanner.conn.pragma_query_value(None, "mmap_size", |row| row.get::<_, i64>(0)).unwrap()
+        };
+        assert_eq!(mapped(Access::Whole), SCAN_MMAP_BYTES);
+        assert_eq!(mapped(Access::Rows), 0);
+
+        // One scanner, many scans: each reads what it asks for.
+        let scanner = Scanner::open(dir.path(), Access::Whole).unwrap();
+        let positions = |from, to| {
+            let mut seen = vec![];
+            scanner.positions(from, to, |event| seen.push(event.position)).unwrap();
+            seen
+        };
+        assert_eq!(positions(Some(2), Some(4)), [2, 3]);
+        assert_eq!(positions(None, Some(2)), [0, 1]);
+        assert_eq!(positions(Some(4), None), [4, 5]);
+        let mut revisions = vec![];
+        scanner.stream("cell-b", |event| revisions.push(event.revision)).unwrap();
+        assert_eq!(revisions, [0, 1, 2]);
+        assert_eq!(scanner.last_position().unwrap(), Some(5));
     }
 }
