@@ -266,8 +266,11 @@ impl Verifier {
         let (head, first) = match self.heads.get_mut(event.stream) {
             Some(head) => (head, false),
             None => {
-                let genesis = Head::Intact { next_revision: 0, last_hash: genesis(event.stream) };
-                (self.heads.entry(event.stream.to_owned()).or_insert(genesis), true)
+                // Entering a later part, the chain's head is the join's to find: the event is
+                // checked without one, and the head is set after it.
+                let last_hash = if self.later.is_some() { [0; HASH_LEN] } else { genesis(event.stream) };
+                let head = Head::Intact { next_revision: 0, last_hash };
+                (self.heads.entry(event.stream.to_owned()).or_insert(head), true)
             }
         };
         let Head::Intact { next_revision, last_hash } = *head else { return (false, computed, None) };
