@@ -1,4 +1,5 @@
-//! The three domain-separated SHA-256 hashes of the spec.
+//! The three domain-separated SHA-256 hashes of the spec, and the one function that computes
+//! them and the Merkle tree's.
 
 use sha2::digest::generic_array::{typenum::U64, GenericArray};
 use sha2::{Digest, Sha256};
@@ -19,18 +20,18 @@ const EVENT_TAG: &[u8] = b"chibo:event:v1\0";
 
 /// The `prev_hash` of revision 0 of `stream`.
 pub fn genesis(stream: &str) -> Hash {
-    short_sha256(&[GENESIS_TAG, stream.as_bytes()])
+    sha256_of(&[GENESIS_TAG, stream.as_bytes()])
 }
 
 /// The digest of a payload under its salt; the envelope carries this instead of the payload, so
 /// a payload can later be redacted while every hash still verifies.
 pub fn payload_digest(salt: &Salt, payload: &[u8]) -> Hash {
-    Sha256::new().chain_update(PAYLOAD_TAG).chain_update(salt).chain_update(payload).finalize().into()
+    sha256_of(&[PAYLOAD_TAG, salt, payload])
 }
 
 /// The hash of an event: over the stored envelope bytes, which already hold `prev_hash`.
 pub fn event_hash(envelope_bytes: &[u8]) -> Hash {
-    Sha256::new().chain_update(EVENT_TAG).chain_update(envelope_bytes).finalize().into()
+    sha256_of(&[EVENT_TAG, envelope_bytes])
 }
 
 /// SHA-256's initial state (FIPS 180-4, §5.3.3).
@@ -41,12 +42,13 @@ const SHA256_IV: [u32; 8] =
 /// 8-byte length.
 const SHORT_MAX: usize = 2 * 64 - 9;
 
-/// SHA-256 of the concatenation of `parts`.
+/// SHA-256 of the concatenation of `parts`: every hash of the spec and of the Merkle tree.
 ///
-/// The Merkle tree's leaves and nodes (33 and 65 bytes) and a stream's genesis are hashed once
-/// per event or more; a message this short is padded here and compressed in one call, without
-/// the buffering of an incremental hasher. A longer one is hashed by [`Sha256`].
-pub(crate) fn short_sha256(parts: &[&[u8]]) -> Hash {
+/// The Merkle tree's leaves and nodes (33 and 65 bytes), a stream's genesis and a short payload's
+/// digest are hashed once per event or more; a message of at most [`SHORT_MAX`] bytes is padded
+/// here and compressed in one call, without the buffering of an incremental hasher. A longer one
+/// is hashed by [`Sha256`].
+pub(crate) fn sha256_of(parts: &[&[u8]]) -> Hash {
     let len: usize = parts.iter().map(|part| part.len()).sum();
     if len > SHORT_MAX {
         let mut hasher = Sha256::new();
@@ -81,15 +83,15 @@ mod tests {
     /// every place: the same digest as the incremental hasher's.
     #[test]
     fn short_messages_hash_as_sha256_does() {
-        assert_eq!(short_sha256(&[]), <Hash>::from(Sha256::digest([])));
+        assert_eq!(sha256_of(&[]), <Hash>::from(Sha256::digest([])));
         let message: Vec<u8> = (0..SHORT_MAX as u32 + 4).map(|i| (i * 131 + 7) as u8).collect();
         for len in 0..message.len() {
             let whole = &message[..len];
             let expected: Hash = Sha256::digest(whole).into();
-            assert_eq!(short_sha256(&[whole]), expected, "{len} bytes");
+            assert_eq!(sha256_of(&[whole]), expected, "{len} bytes");
             for cut in [0, len / 3, len / 2, len] {
                 let (a, b) = whole.split_at(cut);
-                assert_eq!(short_sha256(&[a, &[], b]), expected, "{len} bytes cut at {cut}");
+                assert_eq!(sha256_of(&[a, &[], b]), expected, "{len} bytes cut at {cut}");
             }
         }
     }

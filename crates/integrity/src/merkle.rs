@@ -20,16 +20,16 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::hash::{short_sha256, Hash};
+use crate::hash::{sha256_of, Hash};
 
 /// The RFC 9162 hash of a leaf: `SHA-256(0x00 || data)`. In the log, `data` is an event's hash.
 pub fn leaf_hash(data: &[u8]) -> Hash {
-    short_sha256(&[&[0x00], data])
+    sha256_of(&[&[0x00], data])
 }
 
 /// The RFC 9162 hash of an interior node: `SHA-256(0x01 || left || right)`.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    short_sha256(&[&[0x01], left, right])
+    sha256_of(&[&[0x01], left, right])
 }
 
 /// The root of the empty tree: `SHA-256("")`.
