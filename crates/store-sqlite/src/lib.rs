@@ -40,7 +40,7 @@ use crate::{
     read::{query_events, sql_limit, ReadPool, PAGE_AFTER, PAGE_OF_STREAM},
     writer::{AppendRequest, Writer},
 };
-pub use read::{scan, scan_stream, Access, ScanError, Scanner};
+pub use read::{scan, Access, ScanError, Scanner};
 
 /// How many appends may wait for the writer before callers wait to enqueue.
 const QUEUE_DEPTH: usize = 4096;

@@ -167,13 +167,6 @@ pub fn scan(dir: &Path, visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError
     Scanner::open(dir, Access::Whole)?.rows(Rows::All, visit)
 }
 
-/// Walks the stored rows the store files under `stream`, in global order, as raw bytes, like
-/// [`scan`]: for reading `$checkpoints` before the whole log. Which stream a row is filed under
-/// is the store's index column; whether the envelope agrees is the verifier's to check.
-pub fn scan_stream(dir: &Path, stream: &str, visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
-    Scanner::open(dir, Access::Rows)?.stream(stream, visit)
-}
-
 /// How much of the file a [`Scanner`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -225,7 +218,9 @@ impl Scanner {
         self.conn.query_row("SELECT max(position) FROM events", [], |row| row.get(0)).map_err(|e| self.failed(e))
     }
 
-    /// Walks the rows filed under `stream`, as [`scan_stream`] does.
+    /// Walks the stored rows the store files under `stream`, in global order, as raw bytes, like
+    /// [`scan`]: for reading `$checkpoints` before the whole log. Which stream a row is filed
+    /// under is the store's index column; whether the envelope agrees is the verifier's to check.
     pub fn stream(&self, stream: &str, visit: impl FnMut(RawEvent<'_>)) -> Result<(), ScanError> {
         self.rows(Rows::Stream(stream), visit)
     }

@@ -5,7 +5,7 @@ use chibo_domain::StreamName;
 use chibo_integrity::Verifier;
 use chibo_store::{EventStore, ExpectedRevision};
 use chibo_store_contract::new_event;
-use chibo_store_sqlite::{scan, scan_stream, schema::DB_FILE, OpenError, Options, SqliteStore};
+use chibo_store_sqlite::{scan, schema::DB_FILE, Access, OpenError, Options, Scanner, SqliteStore};
 
 fn cell(id: &str) -> StreamName {
     StreamName::parse("stream", &format!("cell-{id}")).unwrap()
@@ -76,7 +76,7 @@ fn scanning_a_directory_without_data_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let err = scan(dir.path(), |_| {}).unwrap_err();
     assert!(err.to_string().contains("no chibo data"), "{err}");
-    let err = scan_stream(dir.path(), "cell-a", |_| {}).unwrap_err();
+    let Err(err) = Scanner::open(dir.path(), Access::Rows) else { panic!("a scanner opened no data") };
     assert!(err.to_string().contains("no chibo data"), "{err}");
 }
 
@@ -89,12 +89,12 @@ async fn scanning_one_stream_reads_its_rows_in_global_order() {
         store.append(&cell("b"), ExpectedRevision::NoStream, vec![new_event("2"), new_event("3")]).await.unwrap();
         store.append(&cell("a"), ExpectedRevision::Exact(0), vec![new_event("4")]).await.unwrap();
     }
+    let scanner = Scanner::open(dir.path(), Access::Rows).unwrap();
     let mut seen = Vec::new();
-    scan_stream(dir.path(), "cell-a", |event| seen.push((event.stream.to_owned(), event.revision, event.position)))
-        .unwrap();
+    scanner.stream("cell-a", |event| seen.push((event.stream.to_owned(), event.revision, event.position))).unwrap();
     assert_eq!(seen, [("cell-a".to_owned(), 0, 0), ("cell-a".to_owned(), 1, 3)]);
     let mut none = 0;
-    scan_stream(dir.path(), "$checkpoints", |_| none += 1).unwrap();
+    scanner.stream("$checkpoints", |_| none += 1).unwrap();
     assert_eq!(none, 0);
 }
 
