@@ -226,7 +226,7 @@ fn id_entry(body: IdBody) -> Result<(EventId, IdEntry), DecodeError> {
     Ok((event_id(&id)?, IdEntry { revision, event_type, role }))
 }
 
-fn fact_entry(body: FactBody) -> Result<(EventId, Fact), DecodeError> {
+fn fact_entry(body: FactBody) -> Result<(EventId, Box<Fact>), DecodeError> {
     let FactBody { event_id: id, position, revision, seconds, nanos, event_type, payload, corrected_by } = body;
     let occurred_at = Timestamp::new("occurred_at", seconds, nanos as i32).map_err(|e| bad(e.to_string()))?;
     let event = decode_event(&event_type, &payload).map_err(bad)?;
@@ -234,7 +234,7 @@ fn fact_entry(body: FactBody) -> Result<(EventId, Fact), DecodeError> {
         0 => None,
         _ => Some(event_id(&corrected_by)?),
     };
-    Ok((event_id(&id)?, Fact { position, revision, occurred_at, event, corrected_by }))
+    Ok((event_id(&id)?, Box::new(Fact { position, revision, occurred_at, event, corrected_by })))
 }
 
 /// Reads a stored payload as the event of type `event_type`, or says why it cannot.

@@ -88,8 +88,11 @@ pub struct IdEntry {
 pub struct StreamBook {
     /// The revision the next event will get (the stream's length).
     pub next_revision: u64,
-    /// The facts in force, by the original event's id.
-    pub facts: BTreeMap<EventId, Fact>,
+    /// The facts in force, by the original event's id. Each is boxed: event ids are random,
+    /// so a new fact goes into the middle of a tree node, and a node moves the entries after
+    /// it along; a pointer moves for less than a 200-byte fact (about a tenth of a rebuild's
+    /// time, docs/BENCHMARKS.md, tenth round), and a node's spare room holds pointers too.
+    pub facts: BTreeMap<EventId, Box<Fact>>,
     /// Every event id of the stream that is not in force, with what it stands for.
     others: BTreeMap<EventId, IdEntry>,
 }
@@ -223,7 +226,7 @@ impl State {
 
     /// The fact in force for `event_id` of `stream`.
     pub fn fact(&self, stream: &StreamName, event_id: &EventId) -> Option<&Fact> {
-        self.streams.get(stream)?.facts.get(event_id)
+        self.streams.get(stream)?.facts.get(event_id).map(|fact| &**fact)
     }
 
     /// Applies the next event of the log. Events must come in global order; each is kept as
@@ -282,15 +285,15 @@ impl State {
                         .is_some_and(|old| old.event.event_type() == correction.replacement.event_type());
                     if replaceable {
                         let old = book.facts.get(&target).cloned().expect("checked above");
-                        let new = Fact {
+                        let new = Box::new(Fact {
                             event: (*correction.replacement).clone(),
                             corrected_by: Some(*event_id),
-                            ..old.clone()
-                        };
+                            ..(*old).clone()
+                        });
                         self.index.toggle(stream, &target, &old, false);
                         self.index.toggle(stream, &target, &new, true);
                         book.facts.insert(target, new);
-                        Change::Replaced { target, old: Box::new(old) }
+                        Change::Replaced { target, old }
                     } else {
                         Change::Recorded
                     }
@@ -303,7 +306,7 @@ impl State {
                             self.index.toggle(stream, &target, &old, false);
                             book.others
                                 .insert(target, IdEntry { role: Role::Retracted { by: *event_id }, ..old.entry() });
-                            Change::Removed { target, old: Box::new(old) }
+                            Change::Removed { target, old }
                         }
                         None => Change::Recorded,
                     }
@@ -317,7 +320,7 @@ impl State {
                         corrected_by: None,
                     };
                     self.index.toggle(stream, event_id, &fact, true);
-                    book.facts.insert(*event_id, fact);
+                    book.facts.insert(*event_id, Box::new(fact));
                     Change::Inserted
                 }
             },
@@ -346,12 +349,12 @@ impl State {
                     self.index.toggle(&stream, &target, &new, false);
                 }
                 self.index.toggle(&stream, &target, &old, true);
-                book.facts.insert(target, *old);
+                book.facts.insert(target, old);
             }
             Change::Removed { target, old } => {
                 self.index.toggle(&stream, &target, &old, true);
                 book.others.remove(&target);
-                book.facts.insert(target, *old);
+                book.facts.insert(target, old);
             }
         }
         book.next_revision = next_revision;
@@ -385,12 +388,12 @@ impl State {
     pub(crate) fn book_from_parts(
         next_revision: u64,
         entries: impl IntoIterator<Item = (EventId, IdEntry)>,
-        facts: BTreeMap<EventId, Fact>,
+        facts: BTreeMap<EventId, Box<Fact>>,
     ) -> Result<StreamBook, String> {
         let mut book = StreamBook { next_revision, facts, others: BTreeMap::new() };
         let mut originals = 0;
         for (id, entry) in entries {
-            let in_force = book.facts.get(&id).map(Fact::entry);
+            let in_force = book.facts.get(&id).map(|fact| fact.entry());
             match (entry.role, in_force) {
                 (Role::Original, Some(fact)) if fact == entry => originals += 1,
                 (Role::Original, _) => return Err(format!("the original {id} has no fact of its revision and type")),
