@@ -221,7 +221,11 @@ impl Index {
     }
 
     fn toggle_cell(&mut self, cell: &Id, id: EventId, (revision, _): (u64, EventId), event: &Event, on: bool) {
-        let index = self.cells.entry(cell.clone()).or_default();
+        // The cell's id is copied only when the cell first appears: this runs for every event.
+        let index = match self.cells.get_mut(cell) {
+            Some(index) => index,
+            None => self.cells.entry(cell.clone()).or_default(),
+        };
         match event {
             Event::MemberJoined(e) => {
                 toggle_in(&mut index.membership, e.member_id.clone(), (e.date, revision, id), on);
@@ -245,10 +249,9 @@ impl Index {
             }
             Event::StudyPointsEarned(e) => {
                 let key = (e.member_id.clone(), e.date);
-                let total = index.points_by_day.entry(key.clone()).or_default();
                 if on {
-                    *total += u64::from(e.points);
-                } else {
+                    *index.points_by_day.entry(key).or_default() += u64::from(e.points);
+                } else if let Some(total) = index.points_by_day.get_mut(&key) {
                     *total -= u64::from(e.points);
                     if *total == 0 {
                         index.points_by_day.remove(&key);
