@@ -392,8 +392,8 @@ impl TryFrom<pb::OrganizationRegistered> for domain::OrganizationRegistered {
     fn try_from(value: pb::OrganizationRegistered) -> Result<Self> {
         let pb::OrganizationRegistered { org_id, parent_id, level, name, cell_type } = value;
         Self::new(domain::OrganizationRegisteredFields {
-            org_id: Id::parse("org_id", &org_id)?,
-            parent_id: Id::parse_optional("parent_id", &parent_id)?,
+            org_id: Id::parse_owned("org_id", org_id)?,
+            parent_id: Id::parse_optional_owned("parent_id", parent_id)?,
             level: enum_field("level", level)?,
             name,
             cell_type,
@@ -420,11 +420,11 @@ impl TryFrom<pb::MemberJoined> for domain::MemberJoined {
     fn try_from(value: pb::MemberJoined) -> Result<Self> {
         let pb::MemberJoined { member_id, name, date, how, transfer_cell_id } = value;
         Self::new(domain::MemberJoinedFields {
-            member_id: Id::parse("member_id", &member_id)?,
+            member_id: Id::parse_owned("member_id", member_id)?,
             name,
             date: Date::parse("date", &date)?,
             how: WireEnum::from_wire("how", how, domain::MembershipChange::JOINING)?,
-            transfer_cell_id: Id::parse_optional("transfer_cell_id", &transfer_cell_id)?,
+            transfer_cell_id: Id::parse_optional_owned("transfer_cell_id", transfer_cell_id)?,
         })
     }
 }
@@ -448,10 +448,10 @@ impl TryFrom<pb::MemberLeft> for domain::MemberLeft {
     fn try_from(value: pb::MemberLeft) -> Result<Self> {
         let pb::MemberLeft { member_id, date, how, transfer_cell_id, reason } = value;
         Self::new(domain::MemberLeftFields {
-            member_id: Id::parse("member_id", &member_id)?,
+            member_id: Id::parse_owned("member_id", member_id)?,
             date: Date::parse("date", &date)?,
             how: WireEnum::from_wire("how", how, domain::MembershipChange::LEAVING)?,
-            transfer_cell_id: Id::parse_optional("transfer_cell_id", &transfer_cell_id)?,
+            transfer_cell_id: Id::parse_optional_owned("transfer_cell_id", transfer_cell_id)?,
             reason,
         })
     }
@@ -476,7 +476,7 @@ impl TryFrom<pb::MemberRoleAssigned> for domain::MemberRoleAssigned {
     fn try_from(value: pb::MemberRoleAssigned) -> Result<Self> {
         let pb::MemberRoleAssigned { member_id, role, date } = value;
         Self::new(domain::MemberRoleAssignedFields {
-            member_id: Id::parse("member_id", &member_id)?,
+            member_id: Id::parse_owned("member_id", member_id)?,
             role: enum_field("role", role)?,
             date: Date::parse("date", &date)?,
         })
@@ -498,7 +498,11 @@ impl TryFrom<pb::Indicator> for domain::Indicator {
 
     fn try_from(value: pb::Indicator) -> Result<Self> {
         let pb::Indicator { indicator_id, name, max_points } = value;
-        Self::new(domain::IndicatorFields { indicator_id: Id::parse("indicator_id", &indicator_id)?, name, max_points })
+        Self::new(domain::IndicatorFields {
+            indicator_id: Id::parse_owned("indicator_id", indicator_id)?,
+            name,
+            max_points,
+        })
     }
 }
 
@@ -515,7 +519,7 @@ impl TryFrom<pb::Criterion> for domain::Criterion {
     fn try_from(value: pb::Criterion) -> Result<Self> {
         let pb::Criterion { criterion_id, name, hard, indicators } = value;
         Self::new(domain::CriterionFields {
-            criterion_id: Id::parse("criterion_id", &criterion_id)?,
+            criterion_id: Id::parse_owned("criterion_id", criterion_id)?,
             name,
             hard,
             indicators: list("indicators", indicators, domain::Indicator::try_from)?,
@@ -558,7 +562,7 @@ impl TryFrom<pb::RuleSetRef> for domain::RuleSetRef {
 
     fn try_from(value: pb::RuleSetRef) -> Result<Self> {
         let pb::RuleSetRef { name, version } = value;
-        Self::new(domain::RuleSetRefFields { name: Id::parse("name", &name)?, version })
+        Self::new(domain::RuleSetRefFields { name: Id::parse_owned("name", name)?, version })
     }
 }
 
@@ -583,7 +587,7 @@ impl TryFrom<pb::ProgrammeLaunched> for domain::ProgrammeLaunched {
             monthly_study_points_minimum,
         } = value;
         Self::new(domain::ProgrammeLaunchedFields {
-            programme_id: Id::parse("programme_id", &programme_id)?,
+            programme_id: Id::parse_owned("programme_id", programme_id)?,
             year: year("year", programme_year)?,
             name,
             framework: message("framework", framework, domain::CriteriaFramework::try_from)?,
@@ -623,7 +627,7 @@ impl TryFrom<pb::CellRegistered> for domain::CellRegistered {
     fn try_from(value: pb::CellRegistered) -> Result<Self> {
         let pb::CellRegistered { programme_id, date } = value;
         Self::new(domain::CellRegisteredFields {
-            programme_id: Id::parse("programme_id", &programme_id)?,
+            programme_id: Id::parse_owned("programme_id", programme_id)?,
             date: Date::parse("date", &date)?,
         })
     }
@@ -642,8 +646,8 @@ impl TryFrom<pb::CellSelected> for domain::CellSelected {
     fn try_from(value: pb::CellSelected) -> Result<Self> {
         let pb::CellSelected { programme_id, cell_id, decision_number, date } = value;
         Self::new(domain::CellSelectedFields {
-            programme_id: Id::parse("programme_id", &programme_id)?,
-            cell_id: Id::parse("cell_id", &cell_id)?,
+            programme_id: Id::parse_owned("programme_id", programme_id)?,
+            cell_id: Id::parse_owned("cell_id", cell_id)?,
             decision_number,
             date: Date::parse("date", &date)?,
         })
@@ -668,8 +672,8 @@ impl TryFrom<pb::CellCertified> for domain::CellCertified {
     fn try_from(value: pb::CellCertified) -> Result<Self> {
         let pb::CellCertified { programme_id, cell_id, decision_number, date, score } = value;
         Self::new(domain::CellCertifiedFields {
-            programme_id: Id::parse("programme_id", &programme_id)?,
-            cell_id: Id::parse("cell_id", &cell_id)?,
+            programme_id: Id::parse_owned("programme_id", programme_id)?,
+            cell_id: Id::parse_owned("cell_id", cell_id)?,
             decision_number,
             date: Date::parse("date", &date)?,
             score,
@@ -696,8 +700,8 @@ impl TryFrom<pb::CertificationRevoked> for domain::CertificationRevoked {
     fn try_from(value: pb::CertificationRevoked) -> Result<Self> {
         let pb::CertificationRevoked { programme_id, cell_id, decision_number, date, reason } = value;
         Self::new(domain::CertificationRevokedFields {
-            programme_id: Id::parse("programme_id", &programme_id)?,
-            cell_id: Id::parse("cell_id", &cell_id)?,
+            programme_id: Id::parse_owned("programme_id", programme_id)?,
+            cell_id: Id::parse_owned("cell_id", cell_id)?,
             decision_number,
             date: Date::parse("date", &date)?,
             reason,
@@ -727,7 +731,7 @@ impl TryFrom<pb::Attendance> for domain::Attendance {
     fn try_from(value: pb::Attendance) -> Result<Self> {
         let pb::Attendance { member_id, status, reason } = value;
         Self::new(domain::AttendanceFields {
-            member_id: Id::parse("member_id", &member_id)?,
+            member_id: Id::parse_owned("member_id", member_id)?,
             status: enum_field("status", status)?,
             reason,
         })
@@ -746,7 +750,7 @@ impl TryFrom<pb::Guest> for domain::Guest {
 
     fn try_from(value: pb::Guest) -> Result<Self> {
         let pb::Guest { name, committee_id, position } = value;
-        Self::new(domain::GuestFields { name, committee_id: Id::parse("committee_id", &committee_id)?, position })
+        Self::new(domain::GuestFields { name, committee_id: Id::parse_owned("committee_id", committee_id)?, position })
     }
 }
 
@@ -775,7 +779,7 @@ impl TryFrom<pb::MeetingHeld> for domain::MeetingHeld {
             committee_prepared,
         } = value;
         Self::new(domain::MeetingHeldFields {
-            meeting_id: Id::parse("meeting_id", &meeting_id)?,
+            meeting_id: Id::parse_owned("meeting_id", meeting_id)?,
             kind: enum_field("kind", kind)?,
             date: Date::parse("date", &date)?,
             duration_minutes,
@@ -827,8 +831,8 @@ impl TryFrom<pb::MemberSpoke> for domain::MemberSpoke {
     fn try_from(value: pb::MemberSpoke) -> Result<Self> {
         let pb::MemberSpoke { meeting_id, member_id, summary } = value;
         Self::new(domain::MemberSpokeFields {
-            meeting_id: Id::parse("meeting_id", &meeting_id)?,
-            member_id: Id::parse("member_id", &member_id)?,
+            meeting_id: Id::parse_owned("meeting_id", meeting_id)?,
+            member_id: Id::parse_owned("member_id", member_id)?,
             summary,
         })
     }
@@ -847,8 +851,8 @@ impl TryFrom<pb::MemberCommended> for domain::MemberCommended {
     fn try_from(value: pb::MemberCommended) -> Result<Self> {
         let pb::MemberCommended { meeting_id, member_id, reason } = value;
         Self::new(domain::MemberCommendedFields {
-            meeting_id: Id::parse("meeting_id", &meeting_id)?,
-            member_id: Id::parse("member_id", &member_id)?,
+            meeting_id: Id::parse_owned("meeting_id", meeting_id)?,
+            member_id: Id::parse_owned("member_id", member_id)?,
             reason,
         })
     }
@@ -867,8 +871,8 @@ impl TryFrom<pb::MemberReminded> for domain::MemberReminded {
     fn try_from(value: pb::MemberReminded) -> Result<Self> {
         let pb::MemberReminded { meeting_id, member_id, reason, severity } = value;
         Self::new(domain::MemberRemindedFields {
-            meeting_id: Id::parse("meeting_id", &meeting_id)?,
-            member_id: Id::parse("member_id", &member_id)?,
+            meeting_id: Id::parse_owned("meeting_id", meeting_id)?,
+            member_id: Id::parse_owned("member_id", member_id)?,
             reason,
             severity: enum_field("severity", severity)?,
         })
@@ -893,8 +897,8 @@ impl TryFrom<pb::ResolutionAdopted> for domain::ResolutionAdopted {
     fn try_from(value: pb::ResolutionAdopted) -> Result<Self> {
         let pb::ResolutionAdopted { meeting_id, resolution_id, title, summary } = value;
         Self::new(domain::ResolutionAdoptedFields {
-            meeting_id: Id::parse("meeting_id", &meeting_id)?,
-            resolution_id: Id::parse("resolution_id", &resolution_id)?,
+            meeting_id: Id::parse_owned("meeting_id", meeting_id)?,
+            resolution_id: Id::parse_owned("resolution_id", resolution_id)?,
             title,
             summary,
         })
@@ -919,9 +923,9 @@ impl TryFrom<pb::TaskAssigned> for domain::TaskAssigned {
     fn try_from(value: pb::TaskAssigned) -> Result<Self> {
         let pb::TaskAssigned { task_id, resolution_id, member_id, description, due } = value;
         Self::new(domain::TaskAssignedFields {
-            task_id: Id::parse("task_id", &task_id)?,
-            resolution_id: Id::parse_optional("resolution_id", &resolution_id)?,
-            member_id: Id::parse("member_id", &member_id)?,
+            task_id: Id::parse_owned("task_id", task_id)?,
+            resolution_id: Id::parse_optional_owned("resolution_id", resolution_id)?,
+            member_id: Id::parse_owned("member_id", member_id)?,
             description,
             due: Date::parse("due", &due)?,
         })
@@ -947,8 +951,8 @@ impl TryFrom<pb::TaskCompleted> for domain::TaskCompleted {
     fn try_from(value: pb::TaskCompleted) -> Result<Self> {
         let pb::TaskCompleted { task_id, member_id, date, outcome } = value;
         Self::new(domain::TaskCompletedFields {
-            task_id: Id::parse("task_id", &task_id)?,
-            member_id: Id::parse("member_id", &member_id)?,
+            task_id: Id::parse_owned("task_id", task_id)?,
+            member_id: Id::parse_owned("member_id", member_id)?,
             date: Date::parse("date", &date)?,
             outcome,
         })
@@ -989,10 +993,10 @@ impl TryFrom<pb::MeetingScored> for domain::MeetingScored {
     fn try_from(value: pb::MeetingScored) -> Result<Self> {
         let pb::MeetingScored { meeting_id, rubric, parts, scorer } = value;
         Self::new(domain::MeetingScoredFields {
-            meeting_id: Id::parse("meeting_id", &meeting_id)?,
+            meeting_id: Id::parse_owned("meeting_id", meeting_id)?,
             rubric: message("rubric", rubric, domain::RuleSetRef::try_from)?,
             parts: list("parts", parts, domain::ScorePart::try_from)?,
-            scorer: Id::parse("scorer", &scorer)?,
+            scorer: Id::parse_owned("scorer", scorer)?,
         })
     }
 }
@@ -1018,7 +1022,7 @@ impl TryFrom<pb::StudyPointsEarned> for domain::StudyPointsEarned {
     fn try_from(value: pb::StudyPointsEarned) -> Result<Self> {
         let pb::StudyPointsEarned { member_id, points, date, activity, source_ref } = value;
         Self::new(domain::StudyPointsEarnedFields {
-            member_id: Id::parse("member_id", &member_id)?,
+            member_id: Id::parse_owned("member_id", member_id)?,
             points,
             date: Date::parse("date", &date)?,
             activity,
@@ -1045,7 +1049,7 @@ impl TryFrom<pb::IndicatorScore> for domain::IndicatorScore {
 
     fn try_from(value: pb::IndicatorScore) -> Result<Self> {
         let pb::IndicatorScore { indicator_id, points } = value;
-        Ok(Self { indicator_id: Id::parse("indicator_id", &indicator_id)?, points })
+        Ok(Self { indicator_id: Id::parse_owned("indicator_id", indicator_id)?, points })
     }
 }
 
@@ -1062,7 +1066,7 @@ impl TryFrom<pb::IndicatorsScored> for domain::IndicatorsScored {
     fn try_from(value: pb::IndicatorsScored) -> Result<Self> {
         let pb::IndicatorsScored { programme_id, period, scores, scored_by } = value;
         Self::new(domain::IndicatorsScoredFields {
-            programme_id: Id::parse("programme_id", &programme_id)?,
+            programme_id: Id::parse_owned("programme_id", programme_id)?,
             period: Period::parse("period", &period)?,
             scores: list("scores", scores, domain::IndicatorScore::try_from)?,
             scored_by: enum_field("scored_by", scored_by)?,
@@ -1090,7 +1094,7 @@ impl TryFrom<pb::CriterionCheck> for domain::CriterionCheck {
 
     fn try_from(value: pb::CriterionCheck) -> Result<Self> {
         let pb::CriterionCheck { criterion_id, met } = value;
-        Ok(Self { criterion_id: Id::parse("criterion_id", &criterion_id)?, met })
+        Ok(Self { criterion_id: Id::parse_owned("criterion_id", criterion_id)?, met })
     }
 }
 
@@ -1108,12 +1112,12 @@ impl TryFrom<pb::InspectionConducted> for domain::InspectionConducted {
         let pb::InspectionConducted { inspection_id, cell_id, date, findings, conclusion, programme_id, criteria } =
             value;
         Self::new(domain::InspectionConductedFields {
-            inspection_id: Id::parse("inspection_id", &inspection_id)?,
-            cell_id: Id::parse("cell_id", &cell_id)?,
+            inspection_id: Id::parse_owned("inspection_id", inspection_id)?,
+            cell_id: Id::parse_owned("cell_id", cell_id)?,
             date: Date::parse("date", &date)?,
             findings,
             conclusion: enum_field("conclusion", conclusion)?,
-            programme_id: Id::parse_optional("programme_id", &programme_id)?,
+            programme_id: Id::parse_optional_owned("programme_id", programme_id)?,
             criteria: list("criteria", criteria, domain::CriterionCheck::try_from)?,
         })
     }
@@ -1148,7 +1152,7 @@ impl TryFrom<pb::CandidateTrained> for domain::CandidateTrained {
     fn try_from(value: pb::CandidateTrained) -> Result<Self> {
         let pb::CandidateTrained { candidate_id, name, course, date } = value;
         Self::new(domain::CandidateTrainedFields {
-            candidate_id: Id::parse("candidate_id", &candidate_id)?,
+            candidate_id: Id::parse_owned("candidate_id", candidate_id)?,
             name,
             course,
             date: Date::parse("date", &date)?,
@@ -1176,8 +1180,8 @@ impl TryFrom<pb::MemberClassified> for domain::MemberClassified {
             value;
         Self::new(domain::MemberClassifiedFields {
             year: year("year", classified_year)?,
-            cell_id: Id::parse("cell_id", &cell_id)?,
-            member_id: Id::parse("member_id", &member_id)?,
+            cell_id: Id::parse_owned("cell_id", cell_id)?,
+            member_id: Id::parse_owned("member_id", member_id)?,
             level: enum_field("level", level)?,
             rule_set: message("rule_set", rule_set, domain::RuleSetRef::try_from)?,
             evaluation_digest: digest("evaluation_digest", &evaluation_digest)?,
@@ -1206,7 +1210,7 @@ impl TryFrom<pb::CellClassified> for domain::CellClassified {
         let pb::CellClassified { year: classified_year, cell_id, level, rule_set, evaluation_digest } = value;
         Self::new(domain::CellClassifiedFields {
             year: year("year", classified_year)?,
-            cell_id: Id::parse("cell_id", &cell_id)?,
+            cell_id: Id::parse_owned("cell_id", cell_id)?,
             level: enum_field("level", level)?,
             rule_set: message("rule_set", rule_set, domain::RuleSetRef::try_from)?,
             evaluation_digest: digest("evaluation_digest", &evaluation_digest)?,
@@ -1282,7 +1286,7 @@ impl TryFrom<pb::SigningKeyRegistered> for domain::SigningKeyRegistered {
     fn try_from(value: pb::SigningKeyRegistered) -> Result<Self> {
         let pb::SigningKeyRegistered { key_id, principal, algorithm, public_key } = value;
         Self::new(domain::SigningKeyRegisteredFields {
-            key_id: Id::parse("key_id", &key_id)?,
+            key_id: Id::parse_owned("key_id", key_id)?,
             principal,
             algorithm: enum_field("algorithm", algorithm)?,
             public_key,
@@ -1307,7 +1311,7 @@ impl TryFrom<pb::SigningKeyRevoked> for domain::SigningKeyRevoked {
 
     fn try_from(value: pb::SigningKeyRevoked) -> Result<Self> {
         let pb::SigningKeyRevoked { key_id, reason } = value;
-        Self::new(domain::SigningKeyRevokedFields { key_id: Id::parse("key_id", &key_id)?, reason })
+        Self::new(domain::SigningKeyRevokedFields { key_id: Id::parse_owned("key_id", key_id)?, reason })
     }
 }
 
@@ -1340,11 +1344,11 @@ impl TryFrom<pb::CredentialIssued> for domain::CredentialIssued {
     fn try_from(value: pb::CredentialIssued) -> Result<Self> {
         let pb::CredentialIssued { credential_id, principal, role, scope_org_id, member_id, kind, digest } = value;
         Self::new(domain::CredentialIssuedFields {
-            credential_id: Id::parse("credential_id", &credential_id)?,
+            credential_id: Id::parse_owned("credential_id", credential_id)?,
             principal,
             role: enum_field("role", role)?,
-            scope_org_id: Id::parse_optional("scope_org_id", &scope_org_id)?,
-            member_id: Id::parse_optional("member_id", &member_id)?,
+            scope_org_id: Id::parse_optional_owned("scope_org_id", scope_org_id)?,
+            member_id: Id::parse_optional_owned("member_id", member_id)?,
             kind: enum_field("kind", kind)?,
             digest,
         })
@@ -1373,7 +1377,7 @@ impl TryFrom<pb::CredentialRevoked> for domain::CredentialRevoked {
     fn try_from(value: pb::CredentialRevoked) -> Result<Self> {
         let pb::CredentialRevoked { credential_id, reason } = value;
         Self::new(domain::CredentialRevokedFields {
-            credential_id: Id::parse("credential_id", &credential_id)?,
+            credential_id: Id::parse_owned("credential_id", credential_id)?,
             reason,
         })
     }
