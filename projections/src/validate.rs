@@ -547,7 +547,7 @@ impl Rules<'_, '_> {
                     .index()
                     .cells
                     .get(cell)
-                    .and_then(|c| c.points_by_day.get(&(e.member_id.clone(), e.date)))
+                    .and_then(|c| c.points_by_day.get(&e.member_id)?.get(&e.date))
                     .copied()
                     .unwrap_or(0);
                 if earned + u64::from(e.points) > u64::from(cap) {

@@ -51,8 +51,10 @@ pub struct CellIndex {
     pub tasks: Sets<Id, EventId>,
     /// Task completions by task id.
     pub completions: Sets<Id, EventId>,
-    /// Study points per member per day.
-    pub points_by_day: BTreeMap<(Id, Date), u64>,
+    /// Study points per member, per day. By member first: a cell has a few dozen members and
+    /// hundreds of days each, and a lookup then compares the member's id a few times instead
+    /// of at every level of one tree of them all.
+    pub points_by_day: BTreeMap<Id, BTreeMap<Date, u64>>,
     /// Registrations by programme.
     pub registrations: Sets<Id, EventId>,
     /// Indicator scores by (programme, month, scorer).
@@ -248,13 +250,22 @@ impl Index {
                 toggle_in(&mut index.meeting_scores, (e.meeting_id.clone(), e.scorer.clone()), id, on)
             }
             Event::StudyPointsEarned(e) => {
-                let key = (e.member_id.clone(), e.date);
+                let points = u64::from(e.points);
                 if on {
-                    *index.points_by_day.entry(key).or_default() += u64::from(e.points);
-                } else if let Some(total) = index.points_by_day.get_mut(&key) {
-                    *total -= u64::from(e.points);
-                    if *total == 0 {
-                        index.points_by_day.remove(&key);
+                    let days = match index.points_by_day.get_mut(&e.member_id) {
+                        Some(days) => days,
+                        None => index.points_by_day.entry(e.member_id.clone()).or_default(),
+                    };
+                    *days.entry(e.date).or_default() += points;
+                } else if let Some(days) = index.points_by_day.get_mut(&e.member_id) {
+                    if let Some(total) = days.get_mut(&e.date) {
+                        *total -= points;
+                        if *total == 0 {
+                            days.remove(&e.date);
+                        }
+                    }
+                    if days.is_empty() {
+                        index.points_by_day.remove(&e.member_id);
                     }
                 }
             }
