@@ -89,9 +89,9 @@ pub struct StreamBook {
     /// The revision the next event will get (the stream's length).
     pub next_revision: u64,
     /// The facts in force, by the original event's id. Each is boxed: event ids are random,
-    /// so a new fact goes into the middle of a tree node, and a node moves the entries after
-    /// it along; a pointer moves for less than a 200-byte fact (about a tenth of a rebuild's
-    /// time, docs/BENCHMARKS.md, tenth round), and a node's spare room holds pointers too.
+    /// so a new fact goes into the middle of a tree node, and the node moves the entries after
+    /// it along. Unboxed, that moving was about a tenth of a rebuild's time (docs/BENCHMARKS.md,
+    /// tenth round); boxed, it moves pointers, and a node's spare room holds pointers too.
     pub facts: BTreeMap<EventId, Box<Fact>>,
     /// Every event id of the stream that is not in force, with what it stands for.
     others: BTreeMap<EventId, IdEntry>,
