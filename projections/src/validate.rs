@@ -117,7 +117,7 @@ pub fn check_submission(
             break;
         }
         if i + 1 < events.len() {
-            undos.push(state.apply(&tentative(state, stream, candidate, candidate.event.clone())));
+            undos.push(state.apply_tentatively(tentative(state, stream, candidate, candidate.event.clone())));
         }
     }
     while let Some(undo) = undos.pop() {
@@ -200,7 +200,7 @@ fn check_correction(
         reason: "correction check".into(),
     })
     .expect("a retraction with a reason is well formed");
-    let undo = state.apply(&tentative(state, stream, candidate, Event::EventRetracted(retraction)));
+    let undo = state.apply_tentatively(tentative(state, stream, candidate, Event::EventRetracted(retraction)));
     let outcome = Rules { state, cx, stream }.check(replacement, candidate.occurred_at).map_err(at);
     state.undo(undo);
     outcome

@@ -233,13 +233,18 @@ fn incremental_with_restarts_equals_rebuilt_from_zero() {
                 incremental = State::decode(&incremental.encode()).expect("a snapshot reads back");
             }
             if rng.gen_bool(0.1) {
-                let before = incremental.encode();
-                let undos: Vec<_> =
-                    log.events[i..(i + 3).min(log.events.len())].iter().map(|e| incremental.apply(e)).collect();
+                let (before, index_before) = (incremental.encode(), incremental.index().clone());
+                // By reference (a copy of each event kept) or by value (the check of a batch).
+                let owned = rng.gen_bool(0.5);
+                let undos: Vec<_> = log.events[i..(i + 3).min(log.events.len())]
+                    .iter()
+                    .map(|e| if owned { incremental.apply_tentatively(e.clone()) } else { incremental.apply(e) })
+                    .collect();
                 for undo in undos.into_iter().rev() {
                     incremental.undo(undo);
                 }
                 assert_eq!(incremental.encode(), before, "seed {seed}: undo at {i} left a trace");
+                assert_eq!(incremental.index(), &index_before, "seed {seed}: undo at {i} left a trace in the index");
             }
             drop(incremental.apply(e));
         }

@@ -251,6 +251,16 @@ impl State {
         drop(self.fold(&recorded, event));
     }
 
+    /// [`State::apply`] for an event made to be applied and undone (a batch's check): the event
+    /// and its stream's name are kept, by the state and the undo, rather than copied.
+    pub fn apply_tentatively(&mut self, mut recorded: Recorded) -> Undo {
+        let (log_size, last_hash) = (self.log_size, self.last_hash);
+        let event = recorded.event.take().map(Cow::Owned);
+        let (next_revision, change) = self.fold(&recorded, event);
+        let Recorded { stream, event_id, .. } = recorded;
+        Undo { stream, event_id, log_size, last_hash, next_revision, change }
+    }
+
     /// What [`State::apply`] does, with `event` in place of `recorded.event`; returns the
     /// stream's previous length and the change, for an undo.
     fn fold(&mut self, recorded: &Recorded, event: Option<Cow<'_, Event>>) -> (u64, Change) {
