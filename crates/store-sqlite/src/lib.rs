@@ -189,13 +189,16 @@ impl EventStore for SqliteStore {
     ) -> Result<Vec<StoredEvent>, ReadError> {
         let stream = stream.to_string();
         let from = i64::try_from(from_revision).unwrap_or(i64::MAX);
-        self.read(move |conn| query_events(conn, PAGE_OF_STREAM, rusqlite::params![stream, from, sql_limit(max_count)]))
-            .await
+        self.read(move |conn| {
+            query_events(conn, PAGE_OF_STREAM, rusqlite::params![stream, from, sql_limit(max_count)], max_count)
+        })
+        .await
     }
 
     async fn read_all(&self, after: Option<u64>, max_count: usize) -> Result<Vec<StoredEvent>, ReadError> {
         let after = after.map_or(-1, |p| i64::try_from(p).unwrap_or(i64::MAX));
-        self.read(move |conn| query_events(conn, PAGE_AFTER, rusqlite::params![after, sql_limit(max_count)])).await
+        self.read(move |conn| query_events(conn, PAGE_AFTER, rusqlite::params![after, sql_limit(max_count)], max_count))
+            .await
     }
 
     fn committed(&self) -> watch::Receiver<Option<u64>> {

@@ -125,15 +125,21 @@ pub fn stored_event(row: &Row<'_>) -> rusqlite::Result<Result<StoredEvent, ReadE
     }))
 }
 
-/// Runs a query over [`EVENT_COLUMNS`] and collects the events.
+/// Events a page's vector is made room for before its rows are read: a replay's page, so that
+/// a whole one is read without the vector growing (and copying itself) along the way.
+const PAGE_ROOM: usize = 4096;
+
+/// Runs a query over [`EVENT_COLUMNS`] and collects the events, of which there will be at most
+/// `max_count`.
 pub fn query_events(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
+    max_count: usize,
 ) -> Result<Vec<StoredEvent>, ReadError> {
     let mut stmt = conn.prepare_cached(sql).map_err(unavailable)?;
     let rows = stmt.query_map(params, stored_event).map_err(unavailable)?;
-    let mut events = Vec::new();
+    let mut events = Vec::with_capacity(max_count.min(PAGE_ROOM));
     for row in rows {
         events.push(row.map_err(unavailable)??);
     }
@@ -316,10 +322,10 @@ mod tests {
         let (_dir, path) = database(20);
         let reader = open_reader(&path).unwrap();
         for limit in 1..=4 {
-            let page = query_events(&reader, PAGE_AFTER, params![limit, limit]).unwrap();
+            let page = query_events(&reader, PAGE_AFTER, params![limit, limit], limit).unwrap();
             let positions: Vec<u64> = page.iter().map(|e| e.position).collect();
             assert_eq!(positions, (limit as u64 + 1..=2 * limit as u64).collect::<Vec<_>>());
-            let page = query_events(&reader, PAGE_OF_STREAM, params!["cell-b", 1, limit]).unwrap();
+            let page = query_events(&reader, PAGE_OF_STREAM, params!["cell-b", 1, limit], limit).unwrap();
             let revisions: Vec<u64> = page.iter().map(|e| e.revision).collect();
             assert_eq!(revisions, (1..=limit as u64).collect::<Vec<_>>());
         }
