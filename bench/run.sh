@@ -169,6 +169,7 @@ awk -F'\t' '
         print head
         row("batched ingest over gRPC", "load.batched.events_per_s", "≥ 100,000")
         row("  streams in the widest wave", "load.batched.widest_wave", "")
+        row("  requests in flight on average", "load.batched.in_flight", "")
         row("  p50 per request", "load.batched.p50_ms", "")
         row("  p99 per request", "load.batched.p99_ms", "")
         row("  p99.9 per request", "load.batched.p99_9_ms", "")
@@ -178,6 +179,7 @@ awk -F'\t' '
         ratio("  batched ingest / PostgreSQL", "load.batched.events_per_s", "postgres_peer.events_per_s", "≥ 3")
         row("unary ingest", "load.unary.events_per_s", "≥ 10,000")
         row("  streams in the widest wave", "load.unary.widest_wave", "")
+        row("  requests in flight on average", "load.unary.in_flight", "")
         row("  p50", "load.unary.p50_ms", "")
         row("  p99", "load.unary.p99_ms", "≤ 20")
         row("  p99.9", "load.unary.p99_9_ms", "")

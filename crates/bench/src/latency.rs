@@ -25,6 +25,14 @@ impl Latencies {
         self.samples.len()
     }
 
+    /// How many requests were in flight on average over `wall`: every request's time added up,
+    /// divided by the wall time (Little's law). A load of N clients keeps fewer than N in flight
+    /// when clients wait for one another; `None` for no wall time.
+    pub fn mean_in_flight(&self, wall: Duration) -> Option<f64> {
+        let total: Duration = self.samples.iter().sum();
+        (!wall.is_zero()).then(|| total.as_secs_f64() / wall.as_secs_f64())
+    }
+
     /// The `p`th percentile (0 < p ≤ 100) by the nearest-rank method: the smallest sample with
     /// at least p % of the samples at or below it. `None` without samples or for p out of range.
     pub fn percentile(&mut self, p: f64) -> Option<Duration> {
@@ -70,6 +78,16 @@ mod tests {
         assert_eq!(l.percentile(50.0), Some(Duration::from_millis(20)));
         assert_eq!(l.percentile(99.9), Some(Duration::from_millis(30)));
         assert_eq!(l.percentile(0.1), Some(Duration::from_millis(10)));
+    }
+
+    #[test]
+    fn in_flight_is_the_requests_time_over_the_wall_time() {
+        // Two clients each busy the whole 100 ms, one request of 100 ms or two of 50 ms.
+        assert_eq!(of(&[100, 50, 50]).mean_in_flight(Duration::from_millis(100)), Some(2.0));
+        // One request of 30 ms in 120 ms: a quarter of the time, one request in flight.
+        assert_eq!(of(&[30]).mean_in_flight(Duration::from_millis(120)), Some(0.25));
+        assert_eq!(of(&[]).mean_in_flight(Duration::from_millis(10)), Some(0.0));
+        assert_eq!(of(&[5]).mean_in_flight(Duration::ZERO), None);
     }
 
     #[test]

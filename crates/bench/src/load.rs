@@ -175,6 +175,14 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         }
     }
     figure::millis(&format!("load.{name}.wall_ms"), elapsed, &what);
+    if let Some(in_flight) = latencies.mean_in_flight(elapsed) {
+        figure::print(
+            &format!("load.{name}.in_flight"),
+            in_flight,
+            "requests",
+            &format!("in flight on average, of {clients} clients (every request's time / the wall time)"),
+        );
+    }
     let widest = workload.waves.iter().map(Vec::len).max().unwrap_or(0);
     figure::print(
         &format!("load.{name}.widest_wave"),
