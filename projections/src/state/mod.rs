@@ -165,6 +165,22 @@ pub struct Undo {
     change: Change,
 }
 
+/// What one apply changed, and what the state was before it: an [`Undo`] but for the event's
+/// stream and id, which the caller gives as it can (a copy, or the event's own).
+struct Folded {
+    log_size: u64,
+    last_hash: Option<[u8; 32]>,
+    next_revision: u64,
+    change: Change,
+}
+
+impl Folded {
+    fn undo(self, stream: StreamName, event_id: EventId) -> Undo {
+        let Folded { log_size, last_hash, next_revision, change } = self;
+        Undo { stream, event_id, log_size, last_hash, next_revision, change }
+    }
+}
+
 #[derive(Debug)]
 enum Change {
     /// Nothing but the id entry (an unreadable event, or a correction of nothing).
@@ -232,16 +248,7 @@ impl State {
     /// Applies the next event of the log. Events must come in global order; each is kept as
     /// recorded (see the module doc).
     pub fn apply(&mut self, recorded: &Recorded) -> Undo {
-        let (log_size, last_hash) = (self.log_size, self.last_hash);
-        let (next_revision, change) = self.fold(recorded, recorded.event.as_ref().map(Cow::Borrowed));
-        Undo {
-            stream: recorded.stream.clone(),
-            event_id: recorded.event_id,
-            log_size,
-            last_hash,
-            next_revision,
-            change,
-        }
+        self.fold(recorded, recorded.event.as_ref().map(Cow::Borrowed)).undo(recorded.stream.clone(), recorded.event_id)
     }
 
     /// Applies the next event of the log for good, like [`State::apply`] with its undo dropped,
@@ -254,16 +261,14 @@ impl State {
     /// [`State::apply`] for an event made to be applied and undone (a batch's check): the event
     /// and its stream's name are kept, by the state and the undo, rather than copied.
     pub fn apply_tentatively(&mut self, mut recorded: Recorded) -> Undo {
-        let (log_size, last_hash) = (self.log_size, self.last_hash);
         let event = recorded.event.take().map(Cow::Owned);
-        let (next_revision, change) = self.fold(&recorded, event);
-        let Recorded { stream, event_id, .. } = recorded;
-        Undo { stream, event_id, log_size, last_hash, next_revision, change }
+        self.fold(&recorded, event).undo(recorded.stream, recorded.event_id)
     }
 
-    /// What [`State::apply`] does, with `event` in place of `recorded.event`; returns the
-    /// stream's previous length and the change, for an undo.
-    fn fold(&mut self, recorded: &Recorded, event: Option<Cow<'_, Event>>) -> (u64, Change) {
+    /// What [`State::apply`] does, with `event` in place of `recorded.event`; returns what an
+    /// undo needs besides the event's stream and id.
+    fn fold(&mut self, recorded: &Recorded, event: Option<Cow<'_, Event>>) -> Folded {
+        let (log_size, last_hash) = (self.log_size, self.last_hash);
         let Recorded { position, stream, revision, event_id, hash, .. } = recorded;
         let occurred_at = recorded.occurred_at;
         // A stream's name is copied once, when it first appears; its book, when a frozen state
@@ -335,7 +340,7 @@ impl State {
                 }
             },
         };
-        (next_revision, change)
+        Folded { log_size, last_hash, next_revision, change }
     }
 
     /// Takes back the [`State::apply`] that returned `undo`. Undos must be taken in the reverse
