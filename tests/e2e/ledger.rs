@@ -1269,6 +1269,8 @@ async fn metrics_are_served() {
     assert_eq!(added("chibo_appends_total{outcome=\"ok\"}"), 3.0, "{page}");
     assert_eq!(added("chibo_appends_total{outcome=\"duplicate\"}"), 1.0, "{page}");
     assert_eq!(added("chibo_appends_total{outcome=\"InvalidArgument\"}"), 1.0, "{page}");
+    assert_eq!(added("chibo_append_duration_seconds_count"), 5.0, "every append is timed, refusals too: {page}");
+    assert!(added("chibo_append_duration_seconds_sum") > 0.0, "{page}");
     assert!(page.contains("# TYPE chibo_commit_duration_seconds histogram"), "{page}");
     assert!(sample(&page, "chibo_commit_duration_seconds_count").is_some(), "commits are counted: {page}");
     let commits = added("chibo_commit_duration_seconds_count");

@@ -2,6 +2,7 @@
 //! streamed back as the stored bytes.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use chibo_domain::id::CREDENTIALS_STREAM;
 use chibo_proto::v1::{self as pb, ledger_server::Ledger};
@@ -47,6 +48,7 @@ impl LedgerService {
     }
 
     async fn append(&self, request: AppendRequest, caller: &Caller) -> Result<Vec<pb::Receipt>, Status> {
+        let arrived = Instant::now();
         let result = async {
             let CheckedRequest { stream, expected, fields, submissions } = check_request(request, now())?;
             let events = new_events(submissions, caller.actor())?;
@@ -60,7 +62,7 @@ impl LedgerService {
             Ok(receipts.iter().map(receipt).collect())
         }
         .await;
-        self.metrics.observe_append(&result);
+        self.metrics.observe_append(&result, arrived.elapsed());
         result
     }
 }

@@ -1,5 +1,6 @@
-//! Prometheus metrics, served as text on `/metrics` of their own HTTP port: appends by outcome,
-//! events appended, commit (fsync) latency and group sizes, subscribers and their lag.
+//! Prometheus metrics, served as text on `/metrics` of their own HTTP port: appends by outcome
+//! and their latency, events appended, commit (fsync) latency and group sizes, subscribers and
+//! their lag.
 
 use std::{
     future::Future,
@@ -27,6 +28,7 @@ pub struct Metrics {
     appends: Family<Outcome, Counter>,
     events: Counter,
     duplicates: Counter,
+    append_seconds: Histogram,
     commit_seconds: Histogram,
     commit_events: Histogram,
     commit_appends: Histogram,
@@ -62,6 +64,13 @@ impl Metrics {
             "Resubmitted events answered with their original receipt",
             duplicates.clone(),
         );
+        let append_seconds = Histogram::new(exponential(0.0001, 2.0, 16));
+        registry.register(
+            "append_duration_seconds",
+            "Time from an append request's arrival at the Ledger service to its answer: its checks, \
+             the wait for the state to cover the log, and its commit",
+            append_seconds.clone(),
+        );
         let commit_seconds = Histogram::new(exponential(0.0001, 2.0, 16));
         registry.register(
             "commit_duration_seconds",
@@ -85,6 +94,7 @@ impl Metrics {
             appends,
             events,
             duplicates,
+            append_seconds,
             commit_seconds,
             commit_events,
             commit_appends,
@@ -93,8 +103,8 @@ impl Metrics {
         }
     }
 
-    /// Counts an append request by its outcome.
-    pub fn observe_append<T>(&self, result: &Result<Vec<T>, Status>)
+    /// Counts an append request by its outcome, answered `elapsed` after it arrived.
+    pub fn observe_append<T>(&self, result: &Result<Vec<T>, Status>, elapsed: Duration)
     where
         T: ReceiptLike,
     {
@@ -107,6 +117,7 @@ impl Metrics {
             Err(status) => format!("{:?}", status.code()),
         };
         self.appends.get_or_create(&Outcome { outcome }).inc();
+        self.append_seconds.observe(elapsed.as_secs_f64());
     }
 
     /// Marks a subscriber open until the guard drops.
