@@ -153,15 +153,18 @@ impl EventId {
     }
 }
 
+/// The canonical form, spelled into one buffer and written at once: every event written and
+/// every receipt carries its id as text, so this runs on the writer's thread once per event.
 impl fmt::Display for EventId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, byte) in self.0.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                f.write_str("-")?;
-            }
-            write!(f, "{byte:02x}")?;
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [b'-'; 36];
+        for (byte, &at) in self.0.iter().zip(&UUID_DIGITS) {
+            text[at] = DIGITS[usize::from(byte >> 4)];
+            text[at + 1] = DIGITS[usize::from(byte & 0x0f)];
         }
-        Ok(())
+        // Hex digits and hyphens only, so always ASCII.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -331,6 +334,14 @@ mod tests {
         fn below(&mut self, n: usize) -> usize {
             (self.next() % n as u64) as usize
         }
+    }
+
+    #[test]
+    fn event_ids_are_spelled_byte_by_byte_in_lowercase_hex() {
+        let bytes: [u8; 16] = std::array::from_fn(|i| (i as u8) * 0x11);
+        assert_eq!(EventId::from_bytes(bytes).to_string(), "00112233-4455-6677-8899-aabbccddeeff");
+        let bytes: [u8; 16] = std::array::from_fn(|i| 0xf0 | i as u8);
+        assert_eq!(EventId::from_bytes(bytes).to_string(), "f0f1f2f3-f4f5-f6f7-f8f9-fafbfcfdfeff");
     }
 
     #[test]

@@ -147,9 +147,29 @@ impl Date {
     }
 }
 
+/// Spelled into one buffer and written at once: every event converted for the wire or the log
+/// spells its dates.
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        let Self { year, month, day } = *self;
+        if year > MAX_YEAR {
+            return write!(f, "{year:04}-{month:02}-{day:02}");
+        }
+        let digit = |n: u16| b'0' + (n % 10) as u8;
+        let (month, day) = (u16::from(month), u16::from(day));
+        let text = [
+            digit(year / 1000),
+            digit(year / 100),
+            digit(year / 10),
+            digit(year),
+            b'-',
+            digit(month / 10),
+            digit(month),
+            b'-',
+            digit(day / 10),
+            digit(day),
+        ];
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -270,6 +290,25 @@ mod tests {
         }
         assert_eq!(Date::from_days_since_epoch(first - 1), None);
         assert_eq!(Date::from_days_since_epoch(last + 1), None);
+    }
+
+    #[test]
+    fn dates_are_spelled_as_they_are_parsed_across_the_range() {
+        let first = Date::first_of_year(MIN_YEAR).unwrap().days_since_epoch();
+        let last = Date::last_of_year(MAX_YEAR).unwrap().days_since_epoch();
+        // 8,100 years of 365 days, and 1,964 leap days (2,025 years divisible by 4, less 61
+        // centuries).
+        assert_eq!(last - first + 1, 2_958_464);
+        // Every week's day, which walks through every month and day of the month, and the last.
+        let mut spelled = 0;
+        for days in (first..=last).step_by(7).chain([last]) {
+            let date = Date::from_days_since_epoch(days).unwrap();
+            let text = date.to_string();
+            assert_eq!(text, format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day()));
+            assert_eq!(Date::parse("date", &text), Ok(date), "{text}");
+            spelled += 1;
+        }
+        assert_eq!(spelled, 422_639);
     }
 
     #[test]
