@@ -87,13 +87,14 @@ pub struct Denied(pub String);
 /// Decides whether `principal` may do `action`, against the tree recorded in `state`.
 pub fn authorize(state: &State, principal: &Principal, action: Action<'_>) -> Result<(), Denied> {
     let Principal { name, role, scope } = principal;
+    // What was asked is spelled only for a refusal: most requests are allowed.
     let deny = |what: String, why: &str| Err(Denied(format!("{role} {name:?} may not {what}: {why}")));
     let in_scope = |org: &Id| covers(state, scope, org);
     match action {
         Action::Append { stream, event } => {
-            let what = format!("write {} to {stream}", event.event_type());
+            let what = || format!("write {} to {stream}", event.event_type());
             let Some(writer) = writer_of(state, stream, event) else {
-                return deny(what, "only the server writes there");
+                return deny(what(), "only the server writes there");
             };
             let may = match writer {
                 Writer::Cell => matches!(role, Role::Recorder | Role::Committee),
@@ -101,7 +102,7 @@ pub fn authorize(state: &State, principal: &Principal, action: Action<'_>) -> Re
                 Writer::Admin => *role == Role::Admin,
             };
             if !may {
-                return deny(what, &format!("that is for {}", writer.roles()));
+                return deny(what(), &format!("that is for {}", writer.roles()));
             }
             // A new organization is in scope if its parent is; anything else, if its stream is.
             let place = match event {
@@ -110,19 +111,19 @@ pub fn authorize(state: &State, principal: &Principal, action: Action<'_>) -> Re
             };
             match place {
                 Some(org) if in_scope(&org) => Ok(()),
-                Some(org) => deny(what, &format!("{org} is outside its scope ({scope})")),
+                Some(org) => deny(what(), &format!("{org} is outside its scope ({scope})")),
                 None if *scope == Scope::All => Ok(()),
-                None => deny(what, &format!("a new root organization is outside its scope ({scope})")),
+                None => deny(what(), &format!("a new root organization is outside its scope ({scope})")),
             }
         }
         Action::ReadStream(stream) => {
-            let what = format!("read {stream}");
+            let what = || format!("read {stream}");
             match (stream.id(), role) {
-                (_, Role::Member) => deny(what, "a member reads only their own standing and history"),
+                (_, Role::Member) => deny(what(), "a member reads only their own standing and history"),
                 (None, Role::Admin) => Ok(()),
-                (None, _) if *stream == StreamName::Credentials => deny(what, "the credentials are for an admin"),
+                (None, _) if *stream == StreamName::Credentials => deny(what(), "the credentials are for an admin"),
                 (Some(org), _) if in_scope(org) => Ok(()),
-                (Some(org), _) => deny(what, &format!("{org} is outside its scope ({scope})")),
+                (Some(org), _) => deny(what(), &format!("{org} is outside its scope ({scope})")),
                 // Checkpoints are public: signed hashes.
                 (None, _) => Ok(()),
             }
@@ -133,10 +134,10 @@ pub fn authorize(state: &State, principal: &Principal, action: Action<'_>) -> Re
         },
         Action::Proofs => Ok(()),
         Action::ReadMember(member) => {
-            let what = format!("read member {member}");
+            let what = || format!("read member {member}");
             match scope {
                 Scope::Member(me) if me == member => Ok(()),
-                Scope::Member(_) => deny(what, "a member reads only their own standing and history"),
+                Scope::Member(_) => deny(what(), "a member reads only their own standing and history"),
                 // Every member is inside the whole log, one it has never recorded too: that one
                 // is the service's to call not found.
                 Scope::All => Ok(()),
@@ -145,17 +146,17 @@ pub fn authorize(state: &State, principal: &Principal, action: Action<'_>) -> Re
                     if cells.into_iter().flatten().any(|(cell, _)| in_scope(cell)) {
                         Ok(())
                     } else {
-                        deny(what, &format!("no cell of theirs is inside its scope ({scope})"))
+                        deny(what(), &format!("no cell of theirs is inside its scope ({scope})"))
                     }
                 }
             }
         }
         Action::ReadOrg(org) => {
-            let what = format!("read {org}");
+            let what = || format!("read {org}");
             match role {
-                Role::Member => deny(what, "a member reads only their own standing and history"),
+                Role::Member => deny(what(), "a member reads only their own standing and history"),
                 _ if in_scope(org) => Ok(()),
-                _ => deny(what, &format!("it is outside its scope ({scope})")),
+                _ => deny(what(), &format!("it is outside its scope ({scope})")),
             }
         }
         Action::Credentials => match role {
@@ -163,9 +164,9 @@ pub fn authorize(state: &State, principal: &Principal, action: Action<'_>) -> Re
             _ => deny("manage credentials".into(), "that is for an admin"),
         },
         Action::Credential(of) => {
-            let what = format!("issue or revoke a credential for {of}");
+            let what = || format!("issue or revoke a credential for {of}");
             if *role != Role::Admin {
-                return deny(what, "that is for an admin");
+                return deny(what(), "that is for an admin");
             }
             // Never a credential reaching further than the admin's own: that would hand out
             // rights it does not have.
@@ -179,7 +180,7 @@ pub fn authorize(state: &State, principal: &Principal, action: Action<'_>) -> Re
             };
             match inside {
                 true => Ok(()),
-                false => deny(what, &format!("that is outside its scope ({scope})")),
+                false => deny(what(), &format!("that is outside its scope ({scope})")),
             }
         }
     }
