@@ -148,13 +148,10 @@ impl Date {
 }
 
 /// Spelled into one buffer and written at once: every event converted for the wire or the log
-/// spells its dates.
+/// spells its dates. Every way to build a date keeps its year within four digits.
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self { year, month, day } = *self;
-        if year > MAX_YEAR {
-            return write!(f, "{year:04}-{month:02}-{day:02}");
-        }
         let digit = |n: u16| b'0' + (n % 10) as u8;
         let (month, day) = (u16::from(month), u16::from(day));
         let text = [
