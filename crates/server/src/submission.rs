@@ -6,6 +6,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chibo_domain::{event::Submission, Event, InvalidField, StreamName, Timestamp};
+use chibo_integrity::SALT_LEN;
 use chibo_proto::{convert, v1 as pb};
 use chibo_store::{ExpectedRevision, NewEvent, MAX_EVENTS_PER_APPEND};
 use tonic::Status;
@@ -161,15 +162,17 @@ pub struct Checked {
 }
 
 /// Turns checked submissions into events to append, submitted by `actor`: each payload
-/// encoded once, with a fresh salt and its digest.
+/// encoded once, with a fresh salt and its digest. The salts are drawn from the operating
+/// system at once, one system call per request rather than per event.
 pub fn new_events(submissions: Vec<Submission>, actor: &str) -> Result<Vec<Checked>, Status> {
-    submissions
+    let mut salts = vec![[0u8; SALT_LEN]; submissions.len()];
+    getrandom::getrandom(salts.as_flattened_mut())
+        .map_err(|e| Status::unavailable(format!("no randomness for the salts: {e}")))?;
+    Ok(submissions
         .into_iter()
-        .map(|Submission { event_id, occurred_at, event }| {
+        .zip(salts)
+        .map(|(Submission { event_id, occurred_at, event }, salt)| {
             let event_type = event.event_type();
-            let mut salt = [0u8; 16];
-            getrandom::getrandom(&mut salt)
-                .map_err(|e| Status::unavailable(format!("no randomness for the salt: {e}")))?;
             let new = NewEvent::new(
                 event_id,
                 event_type.name(),
@@ -179,9 +182,9 @@ pub fn new_events(submissions: Vec<Submission>, actor: &str) -> Result<Vec<Check
                 convert::encode_payload(&event),
                 salt,
             );
-            Ok(Checked { new, event })
+            Checked { new, event }
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
@@ -268,6 +271,19 @@ mod tests {
         let (code, message) = refusal(beyond, at(NOW));
         assert_eq!(code, Code::InvalidArgument);
         assert!(message.starts_with("events[1].occurred_at: is in the future (301s after"), "{message}");
+    }
+
+    #[test]
+    fn each_event_of_a_request_gets_a_salt_of_its_own() {
+        let request = batch("cell-tan-hoa", (1..=40).map(|n| points(n, NOW)).collect());
+        let checked = new_events(check_request(request, at(NOW)).unwrap().submissions, "thu-ky").unwrap();
+        assert_eq!(checked.len(), 40);
+        let salts: std::collections::HashSet<_> = checked.iter().map(|c| c.new.salt).collect();
+        assert_eq!(salts.len(), 40, "forty events, forty salts");
+        assert!(!salts.contains(&[0; SALT_LEN]), "every salt was drawn");
+        for Checked { new, .. } in &checked {
+            assert_eq!(new.payload_digest, chibo_integrity::payload_digest(&new.salt, &new.payload));
+        }
     }
 
     #[test]
