@@ -8,7 +8,9 @@ use std::{
 
 use chibo_domain::StreamName;
 use chibo_integrity::{Envelope, Verifier};
-use chibo_store::{AppendError, EventStore, ExpectedRevision, Lease, ReadError, StoredEvent, MAX_EVENTS_PER_APPEND};
+use chibo_store::{
+    AppendError, EventStore, ExpectedRevision, Lease, PageSink, RawEvent, ReadError, StoredEvent, MAX_EVENTS_PER_APPEND,
+};
 use futures::{stream::BoxStream, StreamExt};
 
 use crate::events::new_event;
@@ -77,6 +79,54 @@ pub async fn read_all_is_exclusive_and_gapless(store: Arc<dyn EventStore>) {
     let after = store.read_all(Some(2), 3).await.unwrap();
     assert_eq!(after.iter().map(|e| e.position).collect::<Vec<_>>(), [3, 4, 5]);
     assert!(store.read_all(Some(6), 10).await.unwrap().is_empty());
+}
+
+/// `read_all_into` hands its sink, in order, exactly the events `read_all` returns for the same
+/// page, byte for byte.
+pub async fn read_all_into_sees_what_read_all_reads(store: Arc<dyn EventStore>) {
+    /// Keeps what it is handed, copied.
+    #[derive(Default)]
+    struct Copies(Vec<StoredEvent>);
+    impl PageSink for Copies {
+        fn event(&mut self, e: RawEvent<'_>) {
+            let (salt, hash) = (e.salt.try_into().unwrap(), e.hash.try_into().unwrap());
+            let (stream, envelope, payload) = (e.stream.to_owned(), e.envelope.to_vec(), e.payload.to_vec());
+            self.0.push(StoredEvent {
+                position: e.position,
+                stream,
+                revision: e.revision,
+                envelope,
+                payload,
+                salt,
+                hash,
+            });
+        }
+        fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send> {
+            self
+        }
+    }
+    async fn into(store: &dyn EventStore, after: Option<u64>, max_count: usize) -> Vec<StoredEvent> {
+        let sink = store.read_all_into(after, max_count, Box::<Copies>::default()).await.unwrap();
+        sink.into_any().downcast::<Copies>().map(|copies| copies.0).unwrap_or_else(|_| panic!("not the sink given"))
+    }
+
+    assert!(into(&*store, None, 10).await.is_empty());
+    for i in 0..9 {
+        let s = stream(["cell-a", "cell-b", "cell-c"][i % 3]);
+        let events = (0..=i % 2).map(|j| new_event(&format!("{i}.{j}"))).collect();
+        store.append(&s, ExpectedRevision::Any, events).await.unwrap();
+    }
+    let all = store.read_all(None, 100).await.unwrap();
+    assert_eq!(all.len(), 13);
+    for (after, max_count) in
+        [(None, 100), (None, 4), (Some(0), 5), (Some(7), 3), (Some(11), 10), (Some(12), 10), (Some(3), 0)]
+    {
+        assert_eq!(
+            into(&*store, after, max_count).await,
+            store.read_all(after, max_count).await.unwrap(),
+            "after {after:?}, {max_count}"
+        );
+    }
 }
 
 /// `NoStream`, `Exact` and `Any` mean what they say, and a refusal writes nothing.

@@ -35,6 +35,7 @@ macro_rules! with_clauses {
             appended_events_read_back_byte_identical,
             read_stream_pages_by_revision,
             read_all_is_exclusive_and_gapless,
+            read_all_into_sees_what_read_all_reads,
             expected_revision_is_enforced,
             concurrent_exact_appends_have_one_winner_per_revision,
             resubmission_returns_the_original_receipt,

@@ -13,14 +13,14 @@ mod event;
 mod lease;
 mod subscription;
 
-use std::sync::Arc;
+use std::{any::Any, sync::Arc};
 
 use async_trait::async_trait;
 use chibo_domain::StreamName;
 use futures::stream::BoxStream;
 use tokio::sync::watch;
 
-pub use chibo_integrity::{Hash, Salt};
+pub use chibo_integrity::{Hash, RawEvent, Salt};
 pub use error::{AppendError, ReadError};
 pub use event::{ExpectedRevision, NewEvent, Receipt, StoredEvent};
 pub use lease::{Lease, LocalLeases};
@@ -31,6 +31,15 @@ pub trait CommitObserver: Send + Sync + 'static {
     /// A commit made `events` events of `appends` appends durable and took `duration`
     /// (including the fsync).
     fn committed(&self, appends: usize, events: usize, duration: std::time::Duration);
+}
+
+/// Where [`EventStore::read_all_into`] hands the events it reads, one at a time, borrowed.
+pub trait PageSink: Send + 'static {
+    /// The next event of the page, in global order; its bytes are the store's for the call only.
+    fn event(&mut self, event: RawEvent<'_>);
+
+    /// The sink, to be turned back into the type its caller gave (`Box<dyn Any>::downcast`).
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
 }
 
 /// The most events one append may carry.
@@ -81,6 +90,22 @@ pub trait EventStore: Send + Sync + 'static {
     /// (exclusive; `None` reads from the first event). Returns consecutive positions only: a
     /// reader never sees position N+1 before N.
     async fn read_all(&self, after: Option<u64>, max_count: usize) -> Result<Vec<StoredEvent>, ReadError>;
+
+    /// Reads what [`read_all`](Self::read_all) reads, but hands each event to `sink`, borrowed,
+    /// instead of copying it out, and gives the sink back. A backend that can read its rows in
+    /// place (the embedded store) saves an allocation and a copy of each event's bytes; this
+    /// default copies them through `read_all`. A replay reads the log this way.
+    async fn read_all_into(
+        &self,
+        after: Option<u64>,
+        max_count: usize,
+        mut sink: Box<dyn PageSink>,
+    ) -> Result<Box<dyn PageSink>, ReadError> {
+        for event in self.read_all(after, max_count).await? {
+            sink.event(event.as_raw());
+        }
+        Ok(sink)
+    }
 
     /// The position of the last committed event (`None` while the log is empty), updated after
     /// every commit. Subscriptions wait on it to go live.
