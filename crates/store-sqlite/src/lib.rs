@@ -30,14 +30,14 @@ use std::{
 use async_trait::async_trait;
 use chibo_domain::StreamName;
 use chibo_store::{
-    AppendError, CommitObserver, EventStore, ExpectedRevision, Lease, LocalLeases, NewEvent, ReadError, Receipt,
-    StoredEvent,
+    AppendError, CommitObserver, EventStore, ExpectedRevision, Lease, LocalLeases, NewEvent, PageSink, ReadError,
+    Receipt, StoredEvent,
 };
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
-    read::{query_events, sql_limit, ReadPool, PAGE_AFTER, PAGE_OF_STREAM},
+    read::{query_events, read_page_into, sql_limit, ReadPool, PAGE_AFTER, PAGE_OF_STREAM},
     writer::{AppendRequest, Writer},
 };
 pub use read::{scan, Access, ScanError, Scanner};
@@ -199,6 +199,20 @@ impl EventStore for SqliteStore {
         let after = after.map_or(-1, |p| i64::try_from(p).unwrap_or(i64::MAX));
         self.read(move |conn| query_events(conn, PAGE_AFTER, rusqlite::params![after, sql_limit(max_count)], max_count))
             .await
+    }
+
+    async fn read_all_into(
+        &self,
+        after: Option<u64>,
+        max_count: usize,
+        mut sink: Box<dyn PageSink>,
+    ) -> Result<Box<dyn PageSink>, ReadError> {
+        let after = after.map_or(-1, |p| i64::try_from(p).unwrap_or(i64::MAX));
+        self.read(move |conn| {
+            read_page_into(conn, after, max_count, &mut |event| sink.event(event))?;
+            Ok(sink)
+        })
+        .await
     }
 
     fn committed(&self) -> watch::Receiver<Option<u64>> {

@@ -6,7 +6,7 @@ use std::{
     sync::Mutex,
 };
 
-use chibo_integrity::RawEvent;
+use chibo_integrity::{RawEvent, HASH_LEN, SALT_LEN};
 use chibo_store::{ReadError, StoredEvent};
 use rusqlite::{types::ValueRef, Connection, OpenFlags, Row};
 
@@ -144,6 +144,35 @@ pub fn query_events(
         events.push(row.map_err(unavailable)??);
     }
     Ok(events)
+}
+
+/// Reads a page of the log, the events after position `after` (`-1`: from the first), at most
+/// `max_count`, and hands each to `visit` borrowed from SQLite's row (through a [`Cursor`]),
+/// with the checks [`stored_event`] makes.
+pub fn read_page_into(
+    conn: &Connection,
+    after: i64,
+    max_count: usize,
+    visit: &mut dyn FnMut(RawEvent<'_>),
+) -> Result<(), ReadError> {
+    let params = [Param::Int(after), Param::Int(sql_limit(max_count))];
+    let mut rows = Cursor::new(conn, PAGE_AFTER, &params).map_err(unavailable)?;
+    while rows.step().map_err(unavailable)? {
+        let (position, revision) = (rows.int(0).map_err(unavailable)?, rows.int(2).map_err(unavailable)?);
+        let event = raw_event(&rows).map_err(unavailable)?;
+        let corrupt = |reason: String| Err(ReadError::Corrupt { position: position as u64, reason });
+        if position < 0 || revision < 0 {
+            return corrupt(format!("negative position {position} or revision {revision}"));
+        }
+        if event.salt.len() != SALT_LEN {
+            return corrupt(format!("salt is {} bytes; expected {SALT_LEN}", event.salt.len()));
+        }
+        if event.hash.len() != HASH_LEN {
+            return corrupt(format!("hash is {} bytes; expected {HASH_LEN}", event.hash.len()));
+        }
+        visit(event);
+    }
+    Ok(())
 }
 
 /// How much of the database file an offline scan maps into memory (SQLite's `mmap_size`): a
@@ -332,6 +361,54 @@ mod tests {
         for sql in [PAGE_AFTER, PAGE_OF_STREAM] {
             let cached = reader.prepare_cached(sql).unwrap();
             assert_eq!(cached.get_status(StatementStatus::RePrepare), 0, "{sql}");
+        }
+    }
+
+    /// Both ways of reading a page: copied out, and handed over in place (then copied here).
+    fn both_reads(reader: &Connection, after: i64, limit: usize) -> [Result<Vec<StoredEvent>, String>; 2] {
+        let copied = query_events(reader, PAGE_AFTER, params![after, sql_limit(limit)], limit);
+        let mut in_place = Vec::new();
+        let handed = read_page_into(reader, after, limit, &mut |e| {
+            in_place.push(StoredEvent {
+                position: e.position,
+                stream: e.stream.to_owned(),
+                revision: e.revision,
+                envelope: e.envelope.to_vec(),
+                payload: e.payload.to_vec(),
+                salt: e.salt.try_into().unwrap(),
+                hash: e.hash.try_into().unwrap(),
+            })
+        });
+        [copied, handed.map(|()| in_place)].map(|read| read.map_err(|e| e.to_string()))
+    }
+
+    #[test]
+    fn a_page_read_in_place_is_the_page_read_out_and_refuses_the_same_rows() {
+        let (_dir, path) = database(10);
+        let reader = open_reader(&path).unwrap();
+        for (after, limit) in [(-1, 100), (-1, 3), (4, 2), (8, 5), (9, 5), (2, 0)] {
+            let [copied, in_place] = both_reads(&reader, after, limit);
+            assert_eq!(in_place, copied, "after {after}, {limit}");
+            assert_eq!(copied.unwrap().len(), limit.min((9 - after) as usize));
+        }
+
+        // Rows no writer of this store makes: each read refuses them with the same reason.
+        let writer = Connection::open(&path).unwrap();
+        let insert = "INSERT INTO events (position, stream, revision, event_id, envelope, payload, salt, hash) \
+                      VALUES (?1, 'cell-c', ?2, ?5, x'01', x'02', ?3, ?4)";
+        for (position, revision, salt, hash) in [(10i64, 0, 15, 32), (11, 1, 16, 31), (12, -1, 16, 32)] {
+            let row = params![position, revision, vec![0u8; salt], vec![0u8; hash], position.to_be_bytes()];
+            writer.execute(insert, row).unwrap();
+        }
+        for (after, reason) in [
+            (9, "position 10: salt is 15 bytes; expected 16"),
+            (10, "position 11: hash is 31 bytes; expected 32"),
+            (11, "position 12: negative position 12 or revision -1"),
+        ] {
+            let [copied, in_place] = both_reads(&reader, after, 5);
+            assert_eq!(copied, in_place, "after {after}");
+            let message = in_place.unwrap_err();
+            assert!(message.contains(reason), "after {after}: {message}");
         }
     }
 
