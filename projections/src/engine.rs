@@ -20,8 +20,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use chibo_integrity::EnvelopeRef;
-use chibo_store::{EventStore, ReadError, StoredEvent};
+use chibo_integrity::{EnvelopeRef, RawEvent};
+use chibo_store::{EventStore, PageSink, ReadError, StoredEvent};
+use futures::stream::FuturesOrdered;
 use futures::StreamExt;
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -209,20 +210,58 @@ impl<P: Projection> Shared<P> {
 /// Reads a stored event as the projections see it. An unknown or unreadable payload becomes an
 /// event without content (see [`Recorded::event`]); an unreadable envelope is an error.
 pub fn recorded(stored: &StoredEvent) -> Result<Recorded, EngineError> {
-    let unreadable = |reason: String| EngineError::Unreadable { position: stored.position, reason };
-    let envelope = EnvelopeRef::decode(&stored.envelope).map_err(|e| unreadable(e.to_string()))?;
-    let event = decode_event(&envelope.event_type, &stored.payload).ok();
+    recorded_raw(stored.as_raw())
+}
+
+/// [`recorded`], from the event's bytes where the store holds them (see
+/// [`EventStore::read_all_into`]).
+pub fn recorded_raw(raw: RawEvent<'_>) -> Result<Recorded, EngineError> {
+    let unreadable = |reason: String| EngineError::Unreadable { position: raw.position, reason };
+    let hash = <[u8; 32]>::try_from(raw.hash)
+        .map_err(|_| unreadable(format!("its hash is {} bytes; expected 32", raw.hash.len())))?;
+    let envelope = EnvelopeRef::decode(raw.envelope).map_err(|e| unreadable(e.to_string()))?;
+    let event = decode_event(&envelope.event_type, raw.payload).ok();
     Ok(Recorded {
-        position: stored.position,
+        position: raw.position,
         stream: envelope.stream_name(),
         revision: envelope.revision,
         event_id: envelope.event_id,
         occurred_at: envelope.occurred_at,
         recorded_at: envelope.recorded_at,
         actor: envelope.actor.into_owned(),
-        hash: stored.hash,
+        hash,
         event,
     })
+}
+
+/// A page of a replay, decoded as the store hands its events over ([`EventStore::read_all_into`]):
+/// the events, the first one that does not decode, and how many were handed.
+struct Decoded {
+    events: Vec<Recorded>,
+    unreadable: Option<EngineError>,
+    handed: usize,
+}
+
+impl Decoded {
+    fn with_room(events: usize) -> Self {
+        Self { events: Vec::with_capacity(events), unreadable: None, handed: 0 }
+    }
+}
+
+impl PageSink for Decoded {
+    fn event(&mut self, event: RawEvent<'_>) {
+        self.handed += 1;
+        if self.unreadable.is_none() {
+            match recorded_raw(event) {
+                Ok(event) => self.events.push(event),
+                Err(e) => self.unreadable = Some(e),
+            }
+        }
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send> {
+        self
+    }
 }
 
 /// Replays the whole log of `store` into a fresh `P`.
@@ -232,8 +271,8 @@ pub async fn rebuild<P: Projection>(store: &dyn EventStore) -> Result<P, EngineE
 
 /// Events read and decoded at a time by a replay.
 const PAGE: u64 = 4096;
-/// Pages a replay decodes at once, each on a blocking thread of its own, besides the one the
-/// state is applying.
+/// Pages a replay reads and decodes at once, each on a blocking thread of its own, besides the
+/// one the state is applying.
 const DECODING: usize = 3;
 
 /// Replays the first `log_size` events of `store` (fewer if the log is shorter) into a fresh
@@ -244,9 +283,9 @@ pub async fn rebuild_prefix<P: Projection>(store: &dyn EventStore, log_size: u64
 
 /// [`rebuild_prefix`], reading `page` events at a time (at least one).
 ///
-/// Three stages run at once: this task reads the pages in order; each page is decoded on a
-/// blocking thread, up to [`DECODING`] pages at a time (decoding costs more than reading or
-/// applying); and the state applies the decoded pages, in order, on another blocking thread.
+/// Two stages run at once: pages are read and decoded, up to [`DECODING`] at a time, each on a
+/// blocking thread, as the store hands their events over in place; and the state applies the
+/// decoded pages, in order, on another blocking thread.
 pub async fn rebuild_prefix_in_pages<P: Projection>(
     store: &dyn EventStore,
     log_size: u64,
@@ -273,45 +312,48 @@ pub async fn rebuild_prefix_in_pages<P: Projection>(
     read.map(|()| state)
 }
 
-/// The first two stages of [`rebuild_prefix_in_pages`]: every page decoded, sent in order.
+/// The first stage of [`rebuild_prefix_in_pages`]: every page read and decoded, sent in order.
+///
+/// The log's positions have no gaps, so the page after one that ends at position `p` starts at
+/// `p + 1`, and the next pages are asked for before the one in hand is read. A page shorter
+/// than asked for may be the end of the log: the pages asked for after it are dropped, and
+/// reading goes on after its last event until a page comes back empty.
 async fn read_and_decode(
     store: &dyn EventStore,
     log_size: u64,
     page: u64,
     to_apply: &tokio::sync::mpsc::Sender<Vec<Recorded>>,
 ) -> Result<(), EngineError> {
-    let mut decoding = std::collections::VecDeque::new();
-    let (mut after, mut covered) = (None, 0u64);
+    // Where the next page asked for starts.
+    let mut asked = 0u64;
+    let mut reading = FuturesOrdered::new();
     loop {
-        let want = usize::try_from(log_size.saturating_sub(covered).min(page)).unwrap_or(usize::MAX);
-        let read = if want == 0 { Vec::new() } else { store.read_all(after, want).await.map_err(store_error)? };
-        let Some(last) = read.last() else { break };
-        // The state covers the log up to the page's last event once the page is applied.
-        (after, covered) = (Some(last.position), last.position.saturating_add(1));
-        decoding.push_back(tokio::task::spawn_blocking(move || {
-            read.iter().take(want).map(recorded).collect::<Result<Vec<_>, _>>()
-        }));
-        if decoding.len() > DECODING {
-            if let Some(next) = decoding.pop_front() {
-                send_decoded(next, to_apply).await?;
-            }
+        while reading.len() < DECODING && asked < log_size {
+            let want = usize::try_from(log_size.saturating_sub(asked).min(page)).unwrap_or(usize::MAX);
+            let read = store.read_all_into(asked.checked_sub(1), want, Box::new(Decoded::with_room(want)));
+            reading.push_back(async move { (want, read.await) });
+            asked = asked.saturating_add(want as u64);
+        }
+        let Some((want, read)) = reading.next().await else { break };
+        let Ok(decoded) = read.map_err(store_error)?.into_any().downcast::<Decoded>() else {
+            return Err(EngineError::Store("the store gave back another sink than the replay's".into()));
+        };
+        let Decoded { events, unreadable, handed } = *decoded;
+        if let Some(e) = unreadable {
+            return Err(e);
+        }
+        let Some(last) = events.last().map(|e| e.position) else { break };
+        // The state stops taking pages only at a skipped position or a panic, which the
+        // caller reports first.
+        if to_apply.send(events).await.is_err() {
+            return Err(EngineError::Store("applying the log stopped".into()));
+        }
+        if handed < want {
+            reading.clear();
+            asked = last.saturating_add(1);
         }
     }
-    while let Some(next) = decoding.pop_front() {
-        send_decoded(next, to_apply).await?;
-    }
     Ok(())
-}
-
-/// Waits for the page being decoded, then hands it to the state.
-async fn send_decoded(
-    decoding: tokio::task::JoinHandle<Result<Vec<Recorded>, EngineError>>,
-    to_apply: &tokio::sync::mpsc::Sender<Vec<Recorded>>,
-) -> Result<(), EngineError> {
-    let page = finished(decoding.await, "decoding")??;
-    // The state stops taking pages only at a skipped position or a panic, which the caller
-    // reports first.
-    to_apply.send(page).await.map_err(|_| EngineError::Store("applying the log stopped".into()))
 }
 
 fn store_error(e: ReadError) -> EngineError {

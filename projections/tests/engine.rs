@@ -148,6 +148,73 @@ async fn a_rebuild_decoding_pages_at_once_applies_them_in_order() {
     }
 }
 
+/// A store that reads at most three events at a time, whatever it is asked for (as a backend
+/// with pages of its own may), and hands them over copied (the trait's default).
+struct ShortPages(Arc<dyn EventStore>);
+
+#[async_trait::async_trait]
+impl EventStore for ShortPages {
+    async fn append(
+        &self,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<chibo_store::Receipt>, chibo_store::AppendError> {
+        self.0.append(stream, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamName,
+        from_revision: u64,
+        max_count: usize,
+    ) -> Result<Vec<chibo_store::StoredEvent>, chibo_store::ReadError> {
+        self.0.read_stream(stream, from_revision, max_count.min(3)).await
+    }
+
+    async fn read_all(
+        &self,
+        after: Option<u64>,
+        max_count: usize,
+    ) -> Result<Vec<chibo_store::StoredEvent>, chibo_store::ReadError> {
+        self.0.read_all(after, max_count.min(3)).await
+    }
+
+    fn committed(&self) -> tokio::sync::watch::Receiver<Option<u64>> {
+        self.0.committed()
+    }
+
+    async fn lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<chibo_store::Lease, chibo_store::ReadError> {
+        self.0.lease(name, holder, ttl).await
+    }
+}
+
+/// A page that comes back shorter than asked for is not taken for the end of the log: the
+/// rebuild reads on after its last event, and ends in the state the whole log gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_over_a_store_of_shorter_pages_reads_the_whole_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    record(store.as_ref(), 0, 12).await;
+    let whole: State = engine::rebuild(store.as_ref()).await.unwrap();
+    assert_eq!(whole.covered(), 28);
+    let short = ShortPages(store);
+    for page in [2, 3, 5, 4096] {
+        for size in [7, u64::MAX] {
+            let state: State = engine::rebuild_prefix_in_pages(&short, size, page).await.unwrap();
+            let expected: State = engine::rebuild_prefix(short.0.as_ref(), size).await.unwrap();
+            assert_eq!(state.covered(), size.min(28), "pages of {page}, {size} events");
+            assert!(state.to_bytes() == expected.to_bytes(), "pages of {page}, {size} events");
+        }
+    }
+    assert!(engine::rebuild::<State>(&short).await.unwrap().to_bytes() == whole.to_bytes());
+}
+
 /// A log with a position missing is damaged: the rebuild refuses it where the live engine
 /// does, naming the position after the gap, rather than fold it into a state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
