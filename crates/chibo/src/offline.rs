@@ -27,7 +27,10 @@ use chibo_store_sqlite::{Access, ScanError, Scanner};
 const MAX_WORKERS: usize = 8;
 /// The fewest events a part is given: each part starts its streams' chains afresh, to be
 /// joined to the parts before, which costs about as much as checking an event per stream.
-const MIN_EVENTS_PER_PART: u64 = 4_096;
+/// Small enough that the last parts, and the parts of a small log, spread evenly over the
+/// threads (at 4,096, a log of 10^4 events was cut in two parts of 4,096 and 5,907;
+/// docs/BENCHMARKS.md, fourteenth round).
+const MIN_EVENTS_PER_PART: u64 = 1_024;
 
 /// What a walk keeps of each event besides checking it (`chibo verify` counts who recorded
 /// what). Each part of the log keeps its own, and they are added up in log order.
