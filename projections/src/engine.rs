@@ -330,7 +330,8 @@ async fn read_and_decode(
     loop {
         while reading.len() < DECODING && asked < log_size {
             let want = usize::try_from(log_size.saturating_sub(asked).min(page)).unwrap_or(usize::MAX);
-            let read = store.read_all_into(asked.checked_sub(1), want, Box::new(Decoded::with_room(want)));
+            let sink = Box::new(Decoded::with_room(want.min(PAGE as usize)));
+            let read = store.read_all_into(asked.checked_sub(1), want, sink);
             reading.push_back(async move { (want, read.await) });
             asked = asked.saturating_add(want as u64);
         }

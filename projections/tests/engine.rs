@@ -139,7 +139,7 @@ async fn a_rebuild_decoding_pages_at_once_applies_them_in_order() {
         one_by_one.apply_owned(engine::recorded(event).unwrap());
         prefixes.push(one_by_one.to_bytes());
     }
-    for page in [1, 2, 3, 5, 4096] {
+    for page in [1, 2, 3, 5, 4096, u64::MAX] {
         for size in [0, 1, 4, 17, 28, 29, u64::MAX] {
             let state: State = engine::rebuild_prefix_in_pages(store.as_ref(), size, page).await.unwrap();
             let expected = &prefixes[size.min(28) as usize];
