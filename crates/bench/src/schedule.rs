@@ -155,7 +155,8 @@ mod tests {
         let mut expected: Vec<String> =
             waves().iter().flatten().flat_map(|j| j.requests.concat()).map(|e| e.event_id).collect();
         let mut all = sent.clone();
-        (all.sort(), expected.sort());
+        all.sort();
+        expected.sort();
         assert_eq!(all, expected, "each event once");
         assert!(at("b-0") < at("b-1") && at("b-1") < at("b-2") && at("e-0") < at("e-1"), "{sent:?}");
         let first_wave = ["a-0", "b-2", "c-1", "x-1"].map(at);
