@@ -96,6 +96,21 @@ fn blob<'r>(row: &'r Row<'_>, column: usize) -> rusqlite::Result<&'r [u8]> {
     }
 }
 
+/// Why a row of the log is not one the store's writer makes, if it is not: a negative position
+/// or revision, or a salt or hash of the wrong length. Both reads of a page refuse such a row.
+fn malformed(position: i64, revision: i64, salt: &[u8], hash: &[u8]) -> Option<ReadError> {
+    let reason = if position < 0 || revision < 0 {
+        format!("negative position {position} or revision {revision}")
+    } else if salt.len() != SALT_LEN {
+        format!("salt is {} bytes; expected {SALT_LEN}", salt.len())
+    } else if hash.len() != HASH_LEN {
+        format!("hash is {} bytes; expected {HASH_LEN}", hash.len())
+    } else {
+        return None;
+    };
+    Some(ReadError::Corrupt { position: position as u64, reason })
+}
+
 /// Maps a row of [`EVENT_COLUMNS`] to a stored event, refusing malformed columns.
 pub fn stored_event(row: &Row<'_>) -> rusqlite::Result<Result<StoredEvent, ReadError>> {
     let position: i64 = row.get(0)?;
@@ -103,17 +118,13 @@ pub fn stored_event(row: &Row<'_>) -> rusqlite::Result<Result<StoredEvent, ReadE
     // Borrowed from the row: only the envelope, the payload and the stream are copied out.
     let salt = blob(row, 5)?;
     let hash = blob(row, 6)?;
-    let position_u = position as u64;
-    let corrupt = |reason: String| Err(ReadError::Corrupt { position: position_u, reason });
-    if position < 0 || revision < 0 {
-        return Ok(corrupt(format!("negative position {position} or revision {revision}")));
+    if let Some(e) = malformed(position, revision, salt, hash) {
+        return Ok(Err(e));
     }
-    let Ok(salt) = <[u8; 16]>::try_from(salt) else {
-        return Ok(corrupt(format!("salt is {} bytes; expected 16", salt.len())));
+    let (Ok(salt), Ok(hash)) = (salt.try_into(), hash.try_into()) else {
+        unreachable!("`malformed` checks both lengths")
     };
-    let Ok(hash) = <[u8; 32]>::try_from(hash) else {
-        return Ok(corrupt(format!("hash is {} bytes; expected 32", hash.len())));
-    };
+    let position_u = position as u64;
     Ok(Ok(StoredEvent {
         position: position_u,
         stream: row.get(1)?,
@@ -158,17 +169,11 @@ pub fn read_page_into(
     let params = [Param::Int(after), Param::Int(sql_limit(max_count))];
     let mut rows = Cursor::new(conn, PAGE_AFTER, &params).map_err(unavailable)?;
     while rows.step().map_err(unavailable)? {
-        let (position, revision) = (rows.int(0).map_err(unavailable)?, rows.int(2).map_err(unavailable)?);
         let event = raw_event(&rows).map_err(unavailable)?;
-        let corrupt = |reason: String| Err(ReadError::Corrupt { position: position as u64, reason });
-        if position < 0 || revision < 0 {
-            return corrupt(format!("negative position {position} or revision {revision}"));
-        }
-        if event.salt.len() != SALT_LEN {
-            return corrupt(format!("salt is {} bytes; expected {SALT_LEN}", event.salt.len()));
-        }
-        if event.hash.len() != HASH_LEN {
-            return corrupt(format!("hash is {} bytes; expected {HASH_LEN}", event.hash.len()));
+        // `raw_event` reads position and revision as SQLite's integers, cast: cast back, they
+        // are the stored values.
+        if let Some(e) = malformed(event.position as i64, event.revision as i64, event.salt, event.hash) {
+            return Err(e);
         }
         visit(event);
     }
