@@ -235,22 +235,20 @@ pub fn recorded_raw(raw: RawEvent<'_>) -> Result<Recorded, EngineError> {
 }
 
 /// A page of a replay, decoded as the store hands its events over ([`EventStore::read_all_into`]):
-/// the events, the first one that does not decode, and how many were handed.
+/// the events, up to the first one that does not decode.
 struct Decoded {
     events: Vec<Recorded>,
     unreadable: Option<EngineError>,
-    handed: usize,
 }
 
 impl Decoded {
     fn with_room(events: usize) -> Self {
-        Self { events: Vec::with_capacity(events), unreadable: None, handed: 0 }
+        Self { events: Vec::with_capacity(events), unreadable: None }
     }
 }
 
 impl PageSink for Decoded {
     fn event(&mut self, event: RawEvent<'_>) {
-        self.handed += 1;
         if self.unreadable.is_none() {
             match recorded_raw(event) {
                 Ok(event) => self.events.push(event),
@@ -339,17 +337,19 @@ async fn read_and_decode(
         let Ok(decoded) = read.map_err(store_error)?.into_any().downcast::<Decoded>() else {
             return Err(EngineError::Store("the store gave back another sink than the replay's".into()));
         };
-        let Decoded { events, unreadable, handed } = *decoded;
+        let Decoded { events, unreadable } = *decoded;
         if let Some(e) = unreadable {
             return Err(e);
         }
+        // Every event handed was decoded: the page is as long as the store read it.
+        let short = events.len() < want;
         let Some(last) = events.last().map(|e| e.position) else { break };
         // The state stops taking pages only at a skipped position or a panic, which the
         // caller reports first.
         if to_apply.send(events).await.is_err() {
             return Err(EngineError::Store("applying the log stopped".into()));
         }
-        if handed < want {
+        if short {
             reading.clear();
             asked = last.saturating_add(1);
         }
