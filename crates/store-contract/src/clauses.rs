@@ -89,17 +89,7 @@ pub async fn read_all_into_sees_what_read_all_reads(store: Arc<dyn EventStore>) 
     struct Copies(Vec<StoredEvent>);
     impl PageSink for Copies {
         fn event(&mut self, e: RawEvent<'_>) {
-            let (salt, hash) = (e.salt.try_into().unwrap(), e.hash.try_into().unwrap());
-            let (stream, envelope, payload) = (e.stream.to_owned(), e.envelope.to_vec(), e.payload.to_vec());
-            self.0.push(StoredEvent {
-                position: e.position,
-                stream,
-                revision: e.revision,
-                envelope,
-                payload,
-                salt,
-                hash,
-            });
+            self.0.push(StoredEvent::try_from(e).expect("a stored salt and hash have their lengths"));
         }
         fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send> {
             self

@@ -373,17 +373,7 @@ mod tests {
     fn both_reads(reader: &Connection, after: i64, limit: usize) -> [Result<Vec<StoredEvent>, String>; 2] {
         let copied = query_events(reader, PAGE_AFTER, params![after, sql_limit(limit)], limit);
         let mut in_place = Vec::new();
-        let handed = read_page_into(reader, after, limit, &mut |e| {
-            in_place.push(StoredEvent {
-                position: e.position,
-                stream: e.stream.to_owned(),
-                revision: e.revision,
-                envelope: e.envelope.to_vec(),
-                payload: e.payload.to_vec(),
-                salt: e.salt.try_into().unwrap(),
-                hash: e.hash.try_into().unwrap(),
-            })
-        });
+        let handed = read_page_into(reader, after, limit, &mut |e| in_place.push(StoredEvent::try_from(e).unwrap()));
         [copied, handed.map(|()| in_place)].map(|read| read.map_err(|e| e.to_string()))
     }
 

@@ -1,7 +1,11 @@
 //! The values that go into and come out of a store.
 
 use chibo_domain::{EventId, Timestamp};
-use chibo_integrity::{payload_digest, seal, Envelope, EnvelopeFields, Hash, RawEvent, Salt, Sealed};
+use chibo_integrity::{
+    payload_digest, seal, Envelope, EnvelopeFields, Hash, RawEvent, Salt, Sealed, HASH_LEN, SALT_LEN,
+};
+
+use crate::ReadError;
 
 /// What the stream must look like for an append to happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,6 +155,28 @@ pub struct StoredEvent {
     pub hash: Hash,
 }
 
+/// A stored event copied out of the bytes a store handed over ([`crate::EventStore::read_all_into`]):
+/// the inverse of [`StoredEvent::as_raw`]; refused when its salt or hash has the wrong length.
+impl TryFrom<RawEvent<'_>> for StoredEvent {
+    type Error = ReadError;
+
+    fn try_from(raw: RawEvent<'_>) -> Result<Self, ReadError> {
+        let wrong = |what: &str, len: usize, expected: usize| ReadError::Corrupt {
+            position: raw.position,
+            reason: format!("{what} is {len} bytes; expected {expected}"),
+        };
+        Ok(Self {
+            position: raw.position,
+            stream: raw.stream.to_owned(),
+            revision: raw.revision,
+            envelope: raw.envelope.to_vec(),
+            payload: raw.payload.to_vec(),
+            salt: raw.salt.try_into().map_err(|_| wrong("salt", raw.salt.len(), SALT_LEN))?,
+            hash: raw.hash.try_into().map_err(|_| wrong("hash", raw.hash.len(), HASH_LEN))?,
+        })
+    }
+}
+
 impl StoredEvent {
     /// The event as the chain verifier reads it.
     pub fn as_raw(&self) -> RawEvent<'_> {
@@ -163,5 +189,34 @@ impl StoredEvent {
             salt: &self.salt,
             hash: &self.hash,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_event_copied_from_its_raw_bytes_is_itself_and_wrong_lengths_are_named() {
+        let stored = StoredEvent {
+            position: 7,
+            stream: "cell-a".into(),
+            revision: 3,
+            envelope: vec![1, 2, 3],
+            payload: vec![4, 5],
+            salt: [6; 16],
+            hash: [7; 32],
+        };
+        assert_eq!(StoredEvent::try_from(stored.as_raw()), Ok(stored.clone()));
+        let short_salt = RawEvent { salt: &[6; 15], ..stored.as_raw() };
+        let Err(ReadError::Corrupt { position: 7, reason }) = StoredEvent::try_from(short_salt) else {
+            panic!("a salt of 15 bytes was taken")
+        };
+        assert_eq!(reason, "salt is 15 bytes; expected 16");
+        let long_hash = RawEvent { hash: &[7; 33], ..stored.as_raw() };
+        let Err(ReadError::Corrupt { reason, .. }) = StoredEvent::try_from(long_hash) else {
+            panic!("a hash of 33 bytes was taken")
+        };
+        assert_eq!(reason, "hash is 33 bytes; expected 32");
     }
 }
