@@ -250,92 +250,24 @@ impl From<Envelope> for EnvelopeRef<'_> {
     }
 }
 
-/// The envelope as [`seal`] writes it, read in place: every field at most once and in field
-/// order, each with its own wire type and its key in one byte, and every value well formed.
-/// Anything else (a field repeated, unknown or out of order, a key spelled in more bytes) is left
-/// unread and makes it `None`, for the general decoder to read or refuse. With each field present
-/// once at most, protobuf's rules (the last value of a field wins, message fields merge) leave no
-/// choice, so what this reads is what the general decoder reads.
+/// The envelope as [`seal`] writes it, read in place ([`chibo_proto::wire`]): every field at
+/// most once and in field order, and every value well formed. Anything else makes it `None`, for
+/// the general decoder to read or refuse.
 mod canonical {
     use std::borrow::Cow;
 
     use chibo_domain::{EventId, StreamName, Timestamp};
+    use chibo_proto::wire::{key, Reader, LEN, VARINT};
 
     use super::EnvelopeRef;
     use crate::hash::Hash;
 
-    /// A field's key as [`super::seal`] writes it: one byte, for field numbers below 16.
-    const fn key(number: u8, wire: u8) -> u8 {
-        number << 3 | wire
-    }
-    const VARINT: u8 = 0;
-    const LEN: u8 = 2;
-
-    struct Reader<'a> {
-        bytes: &'a [u8],
-    }
-
-    impl<'a> Reader<'a> {
-        /// A base-128 varint of at most ten bytes whose tenth byte is 0 or 1 (protobuf's rule).
-        fn varint(&mut self) -> Option<u64> {
-            // Every length of an envelope, and most small numbers, are one byte.
-            match self.bytes.split_first() {
-                Some((&byte, rest)) if byte < 0x80 => {
-                    self.bytes = rest;
-                    Some(u64::from(byte))
-                }
-                _ => self.long_varint(),
-            }
-        }
-
-        fn long_varint(&mut self) -> Option<u64> {
-            let mut value = 0u64;
-            for (i, &byte) in self.bytes.iter().enumerate().take(10) {
-                value |= u64::from(byte & 0x7f) << (7 * i);
-                if byte < 0x80 {
-                    if i == 9 && byte > 1 {
-                        return None;
-                    }
-                    self.bytes = &self.bytes[i + 1..];
-                    return Some(value);
-                }
-            }
-            None
-        }
-
-        fn delimited(&mut self) -> Option<&'a [u8]> {
-            let len = usize::try_from(self.varint()?).ok()?;
-            if len > self.bytes.len() {
-                return None;
-            }
-            let (value, rest) = self.bytes.split_at(len);
-            self.bytes = rest;
-            Some(value)
-        }
-
-        fn text(&mut self) -> Option<&'a str> {
-            std::str::from_utf8(self.delimited()?).ok()
-        }
-
-        /// The field `key` opens, if it comes next, read by `read`: `Some(None)` when another
-        /// key or the end comes next, `None` when the field is malformed.
-        fn field<T>(&mut self, key: u8, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
-            match self.bytes.split_first() {
-                Some((&next, rest)) if next == key => {
-                    self.bytes = rest;
-                    read(self).map(Some)
-                }
-                _ => Some(None),
-            }
-        }
-    }
-
     fn timestamp(bytes: &[u8]) -> Option<Timestamp> {
-        let mut reader = Reader { bytes };
+        let mut reader = Reader::new(bytes);
         // protobuf's int64 and int32: the varint's low bits, as prost reads them.
         let seconds = reader.field(key(1, VARINT), Reader::varint)?.unwrap_or(0) as i64;
         let nanos = reader.field(key(2, VARINT), Reader::varint)?.unwrap_or(0) as i32;
-        if !reader.bytes.is_empty() {
+        if !reader.is_done() {
             return None;
         }
         Timestamp::new("", seconds, nanos).ok()
@@ -346,7 +278,7 @@ mod canonical {
     }
 
     pub(super) fn decode(bytes: &[u8]) -> Option<EnvelopeRef<'_>> {
-        let mut reader = Reader { bytes };
+        let mut reader = Reader::new(bytes);
         let event_id = reader.field(key(1, LEN), Reader::delimited)?.unwrap_or_default();
         let stream = reader.field(key(2, LEN), Reader::text)?.unwrap_or_default();
         let revision = reader.field(key(3, VARINT), Reader::varint)?.unwrap_or(0);
@@ -358,7 +290,7 @@ mod canonical {
         let actor = reader.field(key(8, LEN), Reader::text)?.unwrap_or_default();
         let payload_digest = reader.field(key(9, LEN), Reader::delimited)?.unwrap_or_default();
         let prev_hash = reader.field(key(10, LEN), Reader::delimited)?.unwrap_or_default();
-        if !reader.bytes.is_empty() || !StreamName::is_valid(stream) {
+        if !reader.is_done() || !StreamName::is_valid(stream) {
             return None;
         }
         Some(EnvelopeRef {

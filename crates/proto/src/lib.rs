@@ -22,6 +22,7 @@ pub mod v1 {
 pub mod codec;
 
 pub mod convert;
+pub mod wire;
 
 /// The encoded `FileDescriptorSet` of the schema, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/chibo_descriptor.bin"));

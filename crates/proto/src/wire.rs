@@ -1,0 +1,132 @@
+//! Protobuf's wire format read in place, for the messages read once per event of the log (the
+//! envelope, the study-points payload): a field at a time, in the order the message's encoder
+//! writes them.
+//!
+//! The reader takes only the canonical layout: each field's key in one byte (field numbers
+//! below 16), fields in field order. A caller that meets anything else (a field repeated,
+//! unknown or out of order, a key in more bytes) leaves the message to the general decoder,
+//! which reads it or says why not. With each field present at most once, protobuf's rules (the
+//! last value of a field wins, message fields merge) leave no choice, so what the caller reads
+//! is what the general decoder reads.
+
+/// A field's key in its one-byte form: the field `number` (below 16) and its `wire` type.
+pub const fn key(number: u8, wire: u8) -> u8 {
+    number << 3 | wire
+}
+
+/// The wire type of varints (`uint32`, `uint64`, `int64`, enums).
+pub const VARINT: u8 = 0;
+/// The wire type of length-delimited fields (strings, bytes, messages).
+pub const LEN: u8 = 2;
+
+/// The bytes of a message not read yet.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes }
+    }
+
+    /// Whether every byte has been read.
+    pub fn is_done(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// A base-128 varint of at most ten bytes whose tenth byte is 0 or 1 (protobuf's rule).
+    pub fn varint(&mut self) -> Option<u64> {
+        // Lengths and most small numbers are one byte.
+        match self.bytes.split_first() {
+            Some((&byte, rest)) if byte < 0x80 => {
+                self.bytes = rest;
+                Some(u64::from(byte))
+            }
+            _ => self.long_varint(),
+        }
+    }
+
+    fn long_varint(&mut self) -> Option<u64> {
+        let mut value = 0u64;
+        for (i, &byte) in self.bytes.iter().enumerate().take(10) {
+            value |= u64::from(byte & 0x7f) << (7 * i);
+            if byte < 0x80 {
+                if i == 9 && byte > 1 {
+                    return None;
+                }
+                self.bytes = &self.bytes[i + 1..];
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    /// A length-delimited value: its length as a varint, then that many bytes.
+    pub fn delimited(&mut self) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.varint()?).ok()?;
+        if len > self.bytes.len() {
+            return None;
+        }
+        let (value, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        Some(value)
+    }
+
+    /// A length-delimited value that is UTF-8, as a `string` field must be.
+    pub fn text(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.delimited()?).ok()
+    }
+
+    /// The field `key` opens, if it comes next, read by `read`: `Some(None)` when another key
+    /// or the end comes next, `None` when the field is malformed.
+    pub fn field<T>(&mut self, key: u8, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+        match self.bytes.split_first() {
+            Some((&next, rest)) if next == key => {
+                self.bytes = rest;
+                read(self).map(Some)
+            }
+            _ => Some(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_are_read_as_protobuf_spells_them() {
+        for (bytes, value) in [
+            (&[0x00][..], Some(0)),
+            (&[0x7f], Some(127)),
+            (&[0x80, 0x01], Some(128)),
+            (&[0xff, 0xff, 0xff, 0xff, 0x0f], Some(u64::from(u32::MAX))),
+            (&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], Some(u64::MAX)),
+            // A tenth byte above 1 overflows 64 bits; an eleventh byte is too long; a varint
+            // cut short has no end.
+            (&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02], None),
+            (&[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00], None),
+            (&[0x80], None),
+            (&[], None),
+        ] {
+            assert_eq!(Reader::new(bytes).varint(), value, "{bytes:02x?}");
+        }
+    }
+
+    #[test]
+    fn fields_are_read_in_order_or_not_at_all() {
+        // Field 1 "ab", field 2 varint 300.
+        let bytes = [0x0a, 0x02, b'a', b'b', 0x10, 0xac, 0x02];
+        let mut reader = Reader::new(&bytes);
+        // Field 2 is not next: nothing is read.
+        assert_eq!(reader.field(key(2, VARINT), Reader::varint), Some(None));
+        assert_eq!(reader.field(key(1, LEN), Reader::text), Some(Some("ab")));
+        assert_eq!(reader.field(key(2, VARINT), Reader::varint), Some(Some(300)));
+        assert!(reader.is_done());
+        // A length past the end, and text that is not UTF-8, are malformed.
+        assert_eq!(Reader::new(&[0x0a, 0x03, b'a']).field(key(1, LEN), Reader::delimited), None);
+        assert_eq!(Reader::new(&[0x0a, 0x01, 0xff]).field(key(1, LEN), Reader::text), None);
+    }
+}
