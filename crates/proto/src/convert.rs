@@ -21,6 +21,9 @@ use prost::Message;
 use crate::v1 as pb;
 use pb::event::Kind;
 
+mod in_place;
+pub use in_place::decode_in_place;
+
 // ---------------------------------------------------------------------------------------------
 // Events as stored payloads
 

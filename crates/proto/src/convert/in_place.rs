@@ -1,0 +1,172 @@
+//! The payloads read most, read in place: a replay decodes every event of the log, and most of
+//! a province's events are study points earned in the app (78 % of the demo's). Through prost,
+//! each such payload became four `String`s, of which the id was checked and kept, the date
+//! parsed and dropped, and every text checked twice as UTF-8. Read here, the text is borrowed
+//! until the domain's checks pass, and only what the event keeps is copied.
+
+use chibo_domain::event::{self as domain, Event, EventType};
+use chibo_domain::{Date, Id};
+
+use crate::wire::{key, Reader, LEN, VARINT};
+
+/// The event a stored payload of `event_type` holds, read in place, when the payload is of a
+/// type read this way, is laid out as prost writes it, and passes the domain's shape rules.
+/// `None` otherwise, for [`super::decode_payload`] and the `TryFrom` conversions to read or
+/// refuse: where this gives an event, they give the same one.
+pub fn decode_in_place(event_type: EventType, payload: &[u8]) -> Option<Event> {
+    match event_type {
+        EventType::StudyPointsEarned => study_points(payload).map(Event::StudyPointsEarned),
+        _ => None,
+    }
+}
+
+/// `chibo.v1.StudyPointsEarned`: `member_id = 1`, `points = 2`, `date = 3`, `activity = 4`,
+/// `source_ref = 5`.
+fn study_points(payload: &[u8]) -> Option<domain::StudyPointsEarned> {
+    let mut reader = Reader::new(payload);
+    let member_id = reader.field(key(1, LEN), Reader::text)?.unwrap_or_default();
+    // protobuf's uint32: the varint's low 32 bits, as prost reads them.
+    let points = reader.field(key(2, VARINT), Reader::varint)?.unwrap_or(0) as u32;
+    let date = reader.field(key(3, LEN), Reader::text)?.unwrap_or_default();
+    let activity = reader.field(key(4, LEN), Reader::text)?.unwrap_or_default();
+    let source_ref = reader.field(key(5, LEN), Reader::text)?.unwrap_or_default();
+    if !reader.is_done() || !Id::is_valid(member_id) {
+        return None;
+    }
+    domain::StudyPointsEarned::new(domain::StudyPointsEarnedFields {
+        member_id: Id::parse("member_id", member_id).ok()?,
+        points,
+        date: Date::parse("date", date).ok()?,
+        activity: activity.to_owned(),
+        source_ref: source_ref.to_owned(),
+    })
+    .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::convert::decode_payload;
+    use crate::v1 as pb;
+
+    /// The event the general path reads from `payload`, if it reads one.
+    fn general(event_type: EventType, payload: &[u8]) -> Option<Event> {
+        Event::try_from(decode_payload(event_type.name(), payload).ok()?).ok()
+    }
+
+    /// Reads `payload` both ways. Where the in-place reader gives an event, the general path
+    /// must give the same one. Returns whether the in-place reader took it.
+    fn agree(payload: &[u8]) -> bool {
+        let in_place = decode_in_place(EventType::StudyPointsEarned, payload);
+        if in_place.is_some() {
+            assert_eq!(in_place, general(EventType::StudyPointsEarned, payload), "{payload:02x?}");
+        }
+        in_place.is_some()
+    }
+
+    /// A study-points message with fields of every shape: valid and invalid ids, dates and
+    /// texts, points of every varint length and 0, fields left at their defaults.
+    fn random_message(rng: &mut impl Rng) -> pb::StudyPointsEarned {
+        let pick = |rng: &mut dyn rand::RngCore, options: &[&'static str]| {
+            options[rng.next_u32() as usize % options.len()].to_owned()
+        };
+        let ids = ["m-0042", "member-1", "a", "", "Bad-Id", "m_1", "ấp"];
+        let dates = ["2026-03-14", "2024-02-29", "2025-02-29", "2026-3-14", "", "2026-13-01", "x"];
+        let texts = ["Nghị quyết 57-NQ/TW", "Resolution 57", "", " padded ", "tab\there", "ấp Tân Hòa", "\u{0}"];
+        let refs = ["", "app:9f3a2", "sổ-tay/2026/03", "x"];
+        pb::StudyPointsEarned {
+            member_id: pick(rng, &ids),
+            points: match rng.gen_range(0..4) {
+                0 => 0,
+                1 => rng.gen_range(1..128),
+                2 => rng.gen_range(128..100_000),
+                _ => rng.gen(),
+            },
+            date: pick(rng, &dates),
+            activity: pick(rng, &texts),
+            source_ref: pick(rng, &refs),
+        }
+    }
+
+    #[test]
+    fn payloads_as_prost_writes_them_are_read_in_place_when_valid() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let (mut valid, mut invalid) = (0, 0);
+        for _ in 0..20_000 {
+            let payload = random_message(&mut rng).encode_to_vec();
+            // Every valid payload prost writes is read in place; an invalid one never is.
+            let expected = general(EventType::StudyPointsEarned, &payload);
+            assert_eq!(decode_in_place(EventType::StudyPointsEarned, &payload), expected, "{payload:02x?}");
+            match expected {
+                Some(_) => valid += 1,
+                None => invalid += 1,
+            }
+        }
+        assert!(valid > 1_000 && invalid > 1_000, "{valid} valid, {invalid} invalid");
+    }
+
+    #[test]
+    fn the_in_place_reader_agrees_with_the_general_path_on_altered_bytes() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+        let (mut in_place, mut general) = (0, 0);
+        for round in 0..100_000 {
+            let mut payload = random_message(&mut rng).encode_to_vec();
+            if payload.is_empty() {
+                continue;
+            }
+            match round % 6 {
+                // A byte changed, anywhere (keys, lengths, digits, text, varints).
+                0 | 1 => {
+                    let at = rng.gen_range(0..payload.len());
+                    payload[at] = rng.gen();
+                }
+                // One bit flipped.
+                2 => {
+                    let at = rng.gen_range(0..payload.len());
+                    payload[at] ^= 1 << rng.gen_range(0..8);
+                }
+                // Cut short, or a byte inserted.
+                3 => payload.truncate(rng.gen_range(0..payload.len())),
+                4 => payload.insert(rng.gen_range(0..=payload.len()), rng.gen()),
+                // Two messages end to end: protobuf merges them (fields repeated, out of order).
+                _ => payload.extend(random_message(&mut rng).encode_to_vec()),
+            }
+            if agree(&payload) {
+                in_place += 1;
+            } else {
+                general += 1;
+            }
+        }
+        // Both paths were exercised.
+        assert!(in_place > 1_000 && general > 10_000, "{in_place} in place, {general} general");
+    }
+
+    #[test]
+    fn any_other_layout_is_left_to_the_general_path() {
+        let message = pb::StudyPointsEarned {
+            member_id: "m-0042".into(),
+            points: 3,
+            date: "2026-03-14".into(),
+            activity: "Nghị quyết 57-NQ/TW".into(),
+            source_ref: "app:9f3a2".into(),
+        };
+        let payload = message.encode_to_vec();
+        let expected = general(EventType::StudyPointsEarned, &payload).expect("a valid message");
+        assert_eq!(decode_in_place(EventType::StudyPointsEarned, &payload), Some(expected.clone()));
+        let points_again = [&payload[..], &[0x10, 0x03]].concat();
+        let unknown_field = [&payload[..], &[0x30, 0x01]].concat();
+        let out_of_order = [&payload[payload.len() - 11..], &payload[..payload.len() - 11]].concat();
+        let long_key = [&[0x8a, 0x00, 0x06][..], &payload[2..]].concat();
+        for other in [points_again, unknown_field, out_of_order, long_key] {
+            // The general path reads every one of them as the same event.
+            assert_eq!(general(EventType::StudyPointsEarned, &other).as_ref(), Some(&expected), "{other:02x?}");
+            assert_eq!(decode_in_place(EventType::StudyPointsEarned, &other), None, "{other:02x?}");
+        }
+        // Other event types are not read in place.
+        let held = pb::MeetingHeld::default().encode_to_vec();
+        assert_eq!(decode_in_place(EventType::MeetingHeld, &held), None);
+    }
+}
