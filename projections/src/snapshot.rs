@@ -239,6 +239,9 @@ fn fact_entry(body: FactBody) -> Result<(EventId, Box<Fact>), DecodeError> {
 
 /// Reads a stored payload as the event of type `event_type`, or says why it cannot.
 pub fn decode_event(event_type: &str, payload: &[u8]) -> Result<Event, String> {
+    if let Some(event) = EventType::from_name(event_type).and_then(|t| convert::decode_in_place(t, payload)) {
+        return Ok(event);
+    }
     let wire = convert::decode_payload(event_type, payload).map_err(|e| e.to_string())?;
     Event::try_from(wire).map_err(|e| format!("{event_type}: {e}"))
 }
