@@ -1,8 +1,8 @@
 //! The payloads read most, read in place: a replay decodes every event of the log, and most of
 //! a province's events are study points earned in the app (78 % of the demo's). Through prost,
-//! each such payload became four `String`s, of which the id was checked and kept, the date
-//! parsed and dropped, and every text checked twice as UTF-8. Read here, the text is borrowed
-//! until the domain's checks pass, and only what the event keeps is copied.
+//! each such payload became a message of four `String`s, of which the date was parsed and
+//! dropped. Read here, no message is built: the text is borrowed until the domain's checks
+//! pass, and only what the event keeps is copied.
 
 use chibo_domain::event::{self as domain, Event, EventType};
 use chibo_domain::{Date, Id};
