@@ -37,7 +37,7 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
-    read::{query_events, read_page_into, sql_limit, ReadPool, PAGE_AFTER, PAGE_OF_STREAM},
+    read::{query_events, read_page_into, sql_after, sql_limit, ReadPool, PAGE_AFTER, PAGE_OF_STREAM},
     writer::{AppendRequest, Writer},
 };
 pub use read::{scan, Access, ScanError, Scanner};
@@ -196,7 +196,7 @@ impl EventStore for SqliteStore {
     }
 
     async fn read_all(&self, after: Option<u64>, max_count: usize) -> Result<Vec<StoredEvent>, ReadError> {
-        let after = after.map_or(-1, |p| i64::try_from(p).unwrap_or(i64::MAX));
+        let after = sql_after(after);
         self.read(move |conn| query_events(conn, PAGE_AFTER, rusqlite::params![after, sql_limit(max_count)], max_count))
             .await
     }
@@ -207,7 +207,7 @@ impl EventStore for SqliteStore {
         max_count: usize,
         mut sink: Box<dyn PageSink>,
     ) -> Result<Box<dyn PageSink>, ReadError> {
-        let after = after.map_or(-1, |p| i64::try_from(p).unwrap_or(i64::MAX));
+        let after = sql_after(after);
         self.read(move |conn| {
             read_page_into(conn, after, max_count, &mut |event| sink.event(event))?;
             Ok(sink)

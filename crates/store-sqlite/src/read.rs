@@ -84,6 +84,12 @@ pub fn sql_limit(max_count: usize) -> i64 {
     i64::try_from(max_count).unwrap_or(i64::MAX)
 }
 
+/// The position a page of the global order starts after, as SQLite counts: `None` (from the
+/// first event) is -1.
+pub fn sql_after(after: Option<u64>) -> i64 {
+    after.map_or(-1, |p| i64::try_from(p).unwrap_or(i64::MAX))
+}
+
 /// A BLOB column, borrowed from the row; any other type is refused as `row.get` refuses it.
 fn blob<'r>(row: &'r Row<'_>, column: usize) -> rusqlite::Result<&'r [u8]> {
     match row.get_ref(column)? {
