@@ -30,7 +30,7 @@ fn study_points(payload: &[u8]) -> Option<domain::StudyPointsEarned> {
     let date = reader.field(key(3, LEN), Reader::text)?.unwrap_or_default();
     let activity = reader.field(key(4, LEN), Reader::text)?.unwrap_or_default();
     let source_ref = reader.field(key(5, LEN), Reader::text)?.unwrap_or_default();
-    if !reader.is_done() || !Id::is_valid(member_id) {
+    if !reader.is_done() {
         return None;
     }
     domain::StudyPointsEarned::new(domain::StudyPointsEarnedFields {
