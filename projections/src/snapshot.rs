@@ -239,10 +239,13 @@ fn fact_entry(body: FactBody) -> Result<(EventId, Box<Fact>), DecodeError> {
 
 /// Reads a stored payload as the event of type `event_type`, or says why it cannot.
 pub fn decode_event(event_type: &str, payload: &[u8]) -> Result<Event, String> {
-    if let Some(event) = EventType::from_name(event_type).and_then(|t| convert::decode_in_place(t, payload)) {
+    let Some(known) = EventType::from_name(event_type) else {
+        return Err(convert::PayloadError::UnknownType(event_type.to_owned()).to_string());
+    };
+    if let Some(event) = convert::decode_in_place(known, payload) {
         return Ok(event);
     }
-    let wire = convert::decode_payload(event_type, payload).map_err(|e| e.to_string())?;
+    let wire = convert::decode_payload_of(known, payload).map_err(|e| e.to_string())?;
     Event::try_from(wire).map_err(|e| format!("{event_type}: {e}"))
 }
 
@@ -365,5 +368,30 @@ mod tests {
         fixed64.extend([9 << 3 | 1, 0, 0, 0, 0, 0, 0, 0, 0]);
         let odd = State::decode(&fixed64).unwrap_err();
         assert!(odd.to_string().contains("field 9"), "{odd}");
+    }
+
+    #[test]
+    fn stored_payloads_decode_to_their_events_or_say_why_not() {
+        let org = registered("thai-binh");
+        let payload = convert::encode_payload(&org);
+        assert_eq!(decode_event("OrganizationRegistered", &payload), Ok(org));
+        let points = chibo_domain::event::StudyPointsEarned::new(chibo_domain::event::StudyPointsEarnedFields {
+            member_id: Id::parse("member_id", "m-1").unwrap(),
+            points: 2,
+            date: chibo_domain::Date::parse("date", "2026-03-14").unwrap(),
+            activity: "Nghị quyết".into(),
+            source_ref: String::new(),
+        })
+        .unwrap();
+        let points = Event::StudyPointsEarned(points);
+        assert_eq!(decode_event("StudyPointsEarned", &convert::encode_payload(&points)), Ok(points));
+        assert_eq!(
+            decode_event("MeetingHappened", &payload),
+            Err("\"MeetingHappened\" is not an event type of the catalogue".to_owned())
+        );
+        assert_eq!(
+            decode_event("MeetingHeld", &[0x0a, 0x05, b'a']),
+            Err("the payload does not decode as MeetingHeld".to_owned())
+        );
     }
 }

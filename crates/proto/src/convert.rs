@@ -94,6 +94,11 @@ pub fn encode_kind(kind: &Kind) -> Vec<u8> {
 pub fn decode_payload(event_type: &str, payload: &[u8]) -> std::result::Result<pb::Event, PayloadError> {
     let event_type =
         EventType::from_name(event_type).ok_or_else(|| PayloadError::UnknownType(event_type.to_owned()))?;
+    decode_payload_of(event_type, payload)
+}
+
+/// [`decode_payload`], for a caller that has already looked the type's name up.
+pub fn decode_payload_of(event_type: EventType, payload: &[u8]) -> std::result::Result<pb::Event, PayloadError> {
     let kind = decode_kind(event_type, payload).map_err(|source| PayloadError::Decode { event_type, source })?;
     Ok(pb::Event { kind: Some(kind) })
 }
