@@ -22,6 +22,7 @@ use crate::v1 as pb;
 use pb::event::Kind;
 
 mod in_place;
+mod shared;
 pub use in_place::decode_in_place;
 
 // ---------------------------------------------------------------------------------------------
@@ -1033,7 +1034,7 @@ impl TryFrom<pb::StudyPointsEarned> for domain::StudyPointsEarned {
             member_id: Id::parse_owned("member_id", member_id)?,
             points,
             date: Date::parse("date", &date)?,
-            activity,
+            activity: shared::text(&activity),
             source_ref,
         })
     }
@@ -1046,7 +1047,7 @@ impl From<&domain::StudyPointsEarned> for pb::StudyPointsEarned {
             member_id: member_id.to_string(),
             points: *points,
             date: date.to_string(),
-            activity: activity.clone(),
+            activity: activity.to_string(),
             source_ref: source_ref.clone(),
         }
     }

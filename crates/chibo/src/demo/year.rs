@@ -482,7 +482,7 @@ impl CellYear<'_> {
                         member_id: self.member_id(m),
                         points: rng.gen_range(points.clone()),
                         date: day.date(),
-                        activity: pick_one(rng, texts::STUDY).to_owned(),
+                        activity: pick_one(rng, texts::STUDY).into(),
                         source_ref: format!("STDV-{}", rng.gen_range(10_000_000..100_000_000)),
                     })?;
                     out.cell(&stream, day, time::STUDY, earned);

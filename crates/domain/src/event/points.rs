@@ -1,6 +1,8 @@
 //! Points: study points members earn in the app, and a cell's monthly indicator scores against
 //! its programme's framework.
 
+use std::sync::Arc;
+
 use crate::error::{InvalidField, Result};
 use crate::id::Id;
 use crate::text::limit;
@@ -37,8 +39,10 @@ pub struct StudyPointsEarnedFields {
     pub points: u32,
     /// The day they were earned.
     pub date: Date,
-    /// The document studied.
-    pub activity: String,
+    /// The document studied. Shared: a province studies a few dozen documents, and each of its
+    /// study-points events names one, so decoding gives the events of one document one copy
+    /// of its name (docs/BENCHMARKS.md, sixteenth round).
+    pub activity: Arc<str>,
     /// The record's reference in the source system; may be empty.
     pub source_ref: String,
 }
@@ -127,7 +131,7 @@ pub(crate) mod tests {
         assert_eq!(study_points_earned().points, 25);
         let nothing = StudyPointsEarnedFields { points: 0, ..earned() };
         assert_eq!(err(StudyPointsEarned::new(nothing)), pair("points", "is 0; an activity earns at least 1 point"));
-        let unstudied = StudyPointsEarnedFields { activity: String::new(), ..earned() };
+        let unstudied = StudyPointsEarnedFields { activity: "".into(), ..earned() };
         assert_eq!(err(StudyPointsEarned::new(unstudied)), pair("activity", "is empty"));
         let long = StudyPointsEarnedFields { source_ref: "x".repeat(129), ..earned() };
         assert_eq!(err(StudyPointsEarned::new(long)).0, "source_ref");

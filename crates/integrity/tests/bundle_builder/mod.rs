@@ -130,7 +130,7 @@ impl Log {
             member_id: member.to_owned(),
             points,
             date: on.to_owned(),
-            activity: "Nghị quyết Đại hội XIV".to_owned(),
+            activity: "Nghị quyết Đại hội XIV".into(),
             source_ref: String::new(),
         });
         self.append(stream, kind, on)

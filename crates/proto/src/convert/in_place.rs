@@ -37,7 +37,7 @@ fn study_points(payload: &[u8]) -> Option<domain::StudyPointsEarned> {
         member_id: Id::parse("member_id", member_id).ok()?,
         points,
         date: Date::parse("date", date).ok()?,
-        activity: activity.to_owned(),
+        activity: super::shared::text(activity),
         source_ref: source_ref.to_owned(),
     })
     .ok()
