@@ -281,11 +281,12 @@ struct Rules<'s, 'c> {
 
 impl Rules<'_, '_> {
     fn check(&self, event: &Event, occurred_at: Timestamp) -> Checked {
-        let kind = event.event_type().field_name();
+        // The event's field name is spelled out only for an error: most events pass.
+        let kind = || event.event_type().field_name();
         let at = |e: Rejection| match e.error.field.as_str() {
             // Fields of the submission, not of the event.
             "stream" | "event_id" | "occurred_at" => e,
-            _ => Rejection { error: e.error.within(&kind), ..e },
+            _ => Rejection { error: e.error.within(&kind()), ..e },
         };
         match event {
             Event::OrganizationRegistered(e) => self.organization(e, occurred_at).map_err(at),
@@ -295,7 +296,7 @@ impl Rules<'_, '_> {
                 "$credentials is written by the server only: an admin issues and revokes credentials with chibo keys",
             )),
             Event::EventCorrected(_) | Event::EventRetracted(_) => {
-                Err(invalid(format!("{kind}.replacement"), "a correction cannot carry a correction or retraction"))
+                Err(invalid(format!("{}.replacement", kind()), "a correction cannot carry a correction or retraction"))
             }
             event => match self.stream {
                 StreamName::Cell(cell) => {
