@@ -9,7 +9,8 @@ use std::{
 use chibo_domain::StreamName;
 use chibo_integrity::{Envelope, Verifier};
 use chibo_store::{
-    AppendError, EventStore, ExpectedRevision, Lease, PageSink, RawEvent, ReadError, StoredEvent, MAX_EVENTS_PER_APPEND,
+    AppendError, EventStore, ExpectedRevision, Lease, PageSink, Pages, RawEvent, ReadError, StoredEvent,
+    MAX_EVENTS_PER_APPEND,
 };
 use futures::{stream::BoxStream, StreamExt};
 
@@ -81,20 +82,22 @@ pub async fn read_all_is_exclusive_and_gapless(store: Arc<dyn EventStore>) {
     assert!(store.read_all(Some(6), 10).await.unwrap().is_empty());
 }
 
+/// Keeps what a [`PageSink`] is handed, copied.
+#[derive(Default)]
+struct Copies(Vec<StoredEvent>);
+
+impl PageSink for Copies {
+    fn event(&mut self, e: RawEvent<'_>) {
+        self.0.push(StoredEvent::try_from(e).expect("a stored salt and hash have their lengths"));
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send> {
+        self
+    }
+}
+
 /// `read_all_into` hands its sink, in order, exactly the events `read_all` returns for the same
 /// page, byte for byte.
 pub async fn read_all_into_sees_what_read_all_reads(store: Arc<dyn EventStore>) {
-    /// Keeps what it is handed, copied.
-    #[derive(Default)]
-    struct Copies(Vec<StoredEvent>);
-    impl PageSink for Copies {
-        fn event(&mut self, e: RawEvent<'_>) {
-            self.0.push(StoredEvent::try_from(e).expect("a stored salt and hash have their lengths"));
-        }
-        fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send> {
-            self
-        }
-    }
     async fn into(store: &dyn EventStore, after: Option<u64>, max_count: usize) -> Vec<StoredEvent> {
         let sink = store.read_all_into(after, max_count, Box::<Copies>::default()).await.unwrap();
         sink.into_any().downcast::<Copies>().map(|copies| copies.0).unwrap_or_else(|_| panic!("not the sink given"))
@@ -348,6 +351,67 @@ pub async fn subscriber_sees_a_concurrent_load_exactly_once_in_order(store: Arc<
     assert_eq!(seen_ids, expected_ids, "every acknowledged event, and nothing else");
     // And nothing more arrives.
     assert!(tokio::time::timeout(Duration::from_millis(100), sub.next()).await.is_err());
+}
+
+/// [`Pages`] follows the log as a subscription does: after its start (exclusive), every event
+/// of a concurrent load exactly once and in order, byte for byte as `read_all` reads it, page
+/// by page; then it waits for the next commit.
+pub async fn pages_follow_the_log_like_a_subscription(store: Arc<dyn EventStore>) {
+    const WRITERS: usize = 4;
+    const PER_WRITER: usize = 40;
+    const TOTAL: usize = 2 + WRITERS * PER_WRITER;
+    async fn page(pages: &mut Pages, max: usize) -> Vec<StoredEvent> {
+        let read = tokio::time::timeout(Duration::from_secs(30), pages.next_into(max, Copies::default()))
+            .await
+            .expect("a page arrives in time");
+        read.expect("the store is open").expect("no read error").0
+    }
+    let a = stream("cell-a");
+    for i in 0..2 {
+        store.append(&a, ExpectedRevision::Any, vec![new_event(&format!("first {i}"))]).await.unwrap();
+    }
+    let mut later = Pages::new(store.clone(), Some(0));
+    assert_eq!(page(&mut later, 10).await.iter().map(|e| e.position).collect::<Vec<_>>(), [1]);
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..PER_WRITER {
+                    let event = new_event(&format!("{w}/{i}"));
+                    store
+                        .append(&stream(&format!("cell-{}", i % 3)), ExpectedRevision::Any, vec![event])
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    // Half the load read one page at a time, the rest as a stream of pages.
+    let mut pages = Pages::new(store.clone(), None);
+    let mut seen = Vec::new();
+    while seen.len() < TOTAL / 2 {
+        let read = page(&mut pages, 7).await;
+        assert!(!read.is_empty() && read.len() <= 7, "{} events in a page", read.len());
+        seen.extend(read);
+    }
+    let mut stream = pages.into_stream(7, Copies::default);
+    while seen.len() < TOTAL {
+        let read = tokio::time::timeout(Duration::from_secs(30), stream.next()).await.expect("a page arrives in time");
+        let read = read.expect("the store is open").expect("no read error").0;
+        assert!(!read.is_empty() && read.len() <= 7, "{} events in a page", read.len());
+        seen.extend(read);
+    }
+
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert_eq!(seen, everything(&*store).await, "every event once, in order, as read_all reads it");
+    // Everything is read: the next page waits for the next commit, and has it.
+    let mut pages = Pages::new(store.clone(), Some(TOTAL as u64 - 1));
+    let waiting = tokio::time::timeout(Duration::from_millis(100), pages.next_into(7, Copies::default())).await;
+    assert!(waiting.is_err(), "a page waits for a commit");
+    store.append(&a, ExpectedRevision::Any, vec![new_event("live")]).await.unwrap();
+    assert_eq!(page(&mut pages, 7).await.iter().map(|e| e.position).collect::<Vec<_>>(), [TOTAL as u64]);
 }
 
 /// A lease has one holder at a time: its holder renews it, anyone else is told who holds it,

@@ -45,6 +45,7 @@ macro_rules! with_clauses {
             record_times_never_go_back,
             subscription_is_exclusive_of_its_start,
             subscriber_sees_a_concurrent_load_exactly_once_in_order,
+            pages_follow_the_log_like_a_subscription,
             a_lease_has_one_holder_at_a_time
         );
     };

@@ -24,7 +24,7 @@ pub use chibo_integrity::{Hash, RawEvent, Salt};
 pub use error::{AppendError, ReadError};
 pub use event::{ExpectedRevision, NewEvent, Receipt, StoredEvent};
 pub use lease::{Lease, LocalLeases};
-pub use subscription::catch_up;
+pub use subscription::{catch_up, Pages};
 
 /// Told about each commit of a store, for metrics.
 pub trait CommitObserver: Send + Sync + 'static {
