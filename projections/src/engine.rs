@@ -21,7 +21,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use chibo_integrity::{EnvelopeRef, RawEvent};
-use chibo_store::{EventStore, PageSink, ReadError, StoredEvent};
+use chibo_store::{EventStore, PageSink, Pages, ReadError, StoredEvent};
 use futures::stream::FuturesOrdered;
 use futures::StreamExt;
 use prost::Message;
@@ -269,6 +269,8 @@ pub async fn rebuild<P: Projection>(store: &dyn EventStore) -> Result<P, EngineE
 
 /// Events read and decoded at a time by a replay.
 const PAGE: u64 = 4096;
+/// The most events the live engine reads and applies at a time.
+const LIVE_PAGE: usize = 4096;
 /// Pages a replay reads and decodes at once, each on a blocking thread of its own, besides the
 /// one the state is applying.
 const DECODING: usize = 3;
@@ -551,7 +553,8 @@ async fn run<P, F>(
     let mut ticker = tokio::time::interval(policy.every.max(Duration::from_millis(10)));
     'subscribe: loop {
         let after = shared.covered().checked_sub(1);
-        let mut events = store.clone().subscribe(after).ready_chunks(4096);
+        // Each page decoded as the store hands its events over, where it holds their bytes.
+        let mut pages = Pages::new(store.clone(), after).into_stream(LIVE_PAGE, || Decoded::with_room(64));
         loop {
             tokio::select! {
                 () = &mut shutdown => break 'subscribe,
@@ -561,12 +564,12 @@ async fn run<P, F>(
                 }
                 // Wakes the loop, for a snapshot due by time.
                 _ = ticker.tick() => {}
-                chunk = events.next() => {
-                    let Some(chunk) = chunk else {
+                page = pages.next() => {
+                    let Some(page) = page else {
                         // The store closed: nothing more will come.
                         break 'subscribe;
                     };
-                    if let Err(e) = apply_chunk(&shared, chunk) {
+                    if let Err(e) = apply_page(&shared, page) {
                         match e {
                             ChunkError::Read(e) => {
                                 tracing::warn!(projection = P::NAME, error = %e, "reading the log failed; retrying");
@@ -602,22 +605,10 @@ enum ChunkError {
     Engine(EngineError),
 }
 
-/// Applies what could be read of `chunk`, in order, and publishes the new coverage.
-fn apply_chunk<P: Projection>(
-    shared: &Shared<P>,
-    chunk: Vec<Result<StoredEvent, ReadError>>,
-) -> Result<(), ChunkError> {
-    let mut outcome = Ok(());
-    let mut decoded = Vec::with_capacity(chunk.len());
-    for item in chunk {
-        match item.map_err(ChunkError::Read).and_then(|e| recorded(&e).map_err(ChunkError::Engine)) {
-            Ok(r) => decoded.push(r),
-            Err(e) => {
-                outcome = Err(e);
-                break;
-            }
-        }
-    }
+/// Applies what could be read and decoded of `page`, in order, and publishes the new coverage.
+fn apply_page<P: Projection>(shared: &Shared<P>, page: Result<Decoded, ReadError>) -> Result<(), ChunkError> {
+    let Decoded { events: decoded, unreadable } = page.map_err(ChunkError::Read)?;
+    let mut outcome = unreadable.map_or(Ok(()), |e| Err(ChunkError::Engine(e)));
     let covered = {
         let mut state = shared.write();
         for r in decoded {

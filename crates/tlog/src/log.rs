@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chibo_integrity::merkle::{self, leaf_hash, ProofError};
 use chibo_integrity::Hash;
-use chibo_store::{catch_up, EventStore};
+use chibo_store::{EventStore, PageSink, Pages, RawEvent, ReadError};
 use futures::StreamExt;
 use tokio::sync::watch;
 
@@ -114,14 +114,14 @@ impl MerkleLog {
     {
         tokio::pin!(shutdown);
         loop {
-            let mut events = catch_up(store.clone(), self.size().checked_sub(1)).ready_chunks(4096);
+            let mut pages = Pages::new(store.clone(), self.size().checked_sub(1)).into_stream(PAGE, Hashes::default);
             let failed = loop {
-                let chunk = tokio::select! {
+                let page = tokio::select! {
                     () = &mut shutdown => return Ok(()),
-                    chunk = events.next() => chunk,
+                    page = pages.next() => page,
                 };
-                let Some(chunk) = chunk else { break None };
-                let (size, failed) = self.append(chunk)?;
+                let Some(page) = page else { break None };
+                let (size, failed) = self.append(page)?;
                 self.size.send_replace(size);
                 if failed.is_some() {
                     break failed;
@@ -135,27 +135,52 @@ impl MerkleLog {
         }
     }
 
-    /// Appends the events of `chunk` up to the first failed read; the new size, and the failure.
-    fn append(
-        &self,
-        chunk: Vec<Result<chibo_store::StoredEvent, chibo_store::ReadError>>,
-    ) -> Result<(u64, Option<chibo_store::ReadError>), LogError> {
+    /// Appends the hashes of `page` up to the first one that could not be read; the new size,
+    /// and why the read failed, if it did.
+    fn append(&self, page: Result<Hashes, ReadError>) -> Result<(u64, Option<ReadError>), LogError> {
         let mut tree = self.tree.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut failed = None;
-        for event in chunk {
-            match event {
-                Ok(event) if event.position == tree.len() => tree.push(&event.hash)?,
-                Ok(event) => {
-                    tree.flush()?;
-                    return Err(LogError::OutOfOrder { expected: tree.len(), got: event.position });
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
+        let (hashes, failed) = match page {
+            Ok(Hashes { hashes, malformed }) => (hashes, malformed),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        for (position, hash) in hashes {
+            if position != tree.len() {
+                tree.flush()?;
+                return Err(LogError::OutOfOrder { expected: tree.len(), got: position });
             }
+            tree.push(&hash)?;
         }
         tree.flush()?;
         Ok((tree.len(), failed))
+    }
+}
+
+/// The most events the tree follows the log by at a time.
+const PAGE: usize = 4096;
+
+/// What the tree takes of each event: its position and its hash, read where the store holds
+/// them, up to the first hash of the wrong length.
+#[derive(Default)]
+struct Hashes {
+    hashes: Vec<(u64, Hash)>,
+    malformed: Option<ReadError>,
+}
+
+impl PageSink for Hashes {
+    fn event(&mut self, event: RawEvent<'_>) {
+        if self.malformed.is_some() {
+            return;
+        }
+        match Hash::try_from(event.hash) {
+            Ok(hash) => self.hashes.push((event.position, hash)),
+            Err(_) => {
+                let reason = format!("its hash is {} bytes; expected 32", event.hash.len());
+                self.malformed = Some(ReadError::Corrupt { position: event.position, reason });
+            }
+        }
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send> {
+        self
     }
 }
