@@ -127,8 +127,8 @@ impl Pages {
     /// Hands the next events, at least one and at most `max`, to `sink`, and gives it back,
     /// waiting for them to be committed: as [`catch_up`] does, it waits for the next commit
     /// only once it has read every event committed when its last read began. `None` once the
-    /// store has closed. An event out of place (a gap in the global order) is an error, and the
-    /// sink has seen the events before it; so is a failed read.
+    /// store has closed. An event out of place (a gap in the global order) is an error, as is a
+    /// failed read; the sink is dropped, and a next call reads from the same event again.
     ///
     /// Dropping the future before it is ready loses nothing but the work done: the next call
     /// reads the same events again. To wait for pages among other things, take them from
@@ -152,11 +152,11 @@ impl Pages {
                 return Some(Err(ReadError::Unavailable(reason.into())));
             };
             let InOrder { sink: read_into, next, skipped } = *read;
-            self.next = next;
             if let Some(position) = skipped {
                 let reason = format!("the global order skips from {next} to {position}");
                 return Some(Err(ReadError::Corrupt { position, reason }));
             }
+            self.next = next;
             // As in `catch_up`: nothing read, or everything committed when the read began.
             self.wait = next == first || next.checked_sub(1) >= seen;
             if next > first {
