@@ -99,7 +99,6 @@ impl Log {
             event_id,
             occurred_at,
             recorded_at: occurred_at,
-            actor: "anonymous".into(),
             hash: [self.events.len() as u8; 32],
             event: Some(event),
         };

@@ -228,7 +228,6 @@ pub fn recorded_raw(raw: RawEvent<'_>) -> Result<Recorded, EngineError> {
         event_id: envelope.event_id,
         occurred_at: envelope.occurred_at,
         recorded_at: envelope.recorded_at,
-        actor: envelope.actor.into_owned(),
         hash,
         event,
     })

@@ -17,8 +17,6 @@ pub struct Recorded {
     pub occurred_at: Timestamp,
     /// When the server recorded it.
     pub recorded_at: Timestamp,
-    /// Who submitted it.
-    pub actor: String,
     /// The event's hash (DESIGN.md "Integrity"): a snapshot names the last one it covers, so it
     /// cannot be mistaken for a snapshot of another log.
     pub hash: [u8; 32],

@@ -293,7 +293,6 @@ mod tests {
             event_id: EventId::from_bytes([id; 16]),
             occurred_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
             recorded_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
-            actor: "admin".into(),
             hash: [position as u8; 32],
             event: Some(event),
         });

@@ -135,7 +135,6 @@ fn tentative(state: &State, stream: &StreamName, candidate: &Candidate<'_>, even
         event_id: candidate.event_id,
         occurred_at: candidate.occurred_at,
         recorded_at: candidate.occurred_at,
-        actor: String::new(),
         hash: [0; 32],
         event: Some(event),
     }

@@ -44,7 +44,6 @@ impl Log {
             event_id,
             occurred_at: at,
             recorded_at: at,
-            actor: "test".into(),
             hash: [self.next_id; 32],
             event: Some(event),
         };

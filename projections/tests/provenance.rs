@@ -67,7 +67,6 @@ impl Log {
             event_id,
             occurred_at: at(on),
             recorded_at: at(on),
-            actor: "test".into(),
             hash: self.ids.gen(),
             event: Some(event),
         };

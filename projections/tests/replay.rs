@@ -46,7 +46,6 @@ impl Log {
             event_id,
             occurred_at: at(on),
             recorded_at: at(on),
-            actor: "test".into(),
             hash: rng.gen(),
             event: Some(event),
         };
