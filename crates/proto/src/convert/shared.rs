@@ -1,6 +1,6 @@
 //! Texts that many events repeat, decoded into one shared copy rather than one copy each. A
 //! province studies a few dozen documents, and every study-points event names one: the state
-//! keeps each event in force, so a copy per event was about a fifth of its memory
+//! keeps each event in force, so a copy per event was about a sixth of its memory
 //! (docs/BENCHMARKS.md, sixteenth round).
 //!
 //! Each thread remembers the texts it decoded last, a few at most and short ones only, so that
