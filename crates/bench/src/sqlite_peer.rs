@@ -2,6 +2,8 @@
 //! write for the same workload, one transaction per request, with the store's own schema
 //! (indexes and append-only triggers) and settings (WAL, `synchronous=FULL`: every commit
 //! fsyncs the WAL). No gRPC, no checks, no sealing: the rows are made before the clock starts.
+//! The event ids go into their table as the store's writer puts them there: kept aside, and
+//! merged in order once enough are recent (`chibo_store_sqlite::ids`).
 //!
 //! It copies the WAL back into the database as SQLite does by default, inside the commit that
 //! takes it past 1,000 pages; the store does it on a thread of its own (its `backfill` module),
@@ -10,7 +12,8 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use chibo_store_sqlite::schema;
+use chibo_domain::EventId;
+use chibo_store_sqlite::{ids, schema};
 use rusqlite::{params, Connection, TransactionBehavior};
 
 use crate::{cli::SqlitePeerArgs, figure, rows, workload::Workload};
@@ -28,9 +31,14 @@ pub fn run(args: SqlitePeerArgs) -> anyhow::Result<()> {
     schema::configure(&conn).context("the embedded store's settings")?;
     schema::migrate(&conn).map_err(anyhow::Error::msg).context("the embedded store's schema")?;
 
+    let mut ids = ids::Ids::load(&conn, ids::MERGE_AT_LEAST).map_err(anyhow::Error::msg)?;
     let started = Instant::now();
+    let mut log_size = 0;
     for rows in &transactions {
         insert(&mut conn, rows).context("the raw SQLite peer's insert")?;
+        log_size += rows.len() as u64;
+        ids.committed(rows.iter().map(|row| (EventId::from_bytes(row.event_id), row.position)));
+        ids.merge_if_due(&conn, log_size).map_err(anyhow::Error::msg).context("the raw SQLite peer's id merge")?;
     }
     let elapsed = started.elapsed();
     drop(conn);

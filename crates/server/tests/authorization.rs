@@ -364,7 +364,7 @@ impl Server {
     async fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open(&data, Options { observer: None }).unwrap());
+        let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open(&data, Options::default()).unwrap());
         let (state, _engine) =
             engine::start::<State, _>(store.clone(), None, SnapshotPolicy::default(), std::future::pending()).await;
         let domain = Arc::new(Domain { state, rules: Arc::new(RuleBook::defaults()), limits: Limits::default() });

@@ -15,6 +15,7 @@
 
 mod backfill;
 mod cursor;
+pub mod ids;
 mod read;
 pub mod schema;
 mod writer;
@@ -74,10 +75,19 @@ pub enum OpenError {
 pub const LOCK_FILE: &str = "chibo.lock";
 
 /// Options for [`SqliteStore::open`].
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// Told about every commit (for metrics).
     pub observer: Option<Arc<dyn CommitObserver>>,
+    /// The fewest recent event ids the writer merges into their table ([`ids`]); by default
+    /// [`ids::MERGE_AT_LEAST`]. Tests set it low to merge at every commit.
+    pub merge_ids_at_least: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { observer: None, merge_ids_at_least: ids::MERGE_AT_LEAST }
+    }
 }
 
 /// The embedded store. Cheap to share behind an `Arc`; closes when the last handle is dropped
@@ -116,7 +126,8 @@ impl SqliteStore {
         schema::migrate(&conn).map_err(database)?;
         let (committed_tx, committed) = watch::channel(None);
         let backfill = backfill::Backfill::start(&conn).map_err(database)?;
-        let writer = Writer::new(conn, backfill, committed_tx, options.observer).map_err(database)?;
+        let writer = Writer::new(conn, backfill, committed_tx, options.observer, options.merge_ids_at_least)
+            .map_err(database)?;
         let (queue, inbox) = mpsc::channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("chibo-writer".into())

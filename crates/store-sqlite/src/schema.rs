@@ -3,17 +3,20 @@
 //! `events` holds one row per event, keyed by its 0-based global position; the sealed bytes
 //! (`envelope`, `payload`, `salt`, `hash`) are stored exactly as the hash spec covers them, and
 //! `stream`, `revision` and `event_id` are indexes over them that the verifier checks against
-//! the envelope. Triggers refuse every UPDATE and DELETE: the log is append-only even to a
-//! careless operator with a SQLite shell (a deliberate one can drop them, which is what
-//! `chibo verify` and signed checkpoints are for).
+//! the envelope. `event_ids` maps the event ids of the log's events up to `ids_through` (in
+//! `meta`) to their positions; the ids of the events after it are kept by the writer in memory
+//! ([`crate::ids`] says why). Triggers refuse every UPDATE and DELETE on both tables: the log is
+//! append-only even to a careless operator with a SQLite shell (a deliberate one can drop them,
+//! which is what `chibo verify` and signed checkpoints are for).
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 /// The file name of the database inside the data directory.
 pub const DB_FILE: &str = "chibo.db";
 
-/// The version of this format, kept in `meta`; a store refuses to open any other.
-pub const FORMAT_VERSION: i64 = 1;
+/// The version of this format, kept in `meta`. A store upgrades a database of version 1 (event
+/// ids in a unique index on `events`) when it opens it, and refuses any other.
+pub const FORMAT_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -33,19 +36,37 @@ CREATE TABLE IF NOT EXISTS events (
 ) STRICT;
 
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events (stream, revision);
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (event_id);
+
+CREATE TABLE IF NOT EXISTS event_ids (
+    event_id BLOB    PRIMARY KEY,
+    position INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
 
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'chibo: events are append-only'); END;
 
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'chibo: events are append-only'); END;
+
+CREATE TRIGGER IF NOT EXISTS event_ids_no_update BEFORE UPDATE ON event_ids
+BEGIN SELECT RAISE(ABORT, 'chibo: event ids are append-only'); END;
+
+CREATE TRIGGER IF NOT EXISTS event_ids_no_delete BEFORE DELETE ON event_ids
+BEGIN SELECT RAISE(ABORT, 'chibo: event ids are append-only'); END;
 ";
 
-/// How much of the database the writer keeps in its page cache, in KiB. Every append goes
-/// down both indexes (an event id is random, so its index is touched all over); with SQLite's
-/// default of 2 MiB, a log past a few hundred thousand events reads most of those pages back
-/// from the operating system, a copy of 4 KiB each, at every insert.
+/// Version 1 kept event ids in a unique index on `events`. Its ids go into `event_ids`, in
+/// their order, and the index goes: every id of the log is then in the table.
+const FROM_VERSION_1: &str = "
+INSERT INTO event_ids (event_id, position) SELECT event_id, position FROM events ORDER BY event_id;
+DROP INDEX IF EXISTS events_by_id;
+INSERT OR REPLACE INTO meta (key, value) VALUES ('ids_through', (SELECT coalesce(max(position) + 1, 0) FROM events));
+";
+
+/// How much of the database the writer keeps in its page cache, in KiB. Every new event's id is
+/// looked up in `event_ids` (an event id is random, so the table is read all over); with
+/// SQLite's default of 2 MiB, a log past a few hundred thousand events reads most of those
+/// pages back from the operating system, a copy of 4 KiB each, at every look-up.
 pub const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
 /// How long a connection waits for a lock another holds before it reports the database busy.
@@ -72,16 +93,46 @@ pub(crate) fn plan_once(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Creates the schema if it is absent and checks the format version.
+/// Creates the schema if it is absent, upgrades a version 1 database, and checks the format
+/// version; all in one transaction, so that a failed upgrade leaves the database as it was.
 pub fn migrate(conn: &Connection) -> Result<(), String> {
-    conn.execute_batch(SCHEMA).map_err(|e| format!("creating the schema failed: {e}"))?;
-    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('format_version', ?1)", [FORMAT_VERSION])
-        .map_err(|e| format!("recording the format version failed: {e}"))?;
-    let version: i64 = conn
-        .query_row("SELECT value FROM meta WHERE key = 'format_version'", [], |r| r.get(0))
-        .map_err(|e| format!("reading the format version failed: {e}"))?;
-    if version != FORMAT_VERSION {
-        return Err(format!("the data has format version {version}; this chibo reads version {FORMAT_VERSION}"));
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| format!("opening the database for its schema failed: {e}"))?;
+    match migrate_in(conn)
+        .and_then(|()| conn.execute_batch("COMMIT").map_err(|e| format!("committing the schema failed: {e}")))
+    {
+        Ok(()) => Ok(()),
+        Err(reason) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(reason)
+        }
     }
-    Ok(())
+}
+
+fn migrate_in(conn: &Connection) -> Result<(), String> {
+    conn.execute_batch(SCHEMA).map_err(|e| format!("creating the schema failed: {e}"))?;
+    let version: Option<i64> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'format_version'", [], |r| r.get(0))
+        .optional()
+        .map_err(|e| format!("reading the format version failed: {e}"))?;
+    let set_version = |conn: &Connection| {
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('format_version', ?1)", [FORMAT_VERSION])
+            .map(drop)
+            .map_err(|e| format!("recording the format version failed: {e}"))
+    };
+    match version {
+        None => {
+            conn.execute("INSERT INTO meta (key, value) VALUES ('ids_through', 0)", [])
+                .map_err(|e| format!("recording where the event ids stand failed: {e}"))?;
+            set_version(conn)
+        }
+        Some(1) => {
+            conn.execute_batch(FROM_VERSION_1)
+                .map_err(|e| format!("upgrading the database from version 1 failed: {e}"))?;
+            set_version(conn)
+        }
+        Some(FORMAT_VERSION) => Ok(()),
+        Some(version) => {
+            Err(format!("the data has format version {version}; this chibo reads versions 1 and {FORMAT_VERSION}"))
+        }
+    }
 }

@@ -6,9 +6,11 @@
 //! so the fsync cost is shared by everyone waiting and throughput grows with concurrency.
 //!
 //! Each append in a group is checked (duplicates, expected revision) against the state the
-//! group has built so far, so a refusal affects only that append. If the commit itself fails,
-//! nobody in the group gets a receipt and the writer refuses further work: after a failed
-//! fsync the file's state is unknown, and a restart re-reads it from disk.
+//! group has built so far, before anything of it is written, so a refusal affects only that
+//! append and writes nothing. The event ids it is checked against are kept as [`Ids`] says;
+//! once enough of them are recent, the writer merges them between two groups. If the commit
+//! itself fails, nobody in the group gets a receipt and the writer refuses further work: after
+//! a failed fsync the file's state is unknown, and a restart re-reads it from disk.
 //!
 //! The writer never copies the WAL back into the database itself: [`Backfill`] does, beside it.
 
@@ -24,7 +26,7 @@ use chibo_store::{AppendError, CommitObserver, ExpectedRevision, NewEvent, Recei
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::backfill::Backfill;
+use crate::{backfill::Backfill, ids::Ids};
 
 /// The most events one group commits.
 const MAX_GROUP_EVENTS: usize = 50_000;
@@ -50,6 +52,8 @@ pub struct Writer {
     last_recorded: Timestamp,
     /// Committed heads of the streams written or read since start.
     heads: HashMap<String, Head>,
+    /// The event ids of the log.
+    ids: Ids,
     committed: watch::Sender<Option<u64>>,
     observer: Option<Arc<dyn CommitObserver>>,
     poisoned: Option<String>,
@@ -82,6 +86,7 @@ impl Writer {
         backfill: Backfill,
         committed: watch::Sender<Option<u64>>,
         observer: Option<Arc<dyn CommitObserver>>,
+        merge_ids_at_least: usize,
     ) -> Result<Self, String> {
         let last: Option<(i64, Vec<u8>)> = conn
             .query_row("SELECT position, envelope FROM events ORDER BY position DESC LIMIT 1", [], |r| {
@@ -99,12 +104,14 @@ impl Writer {
             }
         };
         committed.send_replace(next_position.checked_sub(1));
+        let ids = Ids::load(&conn, merge_ids_at_least)?;
         Ok(Self {
             conn,
             backfill,
             next_position,
             last_recorded,
             heads: HashMap::new(),
+            ids,
             committed,
             observer,
             poisoned: None,
@@ -128,6 +135,7 @@ impl Writer {
             }
             self.commit_group(&mut group);
             // Between two groups, with every reply sent.
+            self.merge_ids_if_due();
             self.backfill.restart_if_long(&self.conn);
         }
         tracing::debug!("embedded store writer stopped");
@@ -142,20 +150,9 @@ impl Writer {
         }
         let started = Instant::now();
         let recorded_at = now().max(self.last_recorded);
-        let mut staged = Staged { heads: HashMap::new(), next_position: self.next_position };
+        let mut staged = Staged { heads: HashMap::new(), ids: HashMap::new(), next_position: self.next_position };
         let mut outcomes = Vec::with_capacity(group.len());
-
-        // Written at once first; if an append of several events is refused past its first
-        // event, the group is rolled back and written again with a savepoint per append.
-        let mut result = self.write_group(group, Savepoints::Off, recorded_at, &mut staged, &mut outcomes);
-        if matches!(result, Ok(Written::Again)) {
-            (staged, outcomes) = (Staged { heads: HashMap::new(), next_position: self.next_position }, Vec::new());
-            result = self.write_group(group, Savepoints::On, recorded_at, &mut staged, &mut outcomes);
-        }
-        let result = result.and_then(|written| match written {
-            Written::Done => Ok(()),
-            Written::Again => Err("an append was refused past its first event inside a savepoint".to_owned()),
-        });
+        let result = self.write_group(group, recorded_at, &mut staged, &mut outcomes);
 
         if let Err(reason) = result {
             tracing::error!(%reason, "embedded store write failed");
@@ -168,6 +165,7 @@ impl Writer {
         let appended = staged.next_position - self.next_position;
         if appended > 0 {
             self.heads.extend(staged.heads);
+            self.ids.committed(staged.ids);
             self.next_position = staged.next_position;
             self.last_recorded = recorded_at;
             self.committed.send_replace(Some(self.next_position - 1));
@@ -186,18 +184,15 @@ impl Writer {
     fn write_group(
         &mut self,
         group: &[AppendRequest],
-        savepoints: Savepoints,
         recorded_at: Timestamp,
         staged: &mut Staged,
         outcomes: &mut Vec<Result<Vec<Receipt>, AppendError>>,
-    ) -> Result<Written, String> {
+    ) -> Result<(), String> {
         // Dropped uncommitted, the transaction rolls back.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        let committed = Committed { heads: &self.heads, ids: &self.ids };
         for request in group {
-            match apply(&tx, &self.heads, staged, request, recorded_at, savepoints)? {
-                Applied::Answered(outcome) => outcomes.push(outcome),
-                Applied::WriteAgain => return Ok(Written::Again),
-            }
+            outcomes.push(apply(&tx, &committed, staged, request, recorded_at)?);
         }
         if staged.next_position > self.next_position {
             tx.commit().map_err(|e| {
@@ -206,134 +201,120 @@ impl Writer {
                 reason
             })?;
         }
-        Ok(Written::Done)
+        Ok(())
+    }
+
+    /// Merges the recent event ids into their table if they are due. A failure leaves the
+    /// writer refusing further work, as a failed commit does.
+    fn merge_ids_if_due(&mut self) {
+        if self.poisoned.is_some() {
+            return;
+        }
+        let started = Instant::now();
+        let recent = self.ids.recent();
+        match self.ids.merge_if_due(&self.conn, self.next_position) {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::debug!(ids = recent, elapsed = ?started.elapsed(), "merged the recent event ids");
+                self.backfill.committed();
+            }
+            Err(reason) => {
+                tracing::error!(%reason, "embedded store write failed");
+                self.poisoned = Some(format!("{reason}; restart chibo to recover"));
+            }
+        }
     }
 }
 
-/// Whether each append of several events runs in a savepoint of its own. Off, a refused insert
-/// past an append's first event leaves the events before it written: the group must be written
-/// again. On, each statement SQLite changes pages with keeps their old content in a statement
-/// journal, the price of rolling one append back alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Savepoints {
-    Off,
-    On,
-}
-
-/// How a group's transaction ended.
-enum Written {
-    Done,
-    /// Without savepoints, an append was refused with some of its events written.
-    Again,
-}
-
-/// What became of one append in the group's transaction.
-enum Applied {
-    Answered(Result<Vec<Receipt>, AppendError>),
-    /// See [`Written::Again`].
-    WriteAgain,
-}
-
-/// What an insert of an append came to.
-enum Inserted {
-    Receipts(Vec<Receipt>),
-    /// An id is already recorded; nothing of the append stays written.
-    Refused,
-    /// An id past the first is already recorded, and without a savepoint the events before it
-    /// stay written.
-    Partly,
+/// What the log held before the group: the streams' heads and the event ids.
+struct Committed<'a> {
+    heads: &'a HashMap<String, Head>,
+    ids: &'a Ids,
 }
 
 /// What a group has written so far, on top of the committed state.
 struct Staged {
     heads: HashMap<String, Head>,
+    /// The event ids the group has written, with their positions.
+    ids: HashMap<EventId, u64>,
     next_position: u64,
+}
+
+impl Staged {
+    /// The row of the event `id` names, if the log holds one or the group has written one.
+    fn find(&self, tx: &Connection, committed: &Committed<'_>, id: &EventId) -> Result<Option<Recorded>, String> {
+        let position = match self.ids.get(id) {
+            Some(position) => Some(*position),
+            None => committed.ids.position(tx, id)?,
+        };
+        position.map(|position| at_position(tx, position)).transpose()
+    }
 }
 
 /// Applies one append inside the group's transaction. The error is a storage failure that
 /// aborts the whole group; an answer refusing the append was given having written nothing.
 fn apply(
     tx: &Connection,
-    committed: &HashMap<String, Head>,
+    committed: &Committed<'_>,
     staged: &mut Staged,
     request: &AppendRequest,
     recorded_at: Timestamp,
-    savepoints: Savepoints,
-) -> Result<Applied, String> {
+) -> Result<Result<Vec<Receipt>, AppendError>, String> {
     let AppendRequest { stream, expected, events, .. } = request;
     if events.is_empty() {
-        return Ok(Applied::Answered(Err(AppendError::BadBatch("an append needs at least one event".into()))));
+        return Ok(Err(AppendError::BadBatch("an append needs at least one event".into())));
     }
     if events.len() > MAX_EVENTS_PER_APPEND {
-        return Ok(Applied::Answered(Err(AppendError::BadBatch(format!(
+        return Ok(Err(AppendError::BadBatch(format!(
             "{} events exceeds the limit of {MAX_EVENTS_PER_APPEND} per append",
             events.len()
-        )))));
+        ))));
     }
     let mut ids = HashSet::with_capacity(events.len());
     if let Some(e) = events.iter().find(|e| !ids.insert(e.event_id)) {
-        return Ok(Applied::Answered(Err(AppendError::DuplicateInBatch { event_id: e.event_id })));
+        return Ok(Err(AppendError::DuplicateInBatch { event_id: e.event_id }));
     }
 
-    let head = match staged.heads.get(stream).or_else(|| committed.get(stream)) {
+    // Idempotency first: a retry of an append that landed gets its original receipts, whatever
+    // revision it expects.
+    if let Some(first) = staged.find(tx, committed, &events[0].event_id)? {
+        if first.stream == *stream {
+            if let Some(receipts) = original_receipts(tx, &first, events)? {
+                return Ok(Ok(receipts));
+            }
+        }
+        return Ok(Err(conflict(events[0].event_id, &first)));
+    }
+    for event in &events[1..] {
+        if let Some(recorded) = staged.find(tx, committed, &event.event_id)? {
+            return Ok(Err(conflict(event.event_id, &recorded)));
+        }
+    }
+
+    let head = match staged.heads.get(stream).or_else(|| committed.heads.get(stream)) {
         Some(head) => Some(*head),
         None => load_head(tx, stream)?,
     };
     let last = head.map(|h| h.last_revision);
-
-    // The common case, a new append at the expected revision, is inserted straight away: the
-    // unique index on event ids is the duplicate check, instead of a look-up of every id before
-    // its insert. If an id is already there, nothing of this append stays written (or the
-    // group is written again), and it is answered below.
-    if expected.admits(last) {
-        match insert(tx, staged, request, head, recorded_at, savepoints)? {
-            Inserted::Receipts(receipts) => return Ok(Applied::Answered(Ok(receipts))),
-            Inserted::Refused => {}
-            Inserted::Partly => return Ok(Applied::WriteAgain),
-        }
-    }
-
-    // Idempotency first: a retry of an append that landed gets its original receipts.
-    if let Some(first) = find_by_id(tx, &events[0].event_id)? {
-        if first.stream == *stream {
-            if let Some(receipts) = original_receipts(tx, &first, events)? {
-                return Ok(Applied::Answered(Ok(receipts)));
-            }
-        }
-        return Ok(Applied::Answered(Err(conflict(events[0].event_id, &first))));
-    }
-    for event in &events[1..] {
-        if let Some(recorded) = find_by_id(tx, &event.event_id)? {
-            return Ok(Applied::Answered(Err(conflict(event.event_id, &recorded))));
-        }
-    }
     if !expected.admits(last) {
-        return Ok(Applied::Answered(Err(AppendError::WrongExpectedRevision {
+        return Ok(Err(AppendError::WrongExpectedRevision {
             stream: stream.clone(),
             expected: *expected,
             actual: last,
-        })));
+        }));
     }
-    Err(format!("the unique index refused an append to {stream}, yet none of its event ids is recorded"))
+    insert(tx, staged, request, head, recorded_at).map(Ok)
 }
 
-/// Inserts every event of an append after `head`. An append of several events runs in a
-/// savepoint if `savepoints` says so, so that a refused insert takes back the ones before it;
-/// one event's insert is all or nothing on its own.
+/// Inserts every event of an append after `head`, its ids checked to be new.
 fn insert(
     tx: &Connection,
     staged: &mut Staged,
     request: &AppendRequest,
     head: Option<Head>,
     recorded_at: Timestamp,
-    savepoints: Savepoints,
-) -> Result<Inserted, String> {
+) -> Result<Vec<Receipt>, String> {
     let AppendRequest { stream, events, .. } = request;
-    let run = |statement: &str| tx.prepare_cached(statement).and_then(|mut s| s.execute([])).map_err(sql);
-    let guarded = savepoints == Savepoints::On && events.len() > 1;
-    if guarded {
-        run("SAVEPOINT append")?;
-    }
     let mut prev_hash = head.map_or_else(|| genesis(stream), |h| h.hash);
     let mut revision = head.map_or(0, |h| h.last_revision + 1);
     let mut position = staged.next_position;
@@ -346,29 +327,19 @@ fn insert(
         .map_err(sql)?;
     for event in events {
         let sealed = event.seal(stream, revision, recorded_at, &prev_hash);
-        let inserted = insert.execute(params![
-            position as i64,
-            stream,
-            revision as i64,
-            &event.event_id.as_bytes()[..],
-            sealed.envelope,
-            event.payload,
-            &event.salt[..],
-            &sealed.hash[..],
-        ]);
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_duplicate(&e) => {
-                if guarded {
-                    run("ROLLBACK TO append")?;
-                    run("RELEASE append")?;
-                } else if !receipts.is_empty() {
-                    return Ok(Inserted::Partly);
-                }
-                return Ok(Inserted::Refused);
-            }
-            Err(e) => return Err(sql(e)),
-        }
+        insert
+            .execute(params![
+                position as i64,
+                stream,
+                revision as i64,
+                &event.event_id.as_bytes()[..],
+                sealed.envelope,
+                event.payload,
+                &event.salt[..],
+                &sealed.hash[..],
+            ])
+            .map_err(sql)?;
+        staged.ids.insert(event.event_id, position);
         receipts.push(Receipt {
             event_id: event.event_id,
             stream: stream.clone(),
@@ -382,17 +353,9 @@ fn insert(
         prev_hash = sealed.hash;
         revision += 1;
     }
-    if guarded {
-        run("RELEASE append")?;
-    }
     staged.next_position = position;
     staged.heads.insert(stream.clone(), Head { last_revision: revision - 1, hash: prev_hash });
-    Ok(Inserted::Receipts(receipts))
-}
-
-/// True for an insert a unique index refused: an event id (or stream revision) already there.
-fn is_duplicate(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+    Ok(receipts)
 }
 
 fn conflict(event_id: EventId, recorded: &Recorded) -> AppendError {
@@ -412,10 +375,10 @@ fn recorded(row: &rusqlite::Row<'_>) -> rusqlite::Result<Recorded> {
     })
 }
 
-fn find_by_id(tx: &Connection, id: &EventId) -> Result<Option<Recorded>, String> {
-    tx.prepare_cached(&format!("SELECT {RECORDED_COLUMNS} FROM events WHERE event_id = ?1"))
-        .and_then(|mut s| s.query_row([&id.as_bytes()[..]], recorded).optional())
-        .map_err(sql)
+fn at_position(tx: &Connection, position: u64) -> Result<Recorded, String> {
+    tx.prepare_cached(&format!("SELECT {RECORDED_COLUMNS} FROM events WHERE position = ?1"))
+        .and_then(|mut s| s.query_row([position as i64], recorded))
+        .map_err(|e| format!("reading the event at position {position}, which an event id names: {e}"))
 }
 
 fn load_head(tx: &Connection, stream: &str) -> Result<Option<Head>, String> {

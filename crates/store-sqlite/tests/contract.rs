@@ -1,4 +1,6 @@
-//! The store contract suite on the embedded backend, each clause on a fresh data directory.
+//! The store contract suite on the embedded backend, each clause on a fresh data directory:
+//! once with the store's defaults, and once with its event ids merged into their table after
+//! every commit, so that every clause also runs against ids found in the table.
 
 use std::sync::Arc;
 
@@ -16,10 +18,24 @@ impl chibo_store_contract::Fixture for Fresh {
     }
 }
 
-async fn fresh() -> Fresh {
+fn open(options: Options) -> Fresh {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path(), Options::default()).unwrap());
+    let store = Arc::new(SqliteStore::open(dir.path(), options).unwrap());
     Fresh { store, _dir: dir }
 }
 
+async fn fresh() -> Fresh {
+    open(Options::default())
+}
+
 chibo_store_contract::contract_tests!(fresh);
+
+mod ids_merged_at_every_commit {
+    use super::*;
+
+    async fn fresh() -> Fresh {
+        open(Options { merge_ids_at_least: 1, ..Options::default() })
+    }
+
+    chibo_store_contract::contract_tests!(fresh);
+}

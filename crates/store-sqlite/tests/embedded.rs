@@ -148,3 +148,109 @@ async fn a_refused_append_in_a_group_takes_back_only_its_own_events() {
     assert_eq!(rows, 41, "nothing of a refused append is stored");
     assert!(verifier.finish().is_intact());
 }
+
+fn meta(dir: &std::path::Path, key: &str) -> Option<i64> {
+    let conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).ok()
+}
+
+/// Event ids merged into their table and ids still recent both answer for their events after
+/// a restart: a retry gets its original receipt, and a reuse is refused.
+#[tokio::test]
+async fn event_ids_merged_and_recent_are_both_known_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let events: Vec<_> = (0..7).map(|i| new_event(&i.to_string())).collect();
+    let mut receipts = Vec::new();
+    {
+        let options = Options { merge_ids_at_least: 3, ..Options::default() };
+        let store = SqliteStore::open(dir.path(), options).unwrap();
+        for event in &events {
+            receipts.extend(store.append(&cell("a"), ExpectedRevision::Any, vec![event.clone()]).await.unwrap());
+        }
+    }
+    // Merged after the third and the sixth commit: six ids in the table, one recent.
+    assert_eq!(meta(dir.path(), "ids_through"), Some(6));
+
+    let store = SqliteStore::open(dir.path(), Options::default()).unwrap();
+    for (event, first) in events.iter().zip(&receipts) {
+        let again = store.append(&cell("a"), ExpectedRevision::NoStream, vec![event.clone()]).await.unwrap();
+        assert_eq!(again[0], chibo_store::Receipt { duplicate: true, ..first.clone() });
+        let reused = store.append(&cell("b"), ExpectedRevision::Any, vec![event.clone()]).await.unwrap_err();
+        assert!(
+            matches!(reused, chibo_store::AppendError::EventIdConflict { revision, .. } if revision == first.revision),
+            "{reused:?}"
+        );
+    }
+    assert_eq!(store.read_all(None, 100).await.unwrap().len(), 7, "retries and reuses wrote nothing");
+}
+
+/// The same event sent by many callers at once, so that the writer finds several copies in one
+/// group: one lands, and every other gets its receipt as a duplicate.
+#[tokio::test]
+async fn copies_of_one_event_in_one_group_land_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SqliteStore::open(dir.path(), Options::default()).unwrap());
+    let event = new_event("once");
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (store, event) = (store.clone(), event.clone());
+            tokio::spawn(async move { store.append(&cell("a"), ExpectedRevision::Any, vec![event]).await })
+        })
+        .collect();
+    let mut receipts = Vec::new();
+    for task in tasks {
+        receipts.extend(task.await.unwrap().unwrap());
+    }
+    assert_eq!(receipts.iter().filter(|r| !r.duplicate).count(), 1);
+    assert!(receipts.iter().all(|r| (r.position, r.revision, r.hash) == (0, 0, receipts[0].hash)));
+    assert_eq!(store.read_all(None, 100).await.unwrap().len(), 1);
+}
+
+/// A database of format version 1 kept its event ids in a unique index on `events`. Opened, it
+/// is upgraded in place: its ids move into their table, the index goes, and its events are
+/// known by their ids as before.
+#[tokio::test]
+async fn a_version_1_database_is_upgraded_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let events: Vec<_> = (0..5).map(|i| new_event(&i.to_string())).collect();
+    let receipts = {
+        let store = SqliteStore::open(dir.path(), Options::default()).unwrap();
+        store.append(&cell("a"), ExpectedRevision::NoStream, events.clone()).await.unwrap()
+    };
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.execute_batch(
+        "DROP TABLE event_ids;
+         DELETE FROM meta WHERE key = 'ids_through';
+         UPDATE meta SET value = 1 WHERE key = 'format_version';
+         CREATE UNIQUE INDEX events_by_id ON events (event_id);",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(meta(dir.path(), "format_version"), Some(2));
+    assert_eq!(meta(dir.path(), "ids_through"), Some(5));
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let (ids, index): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM event_ids), (SELECT count(*) FROM sqlite_schema WHERE name = 'events_by_id')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((ids, index), (5, 0));
+    let again = store.append(&cell("a"), ExpectedRevision::NoStream, events).await.unwrap();
+    assert!(again.iter().zip(&receipts).all(|(a, r)| *a == chibo_store::Receipt { duplicate: true, ..r.clone() }));
+}
+
+#[tokio::test]
+async fn a_database_of_a_later_format_is_refused_and_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open(dir.path(), Options::default()).unwrap());
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.execute("UPDATE meta SET value = 3 WHERE key = 'format_version'", []).unwrap();
+    drop(conn);
+    let Err(err) = SqliteStore::open(dir.path(), Options::default()) else { panic!("a version 3 database opened") };
+    assert!(err.to_string().contains("format version 3"), "{err}");
+    assert_eq!(meta(dir.path(), "format_version"), Some(3));
+}

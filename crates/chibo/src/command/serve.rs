@@ -209,7 +209,7 @@ async fn open_store(
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<(Arc<dyn EventStore>, Option<std::fs::File>)> {
     let Some(url) = url else {
-        let store = SqliteStore::open(data, Options { observer: Some(metrics) })
+        let store = SqliteStore::open(data, Options { observer: Some(metrics), ..Options::default() })
             .with_context(|| format!("cannot open the data directory {}", data.display()))?;
         return Ok((Arc::new(store), None));
     };

@@ -1,0 +1,206 @@
+//! Which events the log holds, by event id: what idempotency asks of every append.
+//!
+//! Clients choose event ids, mostly at random. In a SQLite index each new id lands on a random
+//! leaf, and a commit writes every page it changed to the WAL whole: past a few hundred
+//! thousand events, a commit of 500 events changed about 500 leaves of the id index, 2 MB of
+//! WAL for a quarter of a megabyte of events, and ingest fell with the log's size
+//! (docs/BENCHMARKS.md, seventeenth round). So the ids are kept in two parts:
+//! - `event_ids`, a table ordered by id, holds the ids of the events below `ids_through` (kept
+//!   in `meta`);
+//! - the ids of the events from `ids_through` on, the recent ones, are kept by the writer in
+//!   memory ([`Ids`]), and read back from `events` when the store opens.
+//!
+//! Once the recent ids are a sixteenth of the log, and at least [`MERGE_AT_LEAST`], the writer
+//! sorts them and inserts them into `event_ids` in that order, and moves `ids_through` past
+//! them, in one transaction: each leaf of the table is written once for all of them, instead
+//! of once for each commit that touched it. Which ids the log holds is the same at every
+//! moment, whatever the split, and a restart finds the split the last merge committed.
+
+use std::collections::HashMap;
+
+use chibo_domain::EventId;
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// The fewest recent ids a merge takes: fewer would write the table's pages too often for
+/// each id (each merge writes about every leaf the ids fall on).
+pub const MERGE_AT_LEAST: usize = 65_536;
+
+/// The event ids of a log, as its writer keeps them.
+#[derive(Debug)]
+pub struct Ids {
+    /// The recent ids, those of the events from `ids_through` on, with their positions.
+    recent: HashMap<EventId, u64>,
+    merge_at_least: usize,
+}
+
+fn sql(what: &str) -> impl Fn(rusqlite::Error) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+impl Ids {
+    /// Reads where the table stands and the recent ids after it. A merge happens once at least
+    /// `merge_at_least` ids are recent (and a sixteenth of the log).
+    pub fn load(conn: &Connection, merge_at_least: usize) -> Result<Self, String> {
+        let through: i64 = conn
+            .query_row("SELECT value FROM meta WHERE key = 'ids_through'", [], |r| r.get(0))
+            .map_err(sql("reading where the event ids stand"))?;
+        let mut recent = HashMap::new();
+        let mut rows = conn
+            .prepare("SELECT event_id, position FROM events WHERE position >= ?1")
+            .map_err(sql("reading the recent event ids"))?;
+        let mut rows = rows.query([through]).map_err(sql("reading the recent event ids"))?;
+        while let Some(row) = rows.next().map_err(sql("reading the recent event ids"))? {
+            let position: i64 = row.get(1).map_err(sql("reading the recent event ids"))?;
+            let id = row.get_ref(0).ok().and_then(|v| v.as_blob().ok()).and_then(|b| <[u8; 16]>::try_from(b).ok());
+            let Some(id) = id else { return Err(format!("the event at position {position} has a malformed event id")) };
+            recent.insert(EventId::from_bytes(id), position as u64);
+        }
+        Ok(Self { recent, merge_at_least })
+    }
+
+    /// The position of the event `id` names, if the log holds one: among the recent ids, then
+    /// in the table.
+    pub fn position(&self, conn: &Connection, id: &EventId) -> Result<Option<u64>, String> {
+        if let Some(position) = self.recent.get(id) {
+            return Ok(Some(*position));
+        }
+        let found: Option<i64> = conn
+            .prepare_cached("SELECT position FROM event_ids WHERE event_id = ?1")
+            .and_then(|mut s| s.query_row([&id.as_bytes()[..]], |r| r.get(0)).optional())
+            .map_err(sql("looking an event id up"))?;
+        Ok(found.map(|p| p as u64))
+    }
+
+    /// Takes in the ids of a commit, once it is durable.
+    pub fn committed(&mut self, ids: impl IntoIterator<Item = (EventId, u64)>) {
+        self.recent.extend(ids);
+    }
+
+    /// How many ids are recent.
+    pub fn recent(&self) -> usize {
+        self.recent.len()
+    }
+
+    /// Whether a log of `log_size` events is due a merge.
+    pub fn due(&self, log_size: u64) -> bool {
+        self.recent.len() >= self.merge_at_least.max((log_size / 16) as usize)
+    }
+
+    /// Merges the recent ids into the table if a log of `log_size` events is due it, in a
+    /// transaction of its own that also moves `ids_through` to `log_size`. The error is a
+    /// storage failure; the ids stay recent then.
+    pub fn merge_if_due(&mut self, conn: &Connection, log_size: u64) -> Result<bool, String> {
+        if !self.due(log_size) {
+            return Ok(false);
+        }
+        let mut sorted: Vec<(EventId, u64)> = self.recent.iter().map(|(id, p)| (*id, *p)).collect();
+        sorted.sort_unstable();
+        let merge = || -> rusqlite::Result<()> {
+            let tx = conn.unchecked_transaction()?;
+            {
+                let mut insert = tx.prepare_cached("INSERT INTO event_ids (event_id, position) VALUES (?1, ?2)")?;
+                for (id, position) in &sorted {
+                    insert.execute(params![&id.as_bytes()[..], *position as i64])?;
+                }
+            }
+            tx.execute("UPDATE meta SET value = ?1 WHERE key = 'ids_through'", [log_size as i64])?;
+            tx.commit()
+        };
+        merge().map_err(sql("merging the recent event ids"))?;
+        self.recent.clear();
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema;
+
+    fn database() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join(schema::DB_FILE)).unwrap();
+        schema::configure(&conn).unwrap();
+        schema::migrate(&conn).unwrap();
+        (dir, conn)
+    }
+
+    fn id(n: u8) -> EventId {
+        EventId::from_bytes([n; 16])
+    }
+
+    fn add(conn: &Connection, ids: &mut Ids, position: u64, n: u8) {
+        conn.execute(
+            "INSERT INTO events (position, stream, revision, event_id, envelope, payload, salt, hash)
+             VALUES (?1, 'cell-a', ?1, ?2, x'', x'', x'', x'')",
+            params![position as i64, &id(n).as_bytes()[..]],
+        )
+        .unwrap();
+        ids.committed([(id(n), position)]);
+    }
+
+    #[test]
+    fn an_id_is_found_before_and_after_its_merge_and_after_a_reload() {
+        let (_dir, conn) = database();
+        let mut ids = Ids::load(&conn, 2).unwrap();
+        add(&conn, &mut ids, 0, 9);
+        assert!(!ids.merge_if_due(&conn, 1).unwrap(), "one recent id is under the least a merge takes");
+        add(&conn, &mut ids, 1, 3);
+        assert_eq!(ids.position(&conn, &id(3)).unwrap(), Some(1));
+        assert!(ids.merge_if_due(&conn, 2).unwrap());
+        assert_eq!(ids.recent(), 0);
+        add(&conn, &mut ids, 2, 5);
+        for (n, position) in [(9, 0), (3, 1), (5, 2)] {
+            assert_eq!(ids.position(&conn, &id(n)).unwrap(), Some(position), "id {n}");
+        }
+        assert_eq!(ids.position(&conn, &id(4)).unwrap(), None);
+
+        // A reload finds the table as merged and the one id after it as recent.
+        let ids = Ids::load(&conn, 2).unwrap();
+        let through: i64 =
+            conn.query_row("SELECT value FROM meta WHERE key = 'ids_through'", [], |r| r.get(0)).unwrap();
+        assert_eq!((through, ids.recent()), (2, 1));
+        for (n, position) in [(9, 0), (3, 1), (5, 2)] {
+            assert_eq!(ids.position(&conn, &id(n)).unwrap(), Some(position), "id {n} after a reload");
+        }
+        let table: Vec<(Vec<u8>, i64)> = conn
+            .prepare("SELECT event_id, position FROM event_ids")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(table, vec![(vec![3; 16], 1), (vec![9; 16], 0)], "the table holds the merged ids, in order");
+    }
+
+    #[test]
+    fn a_merge_waits_for_a_sixteenth_of_the_log() {
+        let (_dir, conn) = database();
+        let mut ids = Ids::load(&conn, 1).unwrap();
+        ids.committed((0..10).map(|n| (id(n + 1), 1_000 + u64::from(n))));
+        assert!(!ids.due(176), "10 recent ids of 176 events are under a sixteenth");
+        assert!(ids.due(175));
+    }
+
+    #[test]
+    fn a_failed_merge_keeps_the_ids_recent_and_the_table_as_it_was() {
+        let (_dir, conn) = database();
+        let mut ids = Ids::load(&conn, 1).unwrap();
+        add(&conn, &mut ids, 0, 1);
+        assert!(ids.merge_if_due(&conn, 1).unwrap());
+        // The same id again: the table's key refuses it, and nothing of the merge stays.
+        add(&conn, &mut ids, 1, 2);
+        ids.committed([(id(1), 1)]);
+        let err = ids.merge_if_due(&conn, 2).unwrap_err();
+        assert!(err.contains("merging the recent event ids"), "{err}");
+        assert_eq!(ids.recent(), 2);
+        let (rows, through): (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM event_ids), (SELECT value FROM meta WHERE key = 'ids_through')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((rows, through), (1, 1));
+    }
+}
