@@ -45,12 +45,11 @@ impl Ids {
             .query_row("SELECT value FROM meta WHERE key = 'ids_through'", [], |r| r.get(0))
             .map_err(sql("reading where the event ids stand"))?;
         let mut recent = HashMap::new();
-        let mut rows = conn
-            .prepare("SELECT event_id, position FROM events WHERE position >= ?1")
-            .map_err(sql("reading the recent event ids"))?;
-        let mut rows = rows.query([through]).map_err(sql("reading the recent event ids"))?;
-        while let Some(row) = rows.next().map_err(sql("reading the recent event ids"))? {
-            let position: i64 = row.get(1).map_err(sql("reading the recent event ids"))?;
+        let failed = sql("reading the recent event ids");
+        let mut rows = conn.prepare("SELECT event_id, position FROM events WHERE position >= ?1").map_err(&failed)?;
+        let mut rows = rows.query([through]).map_err(&failed)?;
+        while let Some(row) = rows.next().map_err(&failed)? {
+            let position: i64 = row.get(1).map_err(&failed)?;
             let id = row.get_ref(0).ok().and_then(|v| v.as_blob().ok()).and_then(|b| <[u8; 16]>::try_from(b).ok());
             let Some(id) = id else { return Err(format!("the event at position {position} has a malformed event id")) };
             recent.insert(EventId::from_bytes(id), position as u64);
