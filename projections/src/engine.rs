@@ -112,33 +112,41 @@ pub enum EngineError {
 }
 
 /// When to write a snapshot: after `every_events` events or after `every`, and in either case
-/// only once the log has grown by a quarter since the last snapshot.
+/// only once the log has grown by a quarter since the last snapshot, and once the engine has
+/// gone `spacing` times as long as the last snapshot took without taking one.
 ///
 /// A snapshot encodes the whole state, so its cost grows with the log; taken at a fixed count of
 /// events, its share of the ingest cost would grow with the log too (at 10^7 events the state
 /// takes seconds of a core to encode, beside the appends). Waiting for the log to grow by a
 /// quarter keeps that share constant, and a restart
-/// still replays no more than a fifth of the log (plus `every_events`).
+/// still replays no more than a fifth of the log (plus `every_events`) when the log grows
+/// slowly. Under a sustained load the spacing bounds the share: snapshots then take at most
+/// one part in `spacing + 1` of the time, and a restart replays what came in meanwhile.
 #[derive(Debug, Clone, Copy)]
 pub struct SnapshotPolicy {
     /// After this many events applied since the last snapshot.
     pub every_events: u64,
     /// After this long, if any event was applied since the last snapshot.
     pub every: Duration,
+    /// How many times as long as the last snapshot took (to encode and write) to go without one.
+    pub spacing: u32,
 }
 
 impl Default for SnapshotPolicy {
     fn default() -> Self {
-        Self { every_events: 100_000, every: Duration::from_secs(60) }
+        Self { every_events: 100_000, every: Duration::from_secs(60), spacing: 9 }
     }
 }
 
 impl SnapshotPolicy {
-    /// Whether a snapshot is due, the last having covered `saved` events `elapsed` ago and the
-    /// state now covering `covered`.
-    pub fn due(&self, saved: u64, covered: u64, elapsed: Duration) -> bool {
+    /// Whether a snapshot is due, the last having covered `saved` events, taken `took` to
+    /// write and been written `elapsed` ago, and the state now covering `covered`.
+    pub fn due(&self, saved: u64, covered: u64, elapsed: Duration, took: Duration) -> bool {
         let since = covered.saturating_sub(saved);
-        since > 0 && since >= saved / 4 && (since >= self.every_events || elapsed >= self.every)
+        since > 0
+            && since >= saved / 4
+            && elapsed >= took.saturating_mul(self.spacing)
+            && (since >= self.every_events || elapsed >= self.every)
     }
 }
 
@@ -546,7 +554,7 @@ async fn run<P, F>(
     F: std::future::Future<Output = ()> + Send + 'static,
 {
     tokio::pin!(shutdown);
-    let mut saved = (shared.covered(), Instant::now());
+    let mut saved = Saved { covered: shared.covered(), at: Instant::now(), took: Duration::ZERO };
     // The snapshot being encoded and written, if one is: at most one at a time.
     let mut saving: Option<Saving> = None;
     let mut ticker = tokio::time::interval(policy.every.max(Duration::from_millis(10)));
@@ -584,7 +592,7 @@ async fn run<P, F>(
                     }
                 }
             }
-            if saving.is_none() && policy.due(saved.0, shared.covered(), saved.1.elapsed()) {
+            if saving.is_none() && policy.due(saved.covered, shared.covered(), saved.at.elapsed(), saved.took) {
                 saving = snapshot(&shared, snapshots.as_ref());
             }
         }
@@ -592,7 +600,7 @@ async fn run<P, F>(
     if let Some(done) = saving {
         saved = done.await.ok().flatten().unwrap_or(saved);
     }
-    if shared.covered() > saved.0 && shared.failure().is_none() {
+    if shared.covered() > saved.covered && shared.failure().is_none() {
         if let Some(last) = snapshot(&shared, snapshots.as_ref()) {
             let _ = last.await;
         }
@@ -627,22 +635,32 @@ fn apply_page<P: Projection>(shared: &Shared<P>, page: Result<Decoded, ReadError
     outcome
 }
 
-/// A snapshot being encoded and written: it gives the new (covered, time) once written.
-type Saving = tokio::task::JoinHandle<Option<(u64, Instant)>>;
+/// The last snapshot written: how many events it covers, when it was written, how long it took.
+#[derive(Debug, Clone, Copy)]
+struct Saved {
+    covered: u64,
+    at: Instant,
+    took: Duration,
+}
+
+/// A snapshot being encoded and written: it gives its [`Saved`] once written.
+type Saving = tokio::task::JoinHandle<Option<Saved>>;
 
 /// Freezes `shared` now, under its read lock, and encodes and writes it after, on a blocking
 /// thread: events are applied, and submissions checked, while the snapshot is encoded and
 /// written. `None` when there is nowhere to write it.
 fn snapshot<P: Projection>(shared: &Shared<P>, snapshots: Option<&Snapshots>) -> Option<Saving> {
     let snapshots = snapshots?.clone();
+    let started = Instant::now();
     let (covered, frozen) = {
         let state = shared.read();
         (state.covered(), state.freeze())
     };
     Some(tokio::task::spawn_blocking(move || match snapshots.save::<P>(covered, P::encode_frozen(&frozen)) {
         Ok(()) => {
-            tracing::debug!(projection = P::NAME, covered, "snapshot written");
-            Some((covered, Instant::now()))
+            let took = started.elapsed();
+            tracing::debug!(projection = P::NAME, covered, ?took, "snapshot written");
+            Some(Saved { covered, at: Instant::now(), took })
         }
         Err(e) => {
             tracing::warn!(projection = P::NAME, error = %e, "cannot write the snapshot");

@@ -82,7 +82,7 @@ async fn record(store: &dyn EventStore, first_day: u8, days: u8) {
 /// the last snapshot); returns the state's canonical bytes.
 async fn run_to(store: Arc<dyn EventStore>, snapshots: &Snapshots, log_size: u64) -> Vec<u8> {
     let (stop, stopped) = oneshot::channel::<()>();
-    let policy = SnapshotPolicy { every_events: 1_000_000, every: Duration::from_secs(3600) };
+    let policy = SnapshotPolicy { every_events: 1_000_000, every: Duration::from_secs(3600), spacing: 9 };
     let (shared, task) =
         engine::start::<State, _>(store, Some(snapshots.clone()), policy, async { drop(stopped.await) }).await;
     shared.wait_for(log_size, WAIT).await.unwrap();
@@ -317,18 +317,34 @@ async fn a_snapshot_file_is_one_protobuf_message_both_ways() {
 
 #[test]
 fn a_snapshot_waits_for_the_log_to_grow_by_a_quarter() {
-    let policy = SnapshotPolicy { every_events: 100, every: Duration::from_secs(60) };
+    let policy = SnapshotPolicy { every_events: 100, every: Duration::from_secs(60), spacing: 9 };
     let (soon, late) = (Duration::from_secs(1), Duration::from_secs(61));
+    let due = |saved, covered, elapsed| policy.due(saved, covered, elapsed, Duration::ZERO);
     // A small log: by count or by time.
-    assert!(!policy.due(0, 0, late), "nothing applied");
-    assert!(!policy.due(0, 99, soon));
-    assert!(policy.due(0, 100, soon));
-    assert!(policy.due(0, 1, late));
+    assert!(!due(0, 0, late), "nothing applied");
+    assert!(!due(0, 99, soon));
+    assert!(due(0, 100, soon));
+    assert!(due(0, 1, late));
     // A large one: only once it has grown by a quarter, however long it has been.
-    assert!(!policy.due(1_000, 1_100, soon), "100 events, but not a quarter of 1,000");
-    assert!(!policy.due(1_000, 1_249, late));
-    assert!(policy.due(1_000, 1_250, soon));
-    assert!(policy.due(1_000, 1_250, late));
+    assert!(!due(1_000, 1_100, soon), "100 events, but not a quarter of 1,000");
+    assert!(!due(1_000, 1_249, late));
+    assert!(due(1_000, 1_250, soon));
+    assert!(due(1_000, 1_250, late));
+}
+
+#[test]
+fn a_snapshot_waits_spacing_times_as_long_as_the_last_took() {
+    let policy = SnapshotPolicy { every_events: 100, every: Duration::from_secs(60), spacing: 9 };
+    let took = Duration::from_millis(500);
+    // The log has grown enough, by count and by a quarter: only the time since the last counts.
+    assert!(!policy.due(1_000, 2_000, Duration::from_millis(4_499), took));
+    assert!(policy.due(1_000, 2_000, Duration::from_millis(4_500), took));
+    // The spacing alone never makes a snapshot due.
+    assert!(!policy.due(1_000, 1_249, Duration::from_secs(3_600), took), "not a quarter");
+    assert!(!policy.due(1_000, 1_000, Duration::from_secs(3_600), took), "nothing applied");
+    // Without a spacing, a snapshot may follow the last at once.
+    let eager = SnapshotPolicy { spacing: 0, ..policy };
+    assert!(eager.due(1_000, 2_000, Duration::ZERO, took));
 }
 
 /// The state, under another name, whose snapshot encoding waits at [`GATE`] until the test
@@ -397,7 +413,7 @@ async fn events_are_applied_while_a_snapshot_is_encoded() {
     let store = open(dir.path());
     record(store.as_ref(), 0, 2).await;
     let frozen_at = 4 + 4;
-    let policy = SnapshotPolicy { every_events: 1, every: Duration::from_secs(3600) };
+    let policy = SnapshotPolicy { every_events: 1, every: Duration::from_secs(3600), spacing: 0 };
     let (shared, _task) =
         engine::start::<Gated, _>(store.clone(), Some(snapshots.clone()), policy, std::future::pending()).await;
     assert!(tokio::task::spawn_blocking(|| GATE.wait(WAIT, |s| s.0)).await.unwrap(), "no snapshot was taken");
