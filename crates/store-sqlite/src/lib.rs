@@ -7,6 +7,7 @@
 //!   on a thread of its own ([`backfill`]). Global positions are assigned there, in
 //!   commit order, so positions never have gaps and a reader never sees N+1 before N.
 //! - **Readers in parallel**: a pool of read-only connections, each reading whole commits.
+//!   The followers of the log read its last commits from memory instead ([`tail`]).
 //! - **One server per directory**: an exclusive lock on `chibo.lock`; offline readers
 //!   ([`scan`]) need no lock.
 //!
@@ -18,6 +19,7 @@ mod cursor;
 pub mod ids;
 mod read;
 pub mod schema;
+mod tail;
 mod writer;
 
 use std::{
@@ -39,6 +41,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
     read::{query_events, read_page_into, sql_after, sql_limit, ReadPool, PAGE_AFTER, PAGE_OF_STREAM},
+    tail::Tail,
     writer::{AppendRequest, Writer},
 };
 pub use read::{scan, Access, ScanError, Scanner};
@@ -95,6 +98,8 @@ impl Default for Options {
 pub struct SqliteStore {
     queue: mpsc::Sender<AppendRequest>,
     readers: Arc<ReadPool>,
+    /// The last commits' events, kept by the writer.
+    tail: Arc<Tail>,
     committed: watch::Receiver<Option<u64>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     /// In memory: the directory's lock keeps every server that could hold one in this process.
@@ -126,8 +131,10 @@ impl SqliteStore {
         schema::migrate(&conn).map_err(database)?;
         let (committed_tx, committed) = watch::channel(None);
         let backfill = backfill::Backfill::start(&conn).map_err(database)?;
-        let writer = Writer::new(conn, backfill, committed_tx, options.observer, options.merge_ids_at_least)
-            .map_err(database)?;
+        let tail = Arc::new(Tail::default());
+        let writer =
+            Writer::new(conn, backfill, tail.clone(), committed_tx, options.observer, options.merge_ids_at_least)
+                .map_err(database)?;
         let (queue, inbox) = mpsc::channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("chibo-writer".into())
@@ -136,6 +143,7 @@ impl SqliteStore {
         Ok(Self {
             queue,
             readers: Arc::new(ReadPool::new(path)),
+            tail,
             committed,
             writer: Mutex::new(Some(thread)),
             leases: LocalLeases::default(),
@@ -148,10 +156,15 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<R, ReadError> + Send + 'static,
     ) -> Result<R, ReadError> {
         let readers = self.readers.clone();
-        tokio::task::spawn_blocking(move || readers.with(f))
-            .await
-            .map_err(|e| ReadError::Unavailable(format!("a read task failed: {e}")))?
+        blocking(move || readers.with(f)).await
     }
+}
+
+/// Runs `f` on a blocking thread.
+async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R, ReadError> + Send + 'static,
+) -> Result<R, ReadError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ReadError::Unavailable(format!("a read task failed: {e}")))?
 }
 
 impl Drop for SqliteStore {
@@ -218,9 +231,13 @@ impl EventStore for SqliteStore {
         max_count: usize,
         mut sink: Box<dyn PageSink>,
     ) -> Result<Box<dyn PageSink>, ReadError> {
-        let after = sql_after(after);
-        self.read(move |conn| {
-            read_page_into(conn, after, max_count, &mut |event| sink.event(event))?;
+        let (readers, tail) = (self.readers.clone(), self.tail.clone());
+        blocking(move || {
+            // The last commits are in memory; a page that starts before them is read from SQLite.
+            if !tail.read(after, max_count, &mut |event| sink.event(event)) {
+                readers
+                    .with(|conn| read_page_into(conn, sql_after(after), max_count, &mut |event| sink.event(event)))?;
+            }
             Ok(sink)
         })
         .await

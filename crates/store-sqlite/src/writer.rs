@@ -13,6 +13,7 @@
 //! a failed fsync the file's state is unknown, and a restart re-reads it from disk.
 //!
 //! The writer never copies the WAL back into the database itself: [`Backfill`] does, beside it.
+//! Once a group is committed, the writer keeps its events in the [`Tail`] for the followers.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -21,12 +22,16 @@ use std::{
 };
 
 use chibo_domain::{EventId, Timestamp};
-use chibo_integrity::{genesis, Envelope, Hash};
+use chibo_integrity::{genesis, Envelope, Hash, Sealed};
 use chibo_store::{AppendError, CommitObserver, ExpectedRevision, NewEvent, Receipt, MAX_EVENTS_PER_APPEND};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::{backfill::Backfill, ids::Ids};
+use crate::{
+    backfill::Backfill,
+    ids::Ids,
+    tail::{Appended, Commit, Tail},
+};
 
 /// The most events one group commits.
 const MAX_GROUP_EVENTS: usize = 50_000;
@@ -54,6 +59,8 @@ pub struct Writer {
     heads: HashMap<String, Head>,
     /// The event ids of the log.
     ids: Ids,
+    /// The last commits' events, for the followers.
+    tail: Arc<Tail>,
     committed: watch::Sender<Option<u64>>,
     observer: Option<Arc<dyn CommitObserver>>,
     poisoned: Option<String>,
@@ -84,6 +91,7 @@ impl Writer {
     pub fn new(
         conn: Connection,
         backfill: Backfill,
+        tail: Arc<Tail>,
         committed: watch::Sender<Option<u64>>,
         observer: Option<Arc<dyn CommitObserver>>,
         merge_ids_at_least: usize,
@@ -112,6 +120,7 @@ impl Writer {
             last_recorded,
             heads: HashMap::new(),
             ids,
+            tail,
             committed,
             observer,
             poisoned: None,
@@ -150,7 +159,12 @@ impl Writer {
         }
         let started = Instant::now();
         let recorded_at = now().max(self.last_recorded);
-        let mut staged = Staged { heads: HashMap::new(), ids: HashMap::new(), next_position: self.next_position };
+        let mut staged = Staged {
+            heads: HashMap::new(),
+            ids: HashMap::new(),
+            sealed: Vec::new(),
+            next_position: self.next_position,
+        };
         let mut outcomes = Vec::with_capacity(group.len());
         let result = self.write_group(group, recorded_at, &mut staged, &mut outcomes);
 
@@ -166,6 +180,10 @@ impl Writer {
         if appended > 0 {
             self.heads.extend(staged.heads);
             self.ids.committed(staged.ids);
+            match Commit::new(written(group, &outcomes, staged.sealed)) {
+                Some(commit) => self.tail.push(commit),
+                None => tracing::error!("a commit's events do not follow one another; the tail is not kept"),
+            }
             self.next_position = staged.next_position;
             self.last_recorded = recorded_at;
             self.committed.send_replace(Some(self.next_position - 1));
@@ -237,7 +255,33 @@ struct Staged {
     heads: HashMap<String, Head>,
     /// The event ids the group has written, with their positions.
     ids: HashMap<EventId, u64>,
+    /// The envelope and hash of each event the group has written, in position order.
+    sealed: Vec<Sealed>,
     next_position: u64,
+}
+
+/// The appends of a committed group that wrote events, each with its events taken from its
+/// request and its share of `sealed` (every event the group wrote, in position order).
+fn written(
+    group: &mut [AppendRequest],
+    outcomes: &[Result<Vec<Receipt>, AppendError>],
+    sealed: Vec<Sealed>,
+) -> Vec<Appended> {
+    let mut sealed = sealed.into_iter();
+    let mut appended = Vec::new();
+    for (request, outcome) in group.iter_mut().zip(outcomes) {
+        let Ok(receipts) = outcome else { continue };
+        let Some(first) = receipts.first().filter(|r| !r.duplicate) else { continue };
+        let events = std::mem::take(&mut request.events);
+        appended.push(Appended {
+            stream: std::mem::take(&mut request.stream),
+            position: first.position,
+            revision: first.revision,
+            sealed: sealed.by_ref().take(events.len()).collect(),
+            events,
+        });
+    }
+    appended
 }
 
 impl Staged {
@@ -352,6 +396,7 @@ fn insert(
         position += 1;
         prev_hash = sealed.hash;
         revision += 1;
+        staged.sealed.push(sealed);
     }
     staged.next_position = position;
     staged.heads.insert(stream.clone(), Head { last_revision: revision - 1, hash: prev_hash });

@@ -149,6 +149,85 @@ async fn a_refused_append_in_a_group_takes_back_only_its_own_events() {
     assert!(verifier.finish().is_intact());
 }
 
+/// Collects what a page read hands over, copied out.
+struct Collect(Vec<chibo_store::StoredEvent>);
+
+impl chibo_store::PageSink for Collect {
+    fn event(&mut self, event: chibo_integrity::RawEvent<'_>) {
+        self.0.push(event.try_into().expect("a well-formed event"));
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send> {
+        self
+    }
+}
+
+/// Every event after `after`, at most `max`, as `read_all_into` hands them over.
+async fn read_into(store: &SqliteStore, after: Option<u64>, max: usize) -> Vec<chibo_store::StoredEvent> {
+    let sink = store.read_all_into(after, max, Box::new(Collect(Vec::new()))).await.unwrap();
+    sink.into_any().downcast::<Collect>().unwrap().0
+}
+
+/// The followers read the last commits from memory, where the writer kept them: groups whose
+/// appends landed, were refused or were retries hand over exactly the rows SQLite holds, from
+/// any position and in pages of any size, before a restart (from memory) and after it (from
+/// SQLite).
+#[tokio::test]
+async fn pages_read_from_the_last_commits_are_the_rows_sqlite_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SqliteStore::open(dir.path(), Options::default()).unwrap());
+    let recorded = vec![new_event("recorded"), new_event("recorded too")];
+    store.append(&cell("x"), ExpectedRevision::NoStream, recorded.clone()).await.unwrap();
+    for round in 0..3 {
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let store = store.clone();
+            let (stream, expected, events) = match i % 6 {
+                // A retry of what landed: the original receipts, nothing written.
+                0 => ("x".to_owned(), ExpectedRevision::Any, recorded.clone()),
+                // A recorded id in another stream: refused.
+                1 => (format!("r{round}-{i}"), ExpectedRevision::Any, vec![new_event("n"), recorded[1].clone()]),
+                // The wrong revision: refused.
+                2 => ("x".to_owned(), ExpectedRevision::NoStream, vec![new_event("late")]),
+                _ => {
+                    (format!("s{}", i % 4), ExpectedRevision::Any, (0..i).map(|j| new_event(&j.to_string())).collect())
+                }
+            };
+            tasks.push(tokio::spawn(async move { store.append(&cell(&stream), expected, events).await.is_ok() }));
+        }
+        for (i, task) in tasks.into_iter().enumerate() {
+            assert_eq!(task.await.unwrap(), !matches!(i % 6, 1 | 2), "append {i} of round {round}");
+        }
+    }
+    let check = |from_sqlite: Vec<chibo_store::StoredEvent>| {
+        let store = store.clone();
+        async move {
+            let size = from_sqlite.len() as u64;
+            assert!(size > 100, "{size} events");
+            assert_eq!(read_into(&store, None, usize::MAX).await, from_sqlite);
+            for after in [None, Some(0), Some(1), Some(size / 2), Some(size - 2), Some(size - 1), Some(size + 5)] {
+                for max in [1, 7, 64, 1_000] {
+                    let from = after.map_or(0, |a| a as usize + 1).min(from_sqlite.len());
+                    let expected = &from_sqlite[from..(from + max).min(from_sqlite.len())];
+                    assert_eq!(read_into(&store, after, max).await, expected, "after {after:?}, max {max}");
+                }
+            }
+        }
+    };
+    let from_sqlite = store.read_all(None, usize::MAX).await.unwrap();
+    check(from_sqlite.clone()).await;
+    drop(store);
+
+    let store = std::sync::Arc::new(SqliteStore::open(dir.path(), Options::default()).unwrap());
+    assert_eq!(read_into(&store, None, usize::MAX).await, from_sqlite, "after a restart, from SQLite");
+    // One more commit: a page from before it reads SQLite, then the tail, seamlessly.
+    store.append(&cell("y"), ExpectedRevision::Any, vec![new_event("after")]).await.unwrap();
+    let all = store.read_all(None, usize::MAX).await.unwrap();
+    assert_eq!(all.len(), from_sqlite.len() + 1);
+    assert_eq!(read_into(&store, None, usize::MAX).await, all);
+    assert_eq!(read_into(&store, Some(from_sqlite.len() as u64 - 1), 10).await, all[from_sqlite.len()..]);
+}
+
 fn meta(dir: &std::path::Path, key: &str) -> Option<i64> {
     let conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).ok()
