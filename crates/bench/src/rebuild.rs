@@ -78,8 +78,10 @@ pub async fn run(args: DataArgs) -> anyhow::Result<()> {
     })
     .await?;
     let decoding = started.elapsed();
-    drop(store);
+    // Measured with the store still open: what it allocated when it opened (its event ids'
+    // filter and recent ids) is in `before`, and must not be taken off the state's share.
     let state_bytes = memory::live().saturating_sub(before);
+    drop(store);
     let members = state.index().member_cells.len();
     let snapshot = state.encode().len();
 
