@@ -54,11 +54,13 @@ pub trait Projection: Send + Sync + Sized + 'static {
     type Frozen: Send + 'static;
     /// Freezes the state: see [`Projection::Frozen`].
     fn freeze(&self) -> Self::Frozen;
-    /// The canonical encoding of a frozen state.
-    fn encode_frozen(frozen: &Self::Frozen) -> Vec<u8>;
+    /// Writes the canonical encoding of a frozen state to `out`.
+    fn write_frozen(frozen: &Self::Frozen, out: &mut dyn Write) -> std::io::Result<()>;
     /// The canonical encoding.
     fn to_bytes(&self) -> Vec<u8> {
-        Self::encode_frozen(&self.freeze())
+        let mut bytes = Vec::new();
+        Self::write_frozen(&self.freeze(), &mut bytes).expect("writing to a vector does not fail");
+        bytes
     }
     /// Reads the canonical encoding.
     fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError>;
@@ -86,8 +88,8 @@ impl Projection for State {
     fn freeze(&self) -> Frozen {
         State::freeze(self)
     }
-    fn encode_frozen(frozen: &Frozen) -> Vec<u8> {
-        frozen.encode()
+    fn write_frozen(frozen: &Frozen, out: &mut dyn Write) -> std::io::Result<()> {
+        frozen.write_to(out)
     }
     fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         State::decode(bytes)
@@ -391,7 +393,12 @@ pub struct Snapshots {
 }
 
 /// A snapshot file's fields but its body. The file is this message followed by the body under
-/// tag [`BODY`]: the protobuf message with all four fields, written without copying the body.
+/// tag [`BODY`]: the protobuf message with all its fields, written without copying the body.
+///
+/// The body is written first, as it is encoded, after [`HEAD_ROOM`] bytes left for the head;
+/// then the head, which needs the body's digest and length, is written into that room, and
+/// `padding` fills what it leaves. A reader of the file reads one protobuf message, whatever
+/// the order of its fields.
 #[derive(Clone, PartialEq, prost::Message)]
 struct SnapshotHead {
     #[prost(string, tag = "1")]
@@ -400,10 +407,60 @@ struct SnapshotHead {
     covered: u64,
     #[prost(bytes = "vec", tag = "3")]
     body_sha256: Vec<u8>,
+    /// Zeros, as many as the head leaves of its room.
+    #[prost(bytes = "vec", tag = "5")]
+    padding: Vec<u8>,
 }
 
 /// The tag of a snapshot file's body.
 const BODY: u32 = 4;
+
+/// The bytes a snapshot file's head takes, its body's key and length included.
+const HEAD_ROOM: usize = 256;
+
+/// The first [`HEAD_ROOM`] bytes of a snapshot file: the head, padded, then the body's key and
+/// length. An error if the head does not fit (a projection's name of more than about 150
+/// bytes).
+fn head_bytes(projection: &str, covered: u64, body_sha256: [u8; 32], body_len: u64) -> std::io::Result<Vec<u8>> {
+    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
+    let head =
+        SnapshotHead { projection: projection.to_owned(), covered, body_sha256: body_sha256.to_vec(), padding: vec![] };
+    let mut out = head.encode_to_vec();
+    let body_key = key_len(BODY) + encoded_len_varint(body_len);
+    // The padding field: its key, its length, and that many zeros.
+    let room = HEAD_ROOM.checked_sub(out.len() + body_key + key_len(5));
+    let zeros = room.and_then(|room| (0..room).rev().find(|n| encoded_len_varint(*n as u64) + n == room));
+    let Some(zeros) = zeros else {
+        return Err(std::io::Error::other(format!("a snapshot head for {projection} does not fit {HEAD_ROOM} bytes")));
+    };
+    encode_key(5, WireType::LengthDelimited, &mut out);
+    encode_varint(zeros as u64, &mut out);
+    out.resize(out.len() + zeros, 0);
+    encode_key(BODY, WireType::LengthDelimited, &mut out);
+    encode_varint(body_len, &mut out);
+    debug_assert_eq!(out.len(), HEAD_ROOM);
+    Ok(out)
+}
+
+/// What a snapshot's body is written through: its digest and length taken on the way.
+struct Digesting<W> {
+    out: W,
+    sha256: Sha256,
+    len: u64,
+}
+
+impl<W: Write> Write for Digesting<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = self.out.write(bytes)?;
+        self.sha256.update(&bytes[..written]);
+        self.len += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
 
 impl Snapshots {
     /// Snapshots in `dir` (created owner-only on first write).
@@ -446,21 +503,25 @@ impl Snapshots {
         }
     }
 
-    /// Writes `P`'s snapshot durably: a temporary file, fsynced, renamed over the old one.
-    pub fn save<P: Projection>(&self, covered: u64, body: Vec<u8>) -> std::io::Result<()> {
+    /// Writes `P`'s snapshot of `frozen`, which covers `covered` events, durably: encoded into
+    /// a temporary file as it goes (never whole in memory), fsynced, renamed over the old one.
+    pub fn save<P: Projection>(&self, covered: u64, frozen: &P::Frozen) -> std::io::Result<()> {
+        use std::io::{Seek, SeekFrom};
         create_private_dir(&self.dir)?;
-        let head =
-            SnapshotHead { projection: P::NAME.to_owned(), covered, body_sha256: Sha256::digest(&body).to_vec() };
-        let mut head = head.encode_to_vec();
-        prost::encoding::encode_key(BODY, prost::encoding::WireType::LengthDelimited, &mut head);
-        prost::encoding::encode_varint(body.len() as u64, &mut head);
         let path = self.path(P::NAME);
         let tmp = self.dir.join(format!("{}.snapshot.tmp", P::NAME));
         {
-            let mut out = private_file(&tmp)?;
-            out.write_all(&head)?;
-            out.write_all(&body)?;
-            out.sync_all()?;
+            let mut file = private_file(&tmp)?;
+            file.seek(SeekFrom::Start(HEAD_ROOM as u64))?;
+            let out = std::io::BufWriter::with_capacity(1 << 20, file);
+            let mut body = Digesting { out, sha256: Sha256::new(), len: 0 };
+            P::write_frozen(frozen, &mut body)?;
+            let Digesting { out, sha256, len } = body;
+            let mut file = out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+            let head = head_bytes(P::NAME, covered, sha256.finalize().into(), len)?;
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(&head)?;
+            file.sync_all()?;
         }
         std::fs::rename(&tmp, &path)?;
         std::fs::File::open(&self.dir)?.sync_all()
@@ -656,7 +717,7 @@ fn snapshot<P: Projection>(shared: &Shared<P>, snapshots: Option<&Snapshots>) ->
         let state = shared.read();
         (state.covered(), state.freeze())
     };
-    Some(tokio::task::spawn_blocking(move || match snapshots.save::<P>(covered, P::encode_frozen(&frozen)) {
+    Some(tokio::task::spawn_blocking(move || match snapshots.save::<P>(covered, &frozen) {
         Ok(()) => {
             let took = started.elapsed();
             tracing::debug!(projection = P::NAME, covered, ?took, "snapshot written");
@@ -667,4 +728,31 @@ fn snapshot<P: Projection>(shared: &Shared<P>, snapshots: Option<&Snapshots>) ->
             None
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_head_fills_its_room_exactly_and_reads_back() {
+        let long = "p".repeat(120);
+        for name in ["state", long.as_str()] {
+            for len in [0u64, 1, 126, 127, 128, 300, 16_383, 16_384, 1 << 40] {
+                let head = head_bytes(name, 1_234_567, [7; 32], len).unwrap();
+                assert_eq!(head.len(), HEAD_ROOM, "{name}, body of {len}");
+                if len > 300 {
+                    continue;
+                }
+                let mut file = head;
+                file.extend((0..len).map(|i| i as u8));
+                let read = SnapshotHead::decode(file.as_slice()).unwrap();
+                assert_eq!((read.projection.as_str(), read.covered, read.body_sha256), (name, 1_234_567, vec![7; 32]));
+                let body = length_delimited(&file, BODY).unwrap();
+                assert_eq!(body, [&file[HEAD_ROOM..]], "{name}, body of {len}");
+            }
+        }
+        let err = head_bytes(&"p".repeat(300), 1, [0; 32], 10).unwrap_err();
+        assert!(err.to_string().contains("does not fit"), "{err}");
+    }
 }

@@ -95,12 +95,20 @@ fn bad(what: impl Into<String>) -> DecodeError {
 impl Frozen {
     /// The canonical encoding of the state this was frozen from, as it was then.
     pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_to(&mut out).expect("writing to a vector does not fail");
+        out
+    }
+
+    /// Writes [`Frozen::encode`]'s bytes to `out` a stream at a time, so that the whole
+    /// encoding is never held in memory: a snapshot's file is written this way.
+    pub fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         let head = StateHead {
             format: FORMAT,
             log_size: self.log_size,
             last_hash: self.last_hash.map(|h| h.to_vec()).unwrap_or_default(),
         };
-        let mut out = head.encode_to_vec();
+        let mut buffer = head.encode_to_vec();
         for (name, book) in &self.streams {
             let body = StreamBody {
                 name: name.to_string(),
@@ -108,9 +116,11 @@ impl Frozen {
                 ids: book.ids().map(|(id, entry)| id_body(&id, &entry)).collect(),
                 facts: book.facts.iter().map(|(id, fact)| fact_body(id, fact)).collect(),
             };
-            prost::encoding::message::encode(STREAMS, &body, &mut out);
+            prost::encoding::message::encode(STREAMS, &body, &mut buffer);
+            out.write_all(&buffer)?;
+            buffer.clear();
         }
-        out
+        out.write_all(&buffer)
     }
 }
 

@@ -392,11 +392,11 @@ impl Projection for Gated {
     fn freeze(&self) -> Self::Frozen {
         self.0.freeze()
     }
-    fn encode_frozen(frozen: &Self::Frozen) -> Vec<u8> {
+    fn write_frozen(frozen: &Self::Frozen, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         GATE.set(|s| s.0 = true);
         // Longer than the test waits for the lock, so that a lock held here fails the test.
         GATE.wait(2 * WAIT, |s| s.1);
-        frozen.encode()
+        frozen.write_to(out)
     }
     fn from_bytes(bytes: &[u8]) -> Result<Self, chibo_projections::snapshot::DecodeError> {
         State::decode(bytes).map(Gated)
