@@ -127,6 +127,16 @@ impl Tail {
         drop(dropped);
     }
 
+    /// Drops every commit kept, so that every page is read from SQLite until the next commit.
+    pub fn clear(&self) {
+        let dropped = {
+            let mut inner = self.lock();
+            inner.events = 0;
+            std::mem::take(&mut inner.commits)
+        };
+        drop(dropped);
+    }
+
     /// Hands the events after position `after` (`None`: from the first), at most `max`, to
     /// `visit`, in order, if the tail holds the first of them or they are past its end (then
     /// none are handed: the log has no more). `false`, having handed nothing, if the events
@@ -258,5 +268,7 @@ mod tests {
         tail.push(Commit::new(vec![appended("a", 5, 5, 1)]).unwrap());
         assert_eq!(read(&tail, None, 10), None, "positions 0 and 1 were dropped with the gap");
         assert_eq!(read(&tail, Some(4), 10).unwrap().len(), 1);
+        tail.clear();
+        assert_eq!(read(&tail, Some(4), 10), None, "nothing kept: read from SQLite");
     }
 }

@@ -182,7 +182,11 @@ impl Writer {
             self.ids.committed(staged.ids);
             match Commit::new(written(group, &outcomes, staged.sealed)) {
                 Some(commit) => self.tail.push(commit),
-                None => tracing::error!("a commit's events do not follow one another; the tail is not kept"),
+                None => {
+                    // Every page is read from SQLite until the tail starts again.
+                    tracing::error!("a commit's events do not follow one another; the tail is not kept");
+                    self.tail.clear();
+                }
             }
             self.next_position = staged.next_position;
             self.last_recorded = recorded_at;
