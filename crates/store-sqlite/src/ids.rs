@@ -18,8 +18,12 @@
 //!
 //! Nearly every id an append brings is new, and looking each up in the table cost a B-tree
 //! search through SQLite (about a microsecond; a fourteenth of the server's CPU under a batched
-//! load, eighteenth round). A [`Filter`] of the table's ids answers "not there" for almost all
-//! of them without it: the table is searched only for an id the filter may hold.
+//! load, eighteenth round). Bloom filters of the table's ids answer "not there" for almost all
+//! of them without it: the table is searched only for an id a filter may hold. One filter is
+//! made from the table when the store opens; a merge puts its ids into the newest, and once
+//! that is full a new one, with room for twice as many ids as all the others hold, takes the
+//! next. So the table is read once, at open, and a search probes a filter for each doubling of
+//! the log since then.
 
 use std::{
     collections::HashMap,
@@ -41,17 +45,20 @@ pub const FILTER_AT_LEAST: u64 = 1 << 20;
 pub struct Ids {
     /// The recent ids, those of the events from `ids_through` on, with their positions.
     recent: HashMap<EventId, u64>,
-    /// Every id of the table, and perhaps a few others.
-    merged: Filter,
+    /// Filters that hold every id of the table between them, and perhaps a few others; the
+    /// newest last.
+    merged: Vec<Filter>,
+    /// The key of the hash every filter places ids by: random for each process, so that no
+    /// choice of ids makes a client's new ids look held more often than chance.
+    keys: RandomState,
     merge_at_least: usize,
-    /// The fewest ids the filter is made for.
+    /// The fewest ids a filter is made for.
     filter_at_least: u64,
 }
 
-/// A Bloom filter of event ids: it holds every id put in it, and says so of few others (about
-/// one in a hundred while it holds no more than it was made for). Ten bits an id, seven probes,
-/// placed by a hash keyed at random for each process, so that no choice of ids makes a client's
-/// new ids look held more often than that.
+/// A Bloom filter of event ids, placed by their keyed hash: it holds every id put in it, and
+/// says so of few others (about one in a hundred while it holds no more than it was made for).
+/// Ten bits an id, seven probes.
 #[derive(Debug)]
 struct Filter {
     bits: Vec<u64>,
@@ -61,7 +68,6 @@ struct Filter {
     capacity: u64,
     /// How many ids were put in it.
     held: u64,
-    keys: RandomState,
 }
 
 const BITS_PER_ID: u64 = 10;
@@ -70,40 +76,28 @@ const PROBES: u64 = 7;
 impl Filter {
     fn new(capacity: u64) -> Self {
         let bits = capacity.saturating_mul(BITS_PER_ID).next_power_of_two().max(64);
-        Self { bits: vec![0; (bits / 64) as usize], mask: bits - 1, capacity, held: 0, keys: RandomState::new() }
+        Self { bits: vec![0; (bits / 64) as usize], mask: bits - 1, capacity, held: 0 }
     }
 
-    /// The bits of `id`: the first, and the step to the next.
-    fn probes(&self, id: &EventId) -> impl Iterator<Item = u64> {
-        let hash = self.keys.hash_one(id.as_bytes());
-        let (first, step) = (hash, hash.rotate_left(32) | 1);
-        let mask = self.mask;
+    /// The bits of the id whose keyed hash is `hash`: the first, and the step to the next.
+    fn probes(&self, hash: u64) -> impl Iterator<Item = u64> {
+        let (first, step, mask) = (hash, hash.rotate_left(32) | 1, self.mask);
         (0..PROBES).map(move |i| first.wrapping_add(i.wrapping_mul(step)) & mask)
     }
 
-    fn insert(&mut self, id: &EventId) {
-        for bit in self.probes(id) {
+    fn insert(&mut self, hash: u64) {
+        for bit in self.probes(hash) {
             self.bits[(bit / 64) as usize] |= 1 << (bit % 64);
         }
         self.held += 1;
     }
 
-    fn may_hold(&self, id: &EventId) -> bool {
-        self.probes(id).all(|bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+    fn may_hold(&self, hash: u64) -> bool {
+        self.probes(hash).all(|bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
     }
 
-    /// A filter of every id of the table, made for `capacity` of them or more.
-    fn of_table(conn: &Connection, capacity: u64) -> Result<Self, String> {
-        let failed = sql("reading the event ids' table");
-        let mut filter = Self::new(capacity);
-        let mut rows = conn.prepare("SELECT event_id FROM event_ids").map_err(&failed)?;
-        let mut rows = rows.query([]).map_err(&failed)?;
-        while let Some(row) = rows.next().map_err(&failed)? {
-            let id = row.get_ref(0).ok().and_then(|v| v.as_blob().ok()).and_then(|b| <[u8; 16]>::try_from(b).ok());
-            let Some(id) = id else { return Err("the event ids' table holds a malformed event id".into()) };
-            filter.insert(&EventId::from_bytes(id));
-        }
-        Ok(filter)
+    fn is_full(&self) -> bool {
+        self.held >= self.capacity
     }
 }
 
@@ -134,8 +128,33 @@ impl Ids {
             recent.insert(EventId::from_bytes(id), position as u64);
         }
         // The table holds one id for each event below `through`: room for as many again.
-        let merged = Filter::of_table(conn, (through.max(0) as u64).saturating_mul(2).max(filter_at_least))?;
-        Ok(Self { recent, merged, merge_at_least, filter_at_least })
+        let mut merged = Filter::new((through.max(0) as u64).saturating_mul(2).max(filter_at_least));
+        let keys = RandomState::new();
+        let failed = sql("reading the event ids' table");
+        let mut rows = conn.prepare("SELECT event_id FROM event_ids").map_err(&failed)?;
+        let mut rows = rows.query([]).map_err(&failed)?;
+        while let Some(row) = rows.next().map_err(&failed)? {
+            let id = row.get_ref(0).ok().and_then(|v| v.as_blob().ok()).and_then(|b| <[u8; 16]>::try_from(b).ok());
+            let Some(id) = id else { return Err("the event ids' table holds a malformed event id".into()) };
+            merged.insert(keys.hash_one(id));
+        }
+        Ok(Self { recent, merged: vec![merged], keys, merge_at_least, filter_at_least })
+    }
+
+    /// Whether some filter may hold `id`: `false` means the table does not.
+    fn may_be_merged(&self, id: &EventId) -> bool {
+        let hash = self.keys.hash_one(id.as_bytes());
+        self.merged.iter().any(|filter| filter.may_hold(hash))
+    }
+
+    /// Puts `id` into the newest filter, after starting a new one if it is full.
+    fn filter(&mut self, id: &EventId) {
+        if self.merged.last().is_none_or(Filter::is_full) {
+            let held: u64 = self.merged.iter().map(|f| f.held).sum();
+            self.merged.push(Filter::new(held.saturating_mul(2).max(self.filter_at_least)));
+        }
+        let hash = self.keys.hash_one(id.as_bytes());
+        self.merged.last_mut().expect("a filter was just made if there was none").insert(hash);
     }
 
     /// The position of the event `id` names, if the log holds one: among the recent ids, then
@@ -144,7 +163,7 @@ impl Ids {
         if let Some(position) = self.recent.get(id) {
             return Ok(Some(*position));
         }
-        if !self.merged.may_hold(id) {
+        if !self.may_be_merged(id) {
             return Ok(None);
         }
         let found: Option<i64> = conn
@@ -191,17 +210,9 @@ impl Ids {
         };
         merge().map_err(sql("merging the recent event ids"))?;
         for (id, _) in &sorted {
-            self.merged.insert(id);
+            self.filter(id);
         }
         self.recent.clear();
-        if self.merged.held > self.merged.capacity {
-            // Fuller than it was made for, the filter says "maybe" more often: made again, with
-            // room for as many ids again. Should that fail, the full one is still right.
-            match Filter::of_table(conn, self.merged.held.saturating_mul(2).max(self.filter_at_least)) {
-                Ok(filter) => self.merged = filter,
-                Err(reason) => tracing::warn!(%reason, "the event ids' filter was not made again"),
-            }
-        }
         Ok(true)
     }
 }
@@ -281,47 +292,49 @@ mod tests {
     }
 
     #[test]
-    fn the_filter_holds_every_id_put_in_it_and_few_others() {
+    fn a_filter_holds_every_id_put_in_it_and_few_others() {
+        let keys = RandomState::new();
+        let hash = |n, salt| keys.hash_one(spread(n, salt).as_bytes());
         let mut filter = Filter::new(50_000);
         for n in 0..50_000 {
-            filter.insert(&spread(n, 1));
+            filter.insert(hash(n, 1));
         }
-        assert!((0..50_000).all(|n| filter.may_hold(&spread(n, 1))), "an id put in was not held");
-        let others = (0..50_000).filter(|n| filter.may_hold(&spread(*n, 2))).count();
+        assert!((0..50_000).all(|n| filter.may_hold(hash(n, 1))), "an id put in was not held");
+        let others = (0..50_000).filter(|n| filter.may_hold(hash(*n, 2))).count();
         assert!(others < 1_000, "{others} of 50,000 other ids were taken as held");
         // Made for a tenth as many, it still holds every one, and takes far more others.
         let mut full = Filter::new(5_000);
-        (0..50_000).for_each(|n| full.insert(&spread(n, 1)));
-        assert!((0..50_000).all(|n| full.may_hold(&spread(n, 1))));
-        assert!((0..50_000).filter(|n| full.may_hold(&spread(*n, 2))).count() > 10_000);
+        (0..50_000).for_each(|n| full.insert(hash(n, 1)));
+        assert!((0..50_000).all(|n| full.may_hold(hash(n, 1))));
+        assert!((0..50_000).filter(|n| full.may_hold(hash(*n, 2))).count() > 10_000);
     }
 
     #[test]
-    fn the_filter_is_made_again_once_fuller_than_it_was_made_for() {
+    fn a_full_filter_is_followed_by_one_twice_as_large_and_a_reload_makes_one() {
         let (_dir, conn) = database();
         let mut ids = Ids::load_with(&conn, 1, 4).unwrap();
-        assert_eq!(ids.merged.capacity, 4);
+        assert_eq!(ids.merged.iter().map(|f| f.capacity).collect::<Vec<_>>(), [4]);
         for position in 0..40u64 {
-            let n = position as u8 + 1;
-            add(&conn, &mut ids, position, n);
+            add(&conn, &mut ids, position, position as u8 + 1);
             ids.merge_if_due(&conn, position + 1).unwrap();
-            assert!(
-                ids.merged.held <= ids.merged.capacity,
-                "{} ids in a filter for {}",
-                ids.merged.held,
-                ids.merged.capacity
-            );
+            assert!(ids.merged.iter().all(|f| f.held <= f.capacity), "a filter holds more than it was made for");
         }
-        assert!(ids.merged.held >= 38 && ids.merged.capacity >= ids.merged.held, "{:?}", ids.merged.capacity);
+        let held: u64 = ids.merged.iter().map(|f| f.held).sum();
+        assert!(held >= 38, "{held} ids merged");
+        // 4, then room for twice what the others hold: 8, 24 … each at least twice the last.
+        let capacities: Vec<u64> = ids.merged.iter().map(|f| f.capacity).collect();
+        assert!(capacities.len() >= 3 && capacities.windows(2).all(|w| w[1] >= 2 * w[0]), "{capacities:?}");
         for position in 0..40u64 {
             assert_eq!(ids.position(&conn, &id(position as u8 + 1)).unwrap(), Some(position));
         }
         assert_eq!(ids.position(&conn, &id(200)).unwrap(), None);
-        // A reload makes it for the table as it is, with room for as many again.
-        let held = ids.merged.held;
+        // A reload makes one filter of the table as it is, with room for as many again.
         let ids = Ids::load_with(&conn, 1, 4).unwrap();
-        assert_eq!((ids.merged.held, ids.merged.capacity), (held, 2 * held));
-        assert!((1..=held as u8).all(|n| ids.merged.may_hold(&id(n))));
+        let through: u64 =
+            conn.query_row("SELECT value FROM meta WHERE key = 'ids_through'", [], |r| r.get(0)).unwrap();
+        let reloaded: Vec<(u64, u64)> = ids.merged.iter().map(|f| (f.held, f.capacity)).collect();
+        assert_eq!(reloaded, [(held, 2 * through)]);
+        assert!((1..=held as u8).all(|n| ids.may_be_merged(&id(n))));
     }
 
     #[test]
