@@ -38,7 +38,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 pub const MERGE_AT_LEAST: usize = 65_536;
 
 /// The fewest ids a [`Filter`] is made for: two megabytes.
-pub const FILTER_AT_LEAST: u64 = 1 << 20;
+const FILTER_AT_LEAST: u64 = 1 << 20;
 
 /// The event ids of a log, as its writer keeps them.
 #[derive(Debug)]
@@ -105,6 +105,28 @@ fn sql(what: &str) -> impl Fn(rusqlite::Error) -> String + '_ {
     move |e| format!("{what}: {e}")
 }
 
+/// Hands each `(event_id, position)` row of `query` to `take`, refusing an id that is not 16
+/// bytes; `which` names the ids in errors.
+fn each_id(
+    conn: &Connection,
+    query: &str,
+    params: impl rusqlite::Params,
+    which: &str,
+    mut take: impl FnMut(EventId, u64),
+) -> Result<(), String> {
+    let what = format!("reading {which} event ids");
+    let failed = sql(&what);
+    let mut rows = conn.prepare(query).map_err(&failed)?;
+    let mut rows = rows.query(params).map_err(&failed)?;
+    while let Some(row) = rows.next().map_err(&failed)? {
+        let position: i64 = row.get(1).map_err(&failed)?;
+        let id = row.get_ref(0).ok().and_then(|v| v.as_blob().ok()).and_then(|b| <[u8; 16]>::try_from(b).ok());
+        let Some(id) = id else { return Err(format!("the event at position {position} has a malformed event id")) };
+        take(EventId::from_bytes(id), position as u64);
+    }
+    Ok(())
+}
+
 impl Ids {
     /// Reads where the table stands and the recent ids after it. A merge happens once at least
     /// `merge_at_least` ids are recent (and a sixteenth of the log).
@@ -118,26 +140,21 @@ impl Ids {
             .query_row("SELECT value FROM meta WHERE key = 'ids_through'", [], |r| r.get(0))
             .map_err(sql("reading where the event ids stand"))?;
         let mut recent = HashMap::new();
-        let failed = sql("reading the recent event ids");
-        let mut rows = conn.prepare("SELECT event_id, position FROM events WHERE position >= ?1").map_err(&failed)?;
-        let mut rows = rows.query([through]).map_err(&failed)?;
-        while let Some(row) = rows.next().map_err(&failed)? {
-            let position: i64 = row.get(1).map_err(&failed)?;
-            let id = row.get_ref(0).ok().and_then(|v| v.as_blob().ok()).and_then(|b| <[u8; 16]>::try_from(b).ok());
-            let Some(id) = id else { return Err(format!("the event at position {position} has a malformed event id")) };
-            recent.insert(EventId::from_bytes(id), position as u64);
-        }
+        each_id(
+            conn,
+            "SELECT event_id, position FROM events WHERE position >= ?1",
+            [through],
+            "the recent",
+            |id, p| {
+                recent.insert(id, p);
+            },
+        )?;
         // The table holds one id for each event below `through`: room for as many again.
         let mut merged = Filter::new((through.max(0) as u64).saturating_mul(2).max(filter_at_least));
         let keys = RandomState::new();
-        let failed = sql("reading the event ids' table");
-        let mut rows = conn.prepare("SELECT event_id FROM event_ids").map_err(&failed)?;
-        let mut rows = rows.query([]).map_err(&failed)?;
-        while let Some(row) = rows.next().map_err(&failed)? {
-            let id = row.get_ref(0).ok().and_then(|v| v.as_blob().ok()).and_then(|b| <[u8; 16]>::try_from(b).ok());
-            let Some(id) = id else { return Err("the event ids' table holds a malformed event id".into()) };
-            merged.insert(keys.hash_one(id));
-        }
+        each_id(conn, "SELECT event_id, position FROM event_ids", [], "the merged", |id, _| {
+            merged.insert(keys.hash_one(id.as_bytes()));
+        })?;
         Ok(Self { recent, merged: vec![merged], keys, merge_at_least, filter_at_least })
     }
 
