@@ -407,13 +407,16 @@ struct SnapshotHead {
     covered: u64,
     #[prost(bytes = "vec", tag = "3")]
     body_sha256: Vec<u8>,
-    /// Zeros, as many as the head leaves of its room.
+    /// Zeros, as many as the head leaves of its room (tag [`PADDING`]).
     #[prost(bytes = "vec", tag = "5")]
     padding: Vec<u8>,
 }
 
 /// The tag of a snapshot file's body.
 const BODY: u32 = 4;
+
+/// The tag of a snapshot file's padding.
+const PADDING: u32 = 5;
 
 /// The bytes a snapshot file's head takes, its body's key and length included.
 const HEAD_ROOM: usize = 256;
@@ -428,12 +431,12 @@ fn head_bytes(projection: &str, covered: u64, body_sha256: [u8; 32], body_len: u
     let mut out = head.encode_to_vec();
     let body_key = key_len(BODY) + encoded_len_varint(body_len);
     // The padding field: its key, its length, and that many zeros.
-    let room = HEAD_ROOM.checked_sub(out.len() + body_key + key_len(5));
+    let room = HEAD_ROOM.checked_sub(out.len() + body_key + key_len(PADDING));
     let zeros = room.and_then(|room| (0..room).rev().find(|n| encoded_len_varint(*n as u64) + n == room));
     let Some(zeros) = zeros else {
         return Err(std::io::Error::other(format!("a snapshot head for {projection} does not fit {HEAD_ROOM} bytes")));
     };
-    encode_key(5, WireType::LengthDelimited, &mut out);
+    encode_key(PADDING, WireType::LengthDelimited, &mut out);
     encode_varint(zeros as u64, &mut out);
     out.resize(out.len() + zeros, 0);
     encode_key(BODY, WireType::LengthDelimited, &mut out);

@@ -60,6 +60,11 @@ impl Commit {
         Some(Self { appended, first, end })
     }
 
+    /// How many events it holds.
+    fn len(&self) -> usize {
+        (self.end - self.first) as usize
+    }
+
     /// Hands the events from position `from` on, at most `max`, to `visit`; how many it handed.
     fn visit(&self, from: u64, max: usize, visit: &mut dyn FnMut(RawEvent<'_>)) -> usize {
         let mut handed = 0;
@@ -113,7 +118,7 @@ impl Tail {
                 inner.events = 0;
                 inner.commits.clear();
             }
-            inner.events += (commit.end - commit.first) as usize;
+            inner.events += commit.len();
             inner.commits.push_back(Arc::new(commit));
             let mut dropped = Vec::new();
             while inner.commits.len() > 1 && inner.events - inner.commits[0].len() >= KEEP {
@@ -164,12 +169,6 @@ impl Tail {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl Commit {
-    fn len(&self) -> usize {
-        (self.end - self.first) as usize
     }
 }
 
