@@ -63,10 +63,11 @@ DROP INDEX IF EXISTS events_by_id;
 INSERT OR REPLACE INTO meta (key, value) VALUES ('ids_through', (SELECT coalesce(max(position) + 1, 0) FROM events));
 ";
 
-/// How much of the database the writer keeps in its page cache, in KiB. Every new event's id is
-/// looked up in `event_ids` (an event id is random, so the table is read all over); with
-/// SQLite's default of 2 MiB, a log past a few hundred thousand events reads most of those
-/// pages back from the operating system, a copy of 4 KiB each, at every look-up.
+/// How much of the database the writer keeps in its page cache, in KiB. Each merge of event ids
+/// writes all over `event_ids`, and a look-up the ids' filters cannot rule out reads it at a
+/// random place (an event id is random); with SQLite's default of 2 MiB, a log past a few
+/// hundred thousand events reads most of those pages back from the operating system, a copy of
+/// 4 KiB each.
 pub const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
 /// How long a connection waits for a lock another holds before it reports the database busy.
