@@ -12,7 +12,7 @@
 //! (a date in the future), `ALREADY_EXISTS` when an id is already recorded, and
 //! `FAILED_PRECONDITION` when the value conflicts with what is recorded.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chibo_domain::event::{AttendanceStatus, EventCorrected, EventRetracted, MeetingHeld, OrgLevel, StreamHome};
 use chibo_domain::{Date, Event, EventId, EventType, Id, InvalidField, StreamName, Timestamp};
@@ -100,14 +100,10 @@ pub fn check_submission(
     stream: &StreamName,
     events: &[Candidate<'_>],
 ) -> Result<(), (usize, Rejection)> {
-    for (i, candidate) in events.iter().enumerate() {
-        if let Some(j) = events[..i].iter().position(|earlier| earlier.event_id == candidate.event_id) {
-            let reason = format!(
-                "{} is also the id of event {j} of this submission; each event has its own id",
-                candidate.event_id
-            );
-            return Err((i, invalid("event_id", reason)));
-        }
+    if let Some((i, j)) = repeated_id(events) {
+        let reason =
+            format!("{} is also the id of event {j} of this submission; each event has its own id", events[i].event_id);
+        return Err((i, invalid("event_id", reason)));
     }
     let mut undos = Vec::with_capacity(events.len());
     let mut outcome = Ok(());
@@ -124,6 +120,16 @@ pub fn check_submission(
         state.undo(undo);
     }
     outcome
+}
+
+/// The first event of `events` whose id an earlier one has, and that earlier one: `(i, j)`.
+/// In one pass, as a batch of hundreds compared with every event before it was not.
+fn repeated_id(events: &[Candidate<'_>]) -> Option<(usize, usize)> {
+    if events.len() < 2 {
+        return None;
+    }
+    let mut seen = HashMap::with_capacity(events.len());
+    events.iter().enumerate().find_map(|(i, candidate)| seen.insert(candidate.event_id, i).map(|j| (i, j)))
 }
 
 /// The event as it would be recorded next, for a tentative apply.
@@ -285,7 +291,7 @@ impl Rules<'_, '_> {
         let at = |e: Rejection| match e.error.field.as_str() {
             // Fields of the submission, not of the event.
             "stream" | "event_id" | "occurred_at" => e,
-            _ => Rejection { error: e.error.within(&kind()), ..e },
+            _ => Rejection { error: e.error.within(kind()), ..e },
         };
         match event {
             Event::OrganizationRegistered(e) => self.organization(e, occurred_at).map_err(at),
@@ -660,7 +666,7 @@ impl Rules<'_, '_> {
             }
             listed.insert(&a.member_id);
         }
-        if let Some(missing) = members.iter().find(|m| !listed.contains(m)) {
+        if let Some(missing) = members.iter().find(|m| !listed.contains(*m)) {
             return Err(conflict(
                 "attendance",
                 format!("{missing}, a member of cell-{cell} on {}, is missing; list every member once", e.date),
@@ -827,7 +833,7 @@ impl Rules<'_, '_> {
                         .cells
                         .get(&e.cell_id)
                         .and_then(|c| c.membership.get(&e.member_id))
-                        .is_some_and(|changes| changes.iter().any(|(d, _, _)| *d >= first_day && *d <= last_day));
+                        .is_some_and(|changes| changes.iter().any(|(d, ..)| *d >= first_day && *d <= last_day));
                 if !member_in_year {
                     return Err(conflict(
                         "member_id",
@@ -1013,4 +1019,37 @@ fn first(ids: &BTreeSet<EventId>) -> EventId {
 
 fn already(id: &Id, cell: &Id, ids: &BTreeSet<EventId>) -> String {
     format!("{id} is already recorded in cell-{cell} (event {})", first(ids))
+}
+
+#[cfg(test)]
+mod tests {
+    use chibo_domain::event::{OrganizationRegistered, OrganizationRegisteredFields};
+
+    use super::*;
+
+    #[test]
+    fn the_first_repeated_id_of_a_submission_is_found_with_the_event_it_repeats() {
+        let event: Event = OrganizationRegistered::new(OrganizationRegisteredFields {
+            org_id: Id::parse("id", "tinh").unwrap(),
+            parent_id: None,
+            level: OrgLevel::Province,
+            name: "Tỉnh".into(),
+            cell_type: String::new(),
+        })
+        .unwrap()
+        .into();
+        let occurred_at = Timestamp::new("t", 1_772_323_200, 0).unwrap();
+        let candidates = |ids: &[u8]| -> Vec<Candidate<'_>> {
+            let id = |n: u8| EventId::from_bytes([n; 16]);
+            ids.iter().map(|&n| Candidate { event_id: id(n), occurred_at, event: &event }).collect()
+        };
+        assert_eq!(repeated_id(&candidates(&[])), None);
+        assert_eq!(repeated_id(&candidates(&[1])), None);
+        assert_eq!(repeated_id(&candidates(&[1, 2, 3, 4])), None);
+        assert_eq!(repeated_id(&candidates(&[1, 1])), Some((1, 0)));
+        // The first event that repeats an earlier one, not the first id repeated later.
+        assert_eq!(repeated_id(&candidates(&[1, 2, 3, 2, 1, 3])), Some((3, 1)));
+        let many: Vec<u8> = (0..=255).chain([200]).collect();
+        assert_eq!(repeated_id(&candidates(&many)), Some((256, 200)));
+    }
 }

@@ -106,7 +106,7 @@ fn random_log(seed: u64, steps: usize) -> Log {
                             1 => AttendanceStatus::Unexcused,
                             _ => AttendanceStatus::Present,
                         };
-                        Attendance::new(AttendanceFields { member_id: m, status, reason: "ốm".into() }).unwrap()
+                        Attendance::new(AttendanceFields { member_id: m.clone(), status, reason: "ốm".into() }).unwrap()
                     })
                     .collect();
                 let kind = if rng.gen_bool(0.7) { MeetingKind::Regular } else { MeetingKind::Thematic };

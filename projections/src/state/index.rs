@@ -19,6 +19,15 @@ pub type Sets<K, V> = BTreeMap<K, BTreeSet<V>>;
 /// recorded it and its event id.
 pub type InspectionEntry = (Date, u64, StreamName, EventId);
 
+/// What a member's join or departure in a cell's records changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MembershipChange {
+    /// A `MemberJoined`.
+    Joined,
+    /// A `MemberLeft`.
+    Left,
+}
+
 /// An organization of the tree, as its registration in force says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgNode {
@@ -39,8 +48,9 @@ pub struct OrgNode {
 /// What the facts of one cell's stream index.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CellIndex {
-    /// Per member: their joins and departures, by (date, revision).
-    pub membership: Sets<Id, (Date, u64, EventId)>,
+    /// Per member: their joins and departures, by (date, revision), each with what it changed,
+    /// so that a member's standing is read here without looking their facts up.
+    pub membership: Sets<Id, (Date, u64, EventId, MembershipChange)>,
     /// Meetings by meeting id.
     pub meetings: Sets<Id, EventId>,
     /// Regular meetings by month.
@@ -261,11 +271,21 @@ impl Index {
         };
         match event {
             Event::MemberJoined(e) => {
-                toggle_in(&mut index.membership, e.member_id.clone(), (e.date, revision, id), on);
+                toggle_in(
+                    &mut index.membership,
+                    e.member_id.clone(),
+                    (e.date, revision, id, MembershipChange::Joined),
+                    on,
+                );
                 toggle_in(&mut self.member_cells, e.member_id.clone(), (cell.clone(), id), on);
             }
             Event::MemberLeft(e) => {
-                toggle_in(&mut index.membership, e.member_id.clone(), (e.date, revision, id), on);
+                toggle_in(
+                    &mut index.membership,
+                    e.member_id.clone(),
+                    (e.date, revision, id, MembershipChange::Left),
+                    on,
+                );
                 toggle_in(&mut self.member_cells, e.member_id.clone(), (cell.clone(), id), on);
             }
             Event::MeetingHeld(e) => {
@@ -369,7 +389,7 @@ mod tests {
             index
         };
         let filled = [
-            one(|i, a, e, d, _| drop(i.membership.insert(a, [(d, 0, e)].into()))),
+            one(|i, a, e, d, _| drop(i.membership.insert(a, [(d, 0, e, MembershipChange::Joined)].into()))),
             one(|i, a, e, _, _| drop(i.meetings.insert(a, [e].into()))),
             one(|i, _, e, _, p| drop(i.regular_by_month.insert(p, [e].into()))),
             one(|i, a, e, _, _| drop(i.resolutions.insert(a, [e].into()))),

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use chibo_domain::{Event, EventId, EventType, StreamName, Timestamp};
 
-pub use index::{CellIndex, Index, OrgNode};
+pub use index::{CellIndex, Index, MembershipChange, OrgNode};
 pub use query::{Membership, Programme};
 
 use crate::record::Recorded;

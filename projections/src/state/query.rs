@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chibo_domain::event::{MeetingHeld, ProgrammeLaunched, ScoredBy};
 use chibo_domain::{Date, Event, EventId, Id, Period, StreamName};
 
-use super::{Fact, State};
+use super::{Fact, MembershipChange, State};
 
 /// A member's standing in one cell on a date, from their joins and departures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,15 +52,14 @@ impl State {
     pub fn membership(&self, cell: &Id, member: &Id, date: Option<Date>) -> Option<Membership> {
         let changes = self.index().cells.get(cell)?.membership.get(member)?;
         let mut standing = None;
-        for (on, _, id) in changes {
-            if date.is_some_and(|d| *on > d) {
+        for &(on, _, _, change) in changes {
+            if date.is_some_and(|d| on > d) {
                 break;
             }
-            standing = match self.cell_fact(cell, id).map(|f| &f.event) {
-                Some(Event::MemberJoined(_)) => Some(Membership::Active { since: *on }),
-                Some(Event::MemberLeft(_)) => Some(Membership::Left { on: *on }),
-                _ => standing,
-            };
+            standing = Some(match change {
+                MembershipChange::Joined => Membership::Active { since: on },
+                MembershipChange::Left => Membership::Left { on },
+            });
         }
         standing
     }
@@ -71,9 +70,9 @@ impl State {
     }
 
     /// The members of `cell` on `date`, by id.
-    pub fn members_on(&self, cell: &Id, date: Date) -> BTreeSet<Id> {
+    pub fn members_on(&self, cell: &Id, date: Date) -> BTreeSet<&Id> {
         let Some(index) = self.index().cells.get(cell) else { return BTreeSet::new() };
-        index.membership.keys().filter(|m| self.is_member(cell, m, Some(date))).cloned().collect()
+        index.membership.keys().filter(|m| self.is_member(cell, m, Some(date))).collect()
     }
 
     /// Everyone `cell`'s records name as joining or leaving, by id.
