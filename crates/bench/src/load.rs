@@ -2,16 +2,27 @@
 //! by N clients at once, each on its own connection, one `Submit` per event (unary) or one
 //! `SubmitBatch` per `--batch` events (batched). An event counts when the server has
 //! acknowledged it, which it does only once the commit holding it is fsynced.
+//!
+//! Every request is encoded before the clock starts, as the peers' rows are made before
+//! theirs: the loader shares the server's two cores, and during the run it only sends.
 
-use std::{sync::Arc, time::Instant};
+use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Instant};
 
 use anyhow::{bail, Context};
 use chibo::Bearer;
 use chibo_proto::v1::{self as pb, keys_client::KeysClient, ledger_client::LedgerClient};
 use futures::future::BoxFuture;
+use prost::{
+    bytes::{BufMut, Bytes},
+    Message,
+};
 use tonic::{
+    client::Grpc,
+    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
+    codegen::http::uri::PathAndQuery,
     service::interceptor::InterceptedService,
     transport::{Channel, Endpoint},
+    Status,
 };
 
 use crate::{
@@ -22,20 +33,119 @@ use crate::{
     workload::Workload,
 };
 
-type Ledger = LedgerClient<InterceptedService<Channel, Bearer>>;
+type Service = InterceptedService<Channel, Bearer>;
+type Ledger = LedgerClient<Service>;
+
+/// One call of the load: a run of one writer's events, encoded as the request that carries
+/// them (a `SubmitRequest` of one event, or a `SubmitBatchRequest`).
+struct Call {
+    admin: bool,
+    request: Bytes,
+}
+
+/// Every request of the workload as the calls that send it, by the id of its first event
+/// (event ids are unique in the workload).
+type Calls = HashMap<String, Vec<Call>>;
+
+fn by_admin(submission: &pb::EventSubmission) -> bool {
+    matches!(submission.event.as_ref().and_then(|e| e.kind.as_ref()), Some(pb::event::Kind::OrganizationRegistered(_)))
+}
+
+/// Encodes every request of `workload` for `mode`. A request never mixes writers: a run of
+/// the admin's events, then the committee's.
+fn encode(workload: &Workload, mode: Mode) -> Calls {
+    let mut calls = Calls::with_capacity(workload.requests);
+    for (stream, request) in workload.requests() {
+        let Some(first) = request.first() else { continue };
+        let mut encoded = Vec::new();
+        let mut rest = request;
+        while let Some(head) = rest.first() {
+            let admin = by_admin(head);
+            let end = rest.iter().position(|s| by_admin(s) != admin).unwrap_or(rest.len());
+            let (run, next) = rest.split_at(end);
+            match mode {
+                Mode::Unary => encoded.extend(run.iter().map(|event| {
+                    let request = pb::SubmitRequest {
+                        stream: stream.to_owned(),
+                        expected_revision: None,
+                        event: Some(event.clone()),
+                    };
+                    Call { admin, request: request.encode_to_vec().into() }
+                })),
+                Mode::Batched => {
+                    let request = pb::SubmitBatchRequest {
+                        stream: stream.to_owned(),
+                        expected_revision: None,
+                        events: run.to_vec(),
+                    };
+                    encoded.push(Call { admin, request: request.encode_to_vec().into() });
+                }
+            }
+            rest = next;
+        }
+        calls.insert(first.event_id.clone(), encoded);
+    }
+    calls
+}
+
+/// The codec of a call: the request as encoded before the run, the reply `U` decoded.
+struct Encoded<U>(PhantomData<fn() -> U>);
+
+impl<U> Default for Encoded<U> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<U: Message + Default + Send + 'static> Codec for Encoded<U> {
+    type Encode = Bytes;
+    type Decode = U;
+    type Encoder = AsEncoded;
+    type Decoder = Reply<U>;
+
+    fn encoder(&mut self) -> AsEncoded {
+        AsEncoded
+    }
+
+    fn decoder(&mut self) -> Reply<U> {
+        Reply(PhantomData)
+    }
+}
+
+/// Writes a request's bytes as they are.
+struct AsEncoded;
+
+impl Encoder for AsEncoded {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        buf.put(item);
+        Ok(())
+    }
+}
+
+/// Decodes a reply.
+struct Reply<U>(PhantomData<fn() -> U>);
+
+impl<U: Message + Default> Decoder for Reply<U> {
+    type Item = U;
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
+        U::decode(buf).map(Some).map_err(|e| Status::internal(format!("the reply does not decode: {e}")))
+    }
+}
 
 /// One client: a connection of its own, calling as the admin for the tree's registrations and
 /// as the committee for the rest, as `chibo demo` does.
 struct Client {
-    admin: Ledger,
-    committee: Ledger,
+    admin: Grpc<Service>,
+    committee: Grpc<Service>,
+    calls: Arc<Calls>,
     mode: Mode,
     latencies: Latencies,
     duplicates: usize,
-}
-
-fn by_admin(submission: &pb::EventSubmission) -> bool {
-    matches!(submission.event.as_ref().and_then(|e| e.kind.as_ref()), Some(pb::event::Kind::OrganizationRegistered(_)))
 }
 
 fn refused(status: tonic::Status) -> anyhow::Error {
@@ -43,41 +153,31 @@ fn refused(status: tonic::Status) -> anyhow::Error {
 }
 
 impl Client {
-    async fn send_runs(&mut self, stream: &str, request: &[pb::EventSubmission]) -> anyhow::Result<()> {
-        // A request never mixes writers: a run of the admin's events, then the committee's.
-        let mut rest = request;
-        while let Some(first) = rest.first() {
-            let admin = by_admin(first);
-            let end = rest.iter().position(|s| by_admin(s) != admin).unwrap_or(rest.len());
-            let (run, next) = rest.split_at(end);
-            let client = if admin { &mut self.admin } else { &mut self.committee };
-            match self.mode {
+    async fn send_calls(&mut self, request: &[pb::EventSubmission]) -> anyhow::Result<()> {
+        let first = request.first().context("an empty request")?;
+        let calls = self.calls.clone();
+        let calls = calls.get(&first.event_id).context("a request with no calls made for it")?;
+        for call in calls {
+            let client = if call.admin { &mut self.admin } else { &mut self.committee };
+            client.ready().await.map_err(|e| anyhow::anyhow!("the connection failed: {e}"))?;
+            let request = tonic::Request::new(call.request.clone());
+            let started = Instant::now();
+            let duplicates = match self.mode {
                 Mode::Unary => {
-                    for event in run {
-                        let request = pb::SubmitRequest {
-                            stream: stream.to_owned(),
-                            expected_revision: None,
-                            event: Some(event.clone()),
-                        };
-                        let started = Instant::now();
-                        let response = client.submit(request).await.map_err(refused)?.into_inner();
-                        self.latencies.record(started.elapsed());
-                        self.duplicates += usize::from(response.receipt.is_some_and(|r| r.duplicate));
-                    }
+                    let path = PathAndQuery::from_static("/chibo.v1.Ledger/Submit");
+                    let codec = Encoded::<pb::SubmitResponse>::default();
+                    let response = client.unary(request, path, codec).await.map_err(refused)?.into_inner();
+                    usize::from(response.receipt.is_some_and(|r| r.duplicate))
                 }
                 Mode::Batched => {
-                    let request = pb::SubmitBatchRequest {
-                        stream: stream.to_owned(),
-                        expected_revision: None,
-                        events: run.to_vec(),
-                    };
-                    let started = Instant::now();
-                    let response = client.submit_batch(request).await.map_err(refused)?.into_inner();
-                    self.latencies.record(started.elapsed());
-                    self.duplicates += response.receipts.iter().filter(|r| r.duplicate).count();
+                    let path = PathAndQuery::from_static("/chibo.v1.Ledger/SubmitBatch");
+                    let codec = Encoded::<pb::SubmitBatchResponse>::default();
+                    let response = client.unary(request, path, codec).await.map_err(refused)?.into_inner();
+                    response.receipts.iter().filter(|r| r.duplicate).count()
                 }
-            }
-            rest = next;
+            };
+            self.latencies.record(started.elapsed());
+            self.duplicates += duplicates;
         }
         Ok(())
     }
@@ -86,11 +186,23 @@ impl Client {
 impl Sender for Client {
     fn send<'a>(
         &'a mut self,
-        stream: &'a str,
+        _stream: &'a str,
         request: &'a [pb::EventSubmission],
     ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(self.send_runs(stream, request))
+        Box::pin(self.send_calls(request))
     }
+}
+
+/// The CPU time this process has used, in seconds, where Linux's `/proc/self/stat` tells it
+/// (user and system time, fields 14 and 15, in ticks of 1/100 s).
+fn own_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name, field 2, is in parentheses and may hold spaces: count after it.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user + system) / 100.0)
 }
 
 async fn connect(addr: &str) -> anyhow::Result<Channel> {
@@ -139,19 +251,23 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let first = connect(&addr).await?;
     check_fresh(&mut LedgerClient::with_interceptor(first.clone(), admin.clone()), &workload).await?;
     let committee = Bearer::new(Some(&committee_token(first, admin.clone()).await?))?;
+    let calls = Arc::new(encode(&workload, mode));
     let mut senders = Vec::with_capacity(clients);
     for _ in 0..clients {
         let channel = connect(&addr).await?;
         senders.push(Client {
-            admin: LedgerClient::with_interceptor(channel.clone(), admin.clone()),
-            committee: LedgerClient::with_interceptor(channel, committee.clone()),
+            admin: Grpc::new(InterceptedService::new(channel.clone(), admin.clone())),
+            committee: Grpc::new(InterceptedService::new(channel, committee.clone())),
+            calls: calls.clone(),
             mode,
             latencies: Latencies::default(),
             duplicates: 0,
         });
     }
 
+    let cpu_before = own_cpu();
     let (senders, elapsed) = schedule::run(workload.clone(), senders).await?;
+    let cpu = own_cpu().zip(cpu_before).map(|(after, before)| after - before);
     let mut latencies = Latencies::default();
     let mut duplicates = 0;
     for client in senders {
@@ -183,6 +299,9 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             &format!("in flight on average, of {clients} clients (every request's time / the wall time)"),
         );
     }
+    if let Some(cpu) = cpu {
+        figure::print(&format!("load.{name}.loader_cpu_s"), cpu, "s", "the loader's own CPU time during the run");
+    }
     let widest = workload.waves.iter().map(Vec::len).max().unwrap_or(0);
     figure::print(
         &format!("load.{name}.widest_wave"),
@@ -191,4 +310,45 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         "the most clients busy at once (one stream each)",
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::WorkloadArgs;
+
+    /// Each request's calls decode to its events, in order, each call of one writer.
+    #[test]
+    fn every_request_is_encoded_as_calls_that_carry_its_events() {
+        // The plan's first events register the tree (the admin's), then the cells' records.
+        let workload = Workload::build(&WorkloadArgs { events: 3_000, seed: 7, batch: 100 }).unwrap();
+        for mode in [Mode::Batched, Mode::Unary] {
+            let calls = encode(&workload, mode);
+            assert_eq!(calls.len(), workload.requests);
+            let (mut admin, mut committee) = (0, 0);
+            for (stream, request) in workload.requests() {
+                let mut sent = Vec::new();
+                for call in &calls[&request[0].event_id] {
+                    let events = match mode {
+                        Mode::Batched => {
+                            let batch = pb::SubmitBatchRequest::decode(call.request.clone()).unwrap();
+                            assert_eq!((batch.stream.as_str(), batch.expected_revision), (stream, None));
+                            batch.events
+                        }
+                        Mode::Unary => {
+                            let one = pb::SubmitRequest::decode(call.request.clone()).unwrap();
+                            assert_eq!((one.stream.as_str(), one.expected_revision), (stream, None));
+                            vec![one.event.unwrap()]
+                        }
+                    };
+                    assert!(events.iter().all(|e| by_admin(e) == call.admin), "one writer per call");
+                    *(if call.admin { &mut admin } else { &mut committee }) += events.len();
+                    sent.extend(events);
+                }
+                assert_eq!(sent, request, "{stream}");
+            }
+            assert!(admin > 0 && committee > 0, "both writers: {admin}, {committee}");
+            assert_eq!(admin + committee, 3_000);
+        }
+    }
 }
