@@ -28,6 +28,7 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
+use crate::handoff::Handoff;
 use crate::record::Recorded;
 use crate::snapshot::{decode_event, length_delimited, DecodeError};
 use crate::state::{Frozen, State};
@@ -157,6 +158,7 @@ pub struct Shared<P> {
     state: RwLock<P>,
     covered: watch::Sender<u64>,
     failure: watch::Sender<Option<EngineError>>,
+    handoff: Arc<Handoff>,
 }
 
 impl<P: Projection> Shared<P> {
@@ -167,7 +169,14 @@ impl<P: Projection> Shared<P> {
             state: RwLock::new(state),
             covered: watch::Sender::new(covered),
             failure: watch::Sender::new(None),
+            handoff: Arc::new(Handoff::after(covered)),
         })
+    }
+
+    /// Where the server offers the events it appended, as it decoded them, so that the engine
+    /// need not decode them again (see [`Handoff`]).
+    pub fn handoff(&self) -> &Handoff {
+        &self.handoff
     }
 
     /// Reads the state. Hold the guard briefly: the engine waits for it to apply events.
@@ -213,6 +222,7 @@ impl<P: Projection> Shared<P> {
     }
 
     fn publish(&self, covered: u64) {
+        self.handoff.applied(covered);
         self.covered.send_replace(covered);
     }
 }
@@ -226,11 +236,18 @@ pub fn recorded(stored: &StoredEvent) -> Result<Recorded, EngineError> {
 /// [`recorded`], from the event's bytes where the store holds them (see
 /// [`EventStore::read_all_into`]).
 pub fn recorded_raw(raw: RawEvent<'_>) -> Result<Recorded, EngineError> {
+    recorded_from(raw, None)
+}
+
+/// [`recorded_raw`], taking the event from `handoff` where it holds the one this envelope
+/// names, rather than decoding the payload.
+fn recorded_from(raw: RawEvent<'_>, handoff: Option<&Handoff>) -> Result<Recorded, EngineError> {
     let unreadable = |reason: String| EngineError::Unreadable { position: raw.position, reason };
     let hash = <[u8; 32]>::try_from(raw.hash)
         .map_err(|_| unreadable(format!("its hash is {} bytes; expected 32", raw.hash.len())))?;
     let envelope = EnvelopeRef::decode(raw.envelope).map_err(|e| unreadable(e.to_string()))?;
-    let event = decode_event(&envelope.event_type, raw.payload).ok();
+    let handed = handoff.and_then(|h| h.take(&envelope.event_id, &envelope.payload_digest, &envelope.event_type));
+    let event = handed.or_else(|| decode_event(&envelope.event_type, raw.payload).ok());
     Ok(Recorded {
         position: raw.position,
         stream: envelope.stream_name(),
@@ -248,18 +265,20 @@ pub fn recorded_raw(raw: RawEvent<'_>) -> Result<Recorded, EngineError> {
 struct Decoded {
     events: Vec<Recorded>,
     unreadable: Option<EngineError>,
+    /// The live engine's: where the events the server appended wait.
+    handoff: Option<Arc<Handoff>>,
 }
 
 impl Decoded {
     fn with_room(events: usize) -> Self {
-        Self { events: Vec::with_capacity(events), unreadable: None }
+        Self { events: Vec::with_capacity(events), unreadable: None, handoff: None }
     }
 }
 
 impl PageSink for Decoded {
     fn event(&mut self, event: RawEvent<'_>) {
         if self.unreadable.is_none() {
-            match recorded_raw(event) {
+            match recorded_from(event, self.handoff.as_deref()) {
                 Ok(event) => self.events.push(event),
                 Err(e) => self.unreadable = Some(e),
             }
@@ -348,7 +367,7 @@ async fn read_and_decode(
         let Ok(decoded) = read.map_err(store_error)?.into_any().downcast::<Decoded>() else {
             return Err(EngineError::Store("the store gave back another sink than the replay's".into()));
         };
-        let Decoded { events, unreadable } = *decoded;
+        let Decoded { events, unreadable, .. } = *decoded;
         if let Some(e) = unreadable {
             return Err(e);
         }
@@ -625,7 +644,9 @@ async fn run<P, F>(
     'subscribe: loop {
         let after = shared.covered().checked_sub(1);
         // Each page decoded as the store hands its events over, where it holds their bytes.
-        let mut pages = Pages::new(store.clone(), after).into_stream(LIVE_PAGE, || Decoded::with_room(64));
+        let handoff = shared.handoff.clone();
+        let mut pages = Pages::new(store.clone(), after)
+            .into_stream(LIVE_PAGE, move || Decoded { handoff: Some(handoff.clone()), ..Decoded::with_room(64) });
         loop {
             tokio::select! {
                 () = &mut shutdown => break 'subscribe,
@@ -678,7 +699,7 @@ enum ChunkError {
 
 /// Applies what could be read and decoded of `page`, in order, and publishes the new coverage.
 fn apply_page<P: Projection>(shared: &Shared<P>, page: Result<Decoded, ReadError>) -> Result<(), ChunkError> {
-    let Decoded { events: decoded, unreadable } = page.map_err(ChunkError::Read)?;
+    let Decoded { events: decoded, unreadable, .. } = page.map_err(ChunkError::Read)?;
     let mut outcome = unreadable.map_or(Ok(()), |e| Err(ChunkError::Engine(e)));
     let covered = {
         let mut state = shared.write();

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod engine;
 pub mod evaluation;
+pub mod handoff;
 pub mod provenance;
 pub mod record;
 pub mod rules;

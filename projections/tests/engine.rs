@@ -445,3 +445,55 @@ async fn events_are_applied_while_a_snapshot_is_encoded() {
     assert_eq!(written.encode(), then.encode(), "the snapshot is the state it froze, not the state after");
     assert_eq!(shared.covered(), frozen_at + 1);
 }
+
+/// The live engine takes the events the server offers as it appends them in place of decoding
+/// their payloads, but only where the log's envelope names the offered event id, payload digest
+/// and type: an event offered with another digest is not applied, and the state is the log's
+/// either way.
+#[tokio::test(flavor = "current_thread")]
+async fn the_engine_takes_offered_events_only_where_the_log_names_their_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    record(store.as_ref(), 0, 0).await;
+    let points = |member: &str, points: u32| -> Event {
+        StudyPointsEarned::new(StudyPointsEarnedFields {
+            member_id: id(member),
+            points,
+            date: Date::parse("date", "2026-01-05").unwrap(),
+            activity: "Học tập nghị quyết".into(),
+            source_ref: String::new(),
+        })
+        .unwrap()
+        .into()
+    };
+    // Started first, as a server's engine is; on this single-threaded runtime its subscriber
+    // runs only when the test awaits.
+    let policy = SnapshotPolicy::default();
+    let (shared, _task) = engine::start::<State, _>(store.clone(), None, policy, std::future::pending()).await;
+    let stream = StreamName::parse("stream", "cell-c").unwrap();
+    for n in 0..12u8 {
+        let event = points(["an", "binh"][usize::from(n % 2)], 1 + u32::from(n));
+        let kind = event.event_type();
+        let new = NewEvent::new(
+            EventId::from_bytes([100 + n; 16]),
+            kind.name(),
+            kind.schema_version(),
+            Timestamp::new("occurred_at", 1_767_600_000, 0).unwrap(),
+            "test",
+            chibo_proto::convert::encode_payload(&event),
+            rand::random(),
+        );
+        // The last two are offered with another digest, and another event: they must not count.
+        let (digest, mut offered) =
+            if n >= 10 { ([7; 32], Some(points("an", 999))) } else { (new.payload_digest, Some(event)) };
+        shared.handoff().offer([(new.event_id, digest, &mut offered)]);
+        assert!(offered.is_none(), "held");
+        store.append(&stream, ExpectedRevision::Any, vec![new]).await.unwrap();
+    }
+    shared.wait_for(4 + 12, WAIT).await.unwrap();
+    let live = shared.read().to_bytes();
+    let rebuilt: State = engine::rebuild(store.as_ref()).await.unwrap();
+    assert!(live == rebuilt.to_bytes(), "the live state is not the log's");
+    assert_eq!(shared.handoff().taken(), 10, "the ten offered with their payloads' digests were taken");
+    assert!(shared.handoff().is_empty(), "what the engine read is no longer held");
+}

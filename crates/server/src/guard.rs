@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chibo_domain::StreamName;
+use chibo_domain::{Event, StreamName};
 use chibo_projections::access::{authorize, Action};
 use chibo_projections::engine::Shared;
 use chibo_projections::rules::RuleBook;
@@ -65,7 +65,7 @@ impl Domain {
         events: Vec<Checked>,
         caller: &Caller,
     ) -> Result<Vec<Receipt>, AppendOutcome> {
-        let (mut new, payloads): (Vec<_>, Vec<_>) = events.into_iter().map(|c| (c.new, c.event)).unzip();
+        let (mut new, mut payloads): (Vec<_>, Vec<_>) = events.into_iter().map(|c| (c.new, Some(c.event))).unzip();
         // The first check needs the state to cover what was committed when the request came:
         // everything its sender can have seen acknowledged. Waiting also for what commits in
         // the meantime would hold every append behind the projection of the group before it,
@@ -74,7 +74,12 @@ impl Domain {
         let mut covered = committed(store);
         for _ in 0..MAX_ATTEMPTS {
             self.caught_up_to(covered).await.map_err(AppendOutcome::Status)?;
-            let at = {
+            // Every event is in hand: offered to the engine only once checked, and taken back
+            // from it before a new attempt.
+            let Some(events) = payloads.iter().map(Option::as_ref).collect::<Option<Vec<&Event>>>() else {
+                return Err(AppendOutcome::Status(lost_race(stream)));
+            };
+            let (at, retry) = {
                 let mut state = self.state.write();
                 // The caller's credential and rights, against the log as it stands for this very
                 // append: a credential revoked since the call was authenticated writes nothing.
@@ -83,7 +88,7 @@ impl Domain {
                         "authorization: the credential was revoked",
                     )));
                 }
-                for event in &payloads {
+                for &event in &events {
                     authorize(&state, &caller.principal, Action::Append { stream, event })
                         .map_err(|denied| AppendOutcome::Status(Status::permission_denied(denied.0)))?;
                 }
@@ -93,39 +98,66 @@ impl Domain {
                 if retry {
                     // The store answers a retry with the original receipts, or refuses a
                     // different submission under a recorded id.
-                    expected
+                    (expected, retry)
                 } else {
                     let today = crate::submission::now().date_in_vietnam();
                     let cx = Context { rules: &self.rules, limits: &self.limits, today };
                     let candidates: Vec<_> = new
                         .iter()
-                        .zip(&payloads)
+                        .zip(events)
                         .map(|(n, event)| Candidate { event_id: n.event_id, occurred_at: n.occurred_at, event })
                         .collect();
                     check_submission(&mut state, &cx, stream, &candidates)
                         .map_err(|(i, rejection)| AppendOutcome::Status(refusal(fields, i, rejection)))?;
-                    match expected {
+                    let at = match expected {
                         ExpectedRevision::Any if head == 0 => ExpectedRevision::NoStream,
                         ExpectedRevision::Any => ExpectedRevision::Exact(head - 1),
                         asked => asked,
-                    }
+                    };
+                    (at, retry)
                 }
             };
+            // The events as this append decoded them, offered before the store can commit them,
+            // so that the engine need not decode them again from the log (see `Handoff`). A
+            // retry's events are in the log already, as the originals.
+            let handoff = self.state.handoff();
+            if !retry {
+                handoff.offer(new.iter().zip(&mut payloads).map(|(n, event)| (n.event_id, n.payload_digest, event)));
+            }
             // Only an append that may be retried keeps a copy of its events.
             let batch = if expected == ExpectedRevision::Any { new.clone() } else { std::mem::take(&mut new) };
-            match store.append(stream, at, batch).await {
-                Err(AppendError::WrongExpectedRevision { .. }) if expected == ExpectedRevision::Any => {
+            let appended = store.append(stream, at, batch).await;
+            match appended {
+                Ok(receipts) => {
+                    // Events another submission recorded first under these ids: the log holds
+                    // theirs, which the engine will not take for these.
+                    drop(handoff.withdraw(receipts.iter().filter(|r| r.duplicate).map(|r| &r.event_id)));
+                    return Ok(receipts);
+                }
+                Err(e) => {
+                    let mut back = handoff.withdraw(new.iter().map(|n| &n.event_id));
+                    if !matches!(e, AppendError::WrongExpectedRevision { .. }) || expected != ExpectedRevision::Any {
+                        return Err(AppendOutcome::Store(e));
+                    }
+                    for (n, event) in new.iter().zip(&mut payloads) {
+                        if event.is_none() {
+                            *event = back.remove(&n.event_id);
+                        }
+                    }
                     covered = committed(store);
                 }
-                Err(e) => return Err(AppendOutcome::Store(e)),
-                Ok(receipts) => return Ok(receipts),
             }
         }
-        Err(AppendOutcome::Status(Status::aborted(format!(
-            "stream: {stream} is being written by other clients so fast that this submission lost {MAX_ATTEMPTS} \
-             races for it; retry"
-        ))))
+        Err(AppendOutcome::Status(lost_race(stream)))
     }
+}
+
+/// The status for a submission that lost the race for its stream too many times.
+fn lost_race(stream: &StreamName) -> Status {
+    Status::aborted(format!(
+        "stream: {stream} is being written by other clients so fast that this submission lost {MAX_ATTEMPTS} races \
+         for it; retry"
+    ))
 }
 
 /// How many events the store has committed.

@@ -152,6 +152,25 @@ mod tests {
         }
     }
 
+    /// The live engine takes events of these types as the server decoded them from a request,
+    /// in place of decoding the payload the server encoded from them
+    /// (`chibo_projections::handoff`): each must come back from its encoding as it was.
+    #[test]
+    fn every_valid_event_comes_back_from_its_encoding() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+        for event_type in IN_PLACE {
+            let mut valid = 0;
+            for _ in 0..20_000 {
+                let Some(event) = general(event_type, &random_payload(event_type, &mut rng)) else { continue };
+                let encoded = crate::convert::encode_payload(&event);
+                assert_eq!(decode_in_place(event_type, &encoded).as_ref(), Some(&event), "{event:?}");
+                assert_eq!(general(event_type, &encoded).as_ref(), Some(&event), "{event:?}");
+                valid += 1;
+            }
+            assert!(valid > 1_000, "{event_type:?}: {valid} valid");
+        }
+    }
+
     #[test]
     fn the_in_place_reader_agrees_with_the_general_path_on_altered_bytes() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(13);
