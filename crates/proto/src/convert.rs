@@ -49,7 +49,7 @@ pub enum PayloadError {
 /// The stored payload of `event`: the protobuf encoding of its message alone (a
 /// `chibo.v1.MeetingHeld`, not the `Event` around it). The envelope names the type.
 pub fn encode_payload(event: &Event) -> Vec<u8> {
-    encode_kind(&Kind::from(event))
+    in_place::encode_in_place(event).unwrap_or_else(|| encode_kind(&Kind::from(event)))
 }
 
 /// The protobuf encoding of the message a wire `Kind` holds, without the oneof around it: what

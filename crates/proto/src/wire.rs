@@ -1,6 +1,6 @@
 //! Protobuf's wire format read in place, for the messages read once per event of the log (the
 //! envelope, the study-points payload): a field at a time, in the order the message's encoder
-//! writes them.
+//! writes them; and written in place, as prost writes them, for the payloads written most.
 //!
 //! The reader takes only the canonical layout: each field's key in one byte (field numbers
 //! below 16), fields in field order. A caller that meets anything else (a field repeated,
@@ -92,9 +92,115 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A message written a field at a time, in field order, as prost writes it: a field at its
+/// default value (0, an empty string) is left out, and each key is one byte (field numbers
+/// below 16).
+#[derive(Debug, Default)]
+pub struct Writer {
+    bytes: Vec<u8>,
+}
+
+impl Writer {
+    /// A writer with room for `len` bytes.
+    pub fn with_capacity(len: usize) -> Self {
+        Self { bytes: Vec::with_capacity(len) }
+    }
+
+    fn varint(&mut self, mut value: u64) {
+        while value >= 0x80 {
+            self.bytes.push((value as u8 & 0x7f) | 0x80);
+            value >>= 7;
+        }
+        self.bytes.push(value as u8);
+    }
+
+    /// Field `number`, a varint, unless 0.
+    pub fn varint_field(&mut self, number: u8, value: u64) {
+        if value != 0 {
+            self.bytes.push(key(number, VARINT));
+            self.varint(value);
+        }
+    }
+
+    /// Field `number`, a string, unless empty.
+    pub fn text_field(&mut self, number: u8, text: &str) {
+        if !text.is_empty() {
+            self.bytes.push(key(number, LEN));
+            self.varint(text.len() as u64);
+            self.bytes.extend_from_slice(text.as_bytes());
+        }
+    }
+
+    /// The message written.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+/// Text written to the stack, for a value whose `Display` is its protobuf text (a date).
+pub struct Short<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Short<N> {
+    /// `value` as `Display` writes it, if it fits in `N` bytes.
+    pub fn of(value: &impl std::fmt::Display) -> Option<Self> {
+        use std::fmt::Write;
+        let mut short = Self { bytes: [0; N], len: 0 };
+        write!(short, "{value}").ok()?;
+        Some(short)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only whole `&str`s are written in.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> std::fmt::Write for Short<N> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        let end = self.len + text.len();
+        self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?.copy_from_slice(text.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_is_written_as_prost_writes_it() {
+        use prost::Message;
+        #[derive(Clone, PartialEq, prost::Message)]
+        struct Sample {
+            #[prost(string, tag = "1")]
+            a: String,
+            #[prost(uint64, tag = "2")]
+            b: u64,
+            #[prost(string, tag = "15")]
+            c: String,
+        }
+        let long = "ấp ".repeat(60);
+        for (a, b, c) in [("", 0, ""), ("x", 1, "y"), ("Điều lệ", 127, ""), ("", 128, &long[..]), ("z", u64::MAX, "w")]
+        {
+            let mut writer = Writer::default();
+            writer.text_field(1, a);
+            writer.varint_field(2, b);
+            writer.text_field(15, c);
+            let expected = Sample { a: a.into(), b, c: c.into() }.encode_to_vec();
+            assert_eq!(writer.into_bytes(), expected, "{a:?} {b} {c:?}");
+        }
+    }
+
+    #[test]
+    fn short_text_holds_what_fits_and_refuses_the_rest() {
+        assert_eq!(Short::<10>::of(&"2026-03-14").map(|s| s.as_str().to_owned()), Some("2026-03-14".into()));
+        assert!(Short::<4>::of(&"2026-03-14").is_none());
+    }
 
     #[test]
     fn varints_are_read_as_protobuf_spells_them() {

@@ -7,7 +7,7 @@
 use chibo_domain::event::{self as domain, Event, EventType};
 use chibo_domain::{Date, Id};
 
-use crate::wire::{key, Reader, LEN, VARINT};
+use crate::wire::{key, Reader, Short, Writer, LEN, VARINT};
 
 /// The event a stored payload of `event_type` holds, read in place, when the payload is of a
 /// type read this way, is laid out as prost writes it, and passes the domain's shape rules.
@@ -17,6 +17,37 @@ pub fn decode_in_place(event_type: EventType, payload: &[u8]) -> Option<Event> {
     match event_type {
         EventType::StudyPointsEarned => study_points(payload).map(Event::StudyPointsEarned),
         EventType::MemberSpoke => member_spoke(payload).map(Event::MemberSpoke),
+        _ => None,
+    }
+}
+
+/// The payload of `event` written in place, as prost writes its message, for the types read
+/// in place: `None` for the others, which [`super::encode_payload`] writes through prost. A
+/// snapshot writes the payload of every fact in force, and the server of every event appended.
+pub fn encode_in_place(event: &Event) -> Option<Vec<u8>> {
+    match event {
+        Event::StudyPointsEarned(e) => {
+            let domain::StudyPointsEarnedFields { member_id, points, date, activity, source_ref } = &**e;
+            let date = Short::<16>::of(date)?;
+            let (member_id, date) = (member_id.as_str(), date.as_str());
+            let len = 16 + member_id.len() + date.len() + activity.len() + source_ref.len();
+            let mut writer = Writer::with_capacity(len);
+            writer.text_field(1, member_id);
+            writer.varint_field(2, u64::from(*points));
+            writer.text_field(3, date);
+            writer.text_field(4, activity);
+            writer.text_field(5, source_ref);
+            Some(writer.into_bytes())
+        }
+        Event::MemberSpoke(e) => {
+            let domain::MemberSpokeFields { meeting_id, member_id, summary } = &**e;
+            let (meeting_id, member_id) = (meeting_id.as_str(), member_id.as_str());
+            let mut writer = Writer::with_capacity(16 + meeting_id.len() + member_id.len() + summary.len());
+            writer.text_field(1, meeting_id);
+            writer.text_field(2, member_id);
+            writer.text_field(3, summary);
+            Some(writer.into_bytes())
+        }
         _ => None,
     }
 }
@@ -154,7 +185,8 @@ mod tests {
 
     /// The live engine takes events of these types as the server decoded them from a request,
     /// in place of decoding the payload the server encoded from them
-    /// (`chibo_projections::handoff`): each must come back from its encoding as it was.
+    /// (`chibo_projections::handoff`): each must come back from its encoding as it was. And
+    /// that encoding, written in place, is the one prost writes.
     #[test]
     fn every_valid_event_comes_back_from_its_encoding() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(17);
@@ -163,6 +195,8 @@ mod tests {
             for _ in 0..20_000 {
                 let Some(event) = general(event_type, &random_payload(event_type, &mut rng)) else { continue };
                 let encoded = crate::convert::encode_payload(&event);
+                let through_prost = crate::convert::encode_kind(&crate::v1::event::Kind::from(&event));
+                assert_eq!(encoded, through_prost, "written in place as prost writes it: {event:?}");
                 assert_eq!(decode_in_place(event_type, &encoded).as_ref(), Some(&event), "{event:?}");
                 assert_eq!(general(event_type, &encoded).as_ref(), Some(&event), "{event:?}");
                 valid += 1;
