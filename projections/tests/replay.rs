@@ -281,3 +281,46 @@ fn corrections_and_retractions_change_the_figures() {
     let c1 = standings::cell(&log.state, &log.rules, &id("c1"), 2025).unwrap();
     assert!(c1.meetings.len() > 3 && c1.member_standings.iter().any(|m| m.points_year > 0));
 }
+
+/// A batch checked with its events handed over (as the server checks one) gives every event
+/// back, whether it is accepted or refused, and leaves the state as it was.
+#[test]
+fn a_batch_checked_in_hand_gives_every_event_back_and_the_state_as_it_was() {
+    use chibo_projections::validate::check_held;
+    let log = random_log(11, 600);
+    let mut state = log.state.clone();
+    let before = state.encode();
+    let on = date("2026-11-01");
+    let cell = id("c1");
+    let members = state.members_on(&cell, on).into_iter().cloned().collect::<Vec<_>>();
+    assert!(!members.is_empty(), "the history leaves members in c1");
+    let points = |member: &Id, n: u32| -> Event {
+        StudyPointsEarned::new(StudyPointsEarnedFields {
+            member_id: member.clone(),
+            points: 1 + n % 3,
+            date: on,
+            activity: "Nghị quyết".into(),
+            source_ref: format!("app:{n}"),
+        })
+        .unwrap()
+        .into()
+    };
+    let mut events: Vec<Event> = (0..12).map(|n| points(&members[n as usize % members.len()], n)).collect();
+    let limits = Limits::default();
+    let cx = Context { rules: &log.rules, limits: &limits, today: date("2026-11-22") };
+    let stream = StreamName::Cell(cell);
+    let heads: Vec<_> = (0..events.len()).map(|n| (EventId::from_bytes([n as u8 + 1; 16]), at(on))).collect();
+
+    let mut held: Vec<_> = events.iter().cloned().map(Some).collect();
+    assert_eq!(check_held(&mut state, &cx, &stream, &heads, &mut held), Ok(()));
+    assert_eq!(held, events.iter().cloned().map(Some).collect::<Vec<_>>(), "every event given back, in place");
+    assert_eq!(state.encode(), before, "the state as it was");
+
+    // The same batch with a ninth event for no member: refused there, and the same again.
+    events[8] = points(&id("nobody"), 8);
+    let mut held: Vec<_> = events.iter().cloned().map(Some).collect();
+    let refused = check_held(&mut state, &cx, &stream, &heads, &mut held).unwrap_err();
+    assert_eq!((refused.0, refused.1.error.field.as_str()), (8, "study_points_earned.member_id"));
+    assert_eq!(held, events.into_iter().map(Some).collect::<Vec<_>>(), "every event given back, in place");
+    assert_eq!(state.encode(), before, "the state as it was");
+}

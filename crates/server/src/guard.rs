@@ -12,11 +12,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chibo_domain::{Event, StreamName};
+use chibo_domain::StreamName;
 use chibo_projections::access::{authorize, Action};
 use chibo_projections::engine::Shared;
 use chibo_projections::rules::RuleBook;
-use chibo_projections::validate::{check_submission, Candidate, Context, Limits, Rejection, RejectionKind};
+use chibo_projections::validate::{check_held, Context, Limits, Rejection, RejectionKind};
 use chibo_projections::State;
 use chibo_store::{AppendError, EventStore, ExpectedRevision, Receipt};
 use tonic::Status;
@@ -76,9 +76,9 @@ impl Domain {
             self.caught_up_to(covered).await.map_err(AppendOutcome::Status)?;
             // Every event is in hand: offered to the engine only once checked, and taken back
             // from it before a new attempt.
-            let Some(events) = payloads.iter().map(Option::as_ref).collect::<Option<Vec<&Event>>>() else {
+            if payloads.iter().any(Option::is_none) {
                 return Err(AppendOutcome::Status(lost_race(stream)));
-            };
+            }
             let (at, retry) = {
                 let mut state = self.state.write();
                 // The caller's credential and rights, against the log as it stands for this very
@@ -88,7 +88,7 @@ impl Domain {
                         "authorization: the credential was revoked",
                     )));
                 }
-                for &event in &events {
+                for event in payloads.iter().flatten() {
                     authorize(&state, &caller.principal, Action::Append { stream, event })
                         .map_err(|denied| AppendOutcome::Status(Status::permission_denied(denied.0)))?;
                 }
@@ -102,12 +102,8 @@ impl Domain {
                 } else {
                     let today = crate::submission::now().date_in_vietnam();
                     let cx = Context { rules: &self.rules, limits: &self.limits, today };
-                    let candidates: Vec<_> = new
-                        .iter()
-                        .zip(events)
-                        .map(|(n, event)| Candidate { event_id: n.event_id, occurred_at: n.occurred_at, event })
-                        .collect();
-                    check_submission(&mut state, &cx, stream, &candidates)
+                    let heads: Vec<_> = new.iter().map(|n| (n.event_id, n.occurred_at)).collect();
+                    check_held(&mut state, &cx, stream, &heads, &mut payloads)
                         .map_err(|(i, rejection)| AppendOutcome::Status(refusal(fields, i, rejection)))?;
                     let at = match expected {
                         ExpectedRevision::Any if head == 0 => ExpectedRevision::NoStream,

@@ -346,7 +346,14 @@ impl State {
     /// Takes back the [`State::apply`] that returned `undo`. Undos must be taken in the reverse
     /// order of their applies; the state is then exactly as before them.
     pub fn undo(&mut self, undo: Undo) {
+        drop(self.take_back(undo));
+    }
+
+    /// [`State::undo`], giving back the event the apply put in force under its own id, if it
+    /// did: what [`State::apply_tentatively`] took.
+    pub fn take_back(&mut self, undo: Undo) -> Option<Event> {
         let Undo { stream, event_id, log_size, last_hash, next_revision, change } = undo;
+        let mut taken = None;
         let book = Arc::make_mut(self.streams.get_mut(&stream).expect("an undo names a stream its apply created"));
         let removed = book.others.remove(&event_id);
         if matches!(removed, Some(IdEntry { role: Role::Unreadable, .. })) {
@@ -357,6 +364,7 @@ impl State {
             Change::Inserted => {
                 if let Some(fact) = book.facts.remove(&event_id) {
                     self.index.toggle(&stream, &event_id, &fact, false);
+                    taken = Some(fact.event);
                 }
             }
             Change::Replaced { target, old } => {
@@ -378,6 +386,7 @@ impl State {
         }
         self.log_size = log_size;
         self.last_hash = last_hash;
+        taken
     }
 
     /// Rebuilds a state from its parts (a snapshot): the index is derived again from the facts.
