@@ -7,7 +7,6 @@
 
 use std::{
     collections::{BTreeSet, HashMap},
-    marker::PhantomData,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
@@ -17,19 +16,18 @@ use std::{
 
 use chibo_domain::EventType;
 use chibo_integrity::Envelope;
-use chibo_proto::{codec::MAX_MESSAGE_BYTES, convert, v1 as pb};
+use chibo_proto::{
+    codec::{EncodedCodec, MAX_MESSAGE_BYTES},
+    convert, v1 as pb,
+};
 use pb::{event::Kind, ledger_client::LedgerClient};
-use prost::{bytes::BufMut, Message};
+use prost::Message;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
     time::timeout,
 };
-use tonic::{
-    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
-    codegen::http::uri::PathAndQuery,
-    Code, Request, Status,
-};
+use tonic::{codegen::http::uri::PathAndQuery, Code, Request, Status};
 
 use crate::harness::{self, Conn, Fixture, Server};
 
@@ -1017,55 +1015,13 @@ async fn oversize_requests_are_refused_and_write_nothing() {
     t.server.stop().await;
 }
 
-/// A codec that sends the given bytes as they are and decodes the reply as `R`: how to put on
-/// the wire what a typed client cannot encode (strings that are not UTF-8, unknown fields).
-struct RawCodec<R>(PhantomData<fn() -> R>);
-
-struct RawEncoder;
-
-struct ReplyDecoder<R>(PhantomData<fn() -> R>);
-
-impl<R: Message + Default + Send + 'static> Codec for RawCodec<R> {
-    type Encode = Vec<u8>;
-    type Decode = R;
-    type Encoder = RawEncoder;
-    type Decoder = ReplyDecoder<R>;
-
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-
-    fn decoder(&mut self) -> ReplyDecoder<R> {
-        ReplyDecoder(PhantomData)
-    }
-}
-
-impl Encoder for RawEncoder {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl<R: Message + Default> Decoder for ReplyDecoder<R> {
-    type Item = R;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<R>, Status> {
-        R::decode(src).map(Some).map_err(|e| Status::internal(format!("the reply does not decode: {e}")))
-    }
-}
-
 /// Calls `Submit` with `request` as the encoded `SubmitRequest`.
 async fn submit_raw(channel: Conn, request: Vec<u8>) -> Result<pb::SubmitResponse, Status> {
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.map_err(|e| Status::unavailable(e.to_string()))?;
     let path = PathAndQuery::from_static("/chibo.v1.Ledger/Submit");
-    let codec = RawCodec::<pb::SubmitResponse>(PhantomData);
-    grpc.unary(Request::new(request), path, codec).await.map(tonic::Response::into_inner)
+    let codec = EncodedCodec::<pb::SubmitResponse>::default();
+    grpc.unary(Request::new(request.into()), path, codec).await.map(tonic::Response::into_inner)
 }
 
 /// `bytes` with the one occurrence of `placeholder` replaced by `with` (of the same length).

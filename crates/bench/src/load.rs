@@ -6,23 +6,21 @@
 //! Every request is encoded before the clock starts, as the peers' rows are made before
 //! theirs: the loader shares the server's two cores, and during the run it only sends.
 
-use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Instant};
+use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use anyhow::{bail, Context};
 use chibo::Bearer;
-use chibo_proto::v1::{self as pb, keys_client::KeysClient, ledger_client::LedgerClient};
-use futures::future::BoxFuture;
-use prost::{
-    bytes::{BufMut, Bytes},
-    Message,
+use chibo_proto::{
+    codec::EncodedCodec,
+    v1::{self as pb, keys_client::KeysClient, ledger_client::LedgerClient},
 };
+use futures::future::BoxFuture;
+use prost::{bytes::Bytes, Message};
 use tonic::{
     client::Grpc,
-    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
     codegen::http::uri::PathAndQuery,
     service::interceptor::InterceptedService,
     transport::{Channel, Endpoint},
-    Status,
 };
 
 use crate::{
@@ -88,55 +86,6 @@ fn encode(workload: &Workload, mode: Mode) -> Calls {
     calls
 }
 
-/// The codec of a call: the request as encoded before the run, the reply `U` decoded.
-struct Encoded<U>(PhantomData<fn() -> U>);
-
-impl<U> Default for Encoded<U> {
-    fn default() -> Self {
-        Self(PhantomData)
-    }
-}
-
-impl<U: Message + Default + Send + 'static> Codec for Encoded<U> {
-    type Encode = Bytes;
-    type Decode = U;
-    type Encoder = AsEncoded;
-    type Decoder = Reply<U>;
-
-    fn encoder(&mut self) -> AsEncoded {
-        AsEncoded
-    }
-
-    fn decoder(&mut self) -> Reply<U> {
-        Reply(PhantomData)
-    }
-}
-
-/// Writes a request's bytes as they are.
-struct AsEncoded;
-
-impl Encoder for AsEncoded {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        buf.put(item);
-        Ok(())
-    }
-}
-
-/// Decodes a reply.
-struct Reply<U>(PhantomData<fn() -> U>);
-
-impl<U: Message + Default> Decoder for Reply<U> {
-    type Item = U;
-    type Error = Status;
-
-    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
-        U::decode(buf).map(Some).map_err(|e| Status::internal(format!("the reply does not decode: {e}")))
-    }
-}
-
 /// One client: a connection of its own, calling as the admin for the tree's registrations and
 /// as the committee for the rest, as `chibo demo` does.
 struct Client {
@@ -165,13 +114,13 @@ impl Client {
             let duplicates = match self.mode {
                 Mode::Unary => {
                     let path = PathAndQuery::from_static("/chibo.v1.Ledger/Submit");
-                    let codec = Encoded::<pb::SubmitResponse>::default();
+                    let codec = EncodedCodec::<pb::SubmitResponse>::default();
                     let response = client.unary(request, path, codec).await.map_err(refused)?.into_inner();
                     usize::from(response.receipt.is_some_and(|r| r.duplicate))
                 }
                 Mode::Batched => {
                     let path = PathAndQuery::from_static("/chibo.v1.Ledger/SubmitBatch");
-                    let codec = Encoded::<pb::SubmitBatchResponse>::default();
+                    let codec = EncodedCodec::<pb::SubmitBatchResponse>::default();
                     let response = client.unary(request, path, codec).await.map_err(refused)?.into_inner();
                     response.receipts.iter().filter(|r| r.duplicate).count()
                 }

@@ -77,3 +77,45 @@ impl<U: Message + Default> Decoder for StatusDecoder<U> {
         U::decode(buf).map(Some).map_err(|e| Status::invalid_argument(format!("message does not decode: {e}")))
     }
 }
+
+/// A [`Codec`] for a client that sends messages it encoded itself, as they are, and decodes
+/// the replies as [`StatusCodec`] does: a load encoded before it is timed, or a message a
+/// typed client cannot encode (a `string` that is not UTF-8, an unknown field).
+#[derive(Debug)]
+pub struct EncodedCodec<U>(PhantomData<fn() -> U>);
+
+impl<U> Default for EncodedCodec<U> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<U: Message + Default + Send + 'static> Codec for EncodedCodec<U> {
+    type Encode = prost::bytes::Bytes;
+    type Decode = U;
+    type Encoder = AsEncoded;
+    type Decoder = StatusDecoder<U>;
+
+    fn encoder(&mut self) -> AsEncoded {
+        AsEncoded
+    }
+
+    fn decoder(&mut self) -> StatusDecoder<U> {
+        StatusDecoder(PhantomData)
+    }
+}
+
+/// Writes an encoded message's bytes as they are.
+#[derive(Debug)]
+pub struct AsEncoded;
+
+impl Encoder for AsEncoded {
+    type Item = prost::bytes::Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: prost::bytes::Bytes, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        use prost::bytes::BufMut;
+        buf.put(item);
+        Ok(())
+    }
+}
