@@ -25,20 +25,24 @@ fn open(dir: &Path) -> Arc<dyn EventStore> {
     Arc::new(SqliteStore::open(&dir.join("log"), Options::default()).unwrap())
 }
 
-/// Appends `event` to `stream` as the server would: its payload encoded, a fresh salt (so two
-/// logs of the same events still differ in every hash).
-async fn append(store: &dyn EventStore, stream: &str, n: u8, event: impl Into<Event>) {
-    let event: Event = event.into();
+/// `event` as the server would append it, as the event `n`: its payload encoded, a fresh salt
+/// (so two logs of the same events still differ in every hash).
+fn new_event(n: u8, event: &Event) -> NewEvent {
     let kind = event.event_type();
-    let new = NewEvent::new(
+    NewEvent::new(
         EventId::from_bytes([n; 16]),
         kind.name(),
         kind.schema_version(),
         Timestamp::new("occurred_at", 1_767_600_000, 0).unwrap(),
         "test",
-        chibo_proto::convert::encode_payload(&event),
+        chibo_proto::convert::encode_payload(event),
         rand::random(),
-    );
+    )
+}
+
+/// Appends `event` to `stream` as the server would (see [`new_event`]).
+async fn append(store: &dyn EventStore, stream: &str, n: u8, event: impl Into<Event>) {
+    let new = new_event(n, &event.into());
     store.append(&StreamName::parse("stream", stream).unwrap(), ExpectedRevision::Any, vec![new]).await.unwrap();
 }
 
@@ -473,16 +477,7 @@ async fn the_engine_takes_offered_events_only_where_the_log_names_their_digest()
     let stream = StreamName::parse("stream", "cell-c").unwrap();
     for n in 0..12u8 {
         let event = points(["an", "binh"][usize::from(n % 2)], 1 + u32::from(n));
-        let kind = event.event_type();
-        let new = NewEvent::new(
-            EventId::from_bytes([100 + n; 16]),
-            kind.name(),
-            kind.schema_version(),
-            Timestamp::new("occurred_at", 1_767_600_000, 0).unwrap(),
-            "test",
-            chibo_proto::convert::encode_payload(&event),
-            rand::random(),
-        );
+        let new = new_event(100 + n, &event);
         // The last two are offered with another digest, and another event: they must not count.
         let (digest, mut offered) =
             if n >= 10 { ([7; 32], Some(points("an", 999))) } else { (new.payload_digest, Some(event)) };
