@@ -142,18 +142,6 @@ impl Sender for Client {
     }
 }
 
-/// The CPU time this process has used, in seconds, where Linux's `/proc/self/stat` tells it
-/// (user and system time, fields 14 and 15, in ticks of 1/100 s).
-fn own_cpu() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name, field 2, is in parentheses and may hold spaces: count after it.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after_name.split_whitespace().skip(11);
-    let user: f64 = fields.next()?.parse().ok()?;
-    let system: f64 = fields.next()?.parse().ok()?;
-    Some((user + system) / 100.0)
-}
-
 async fn connect(addr: &str) -> anyhow::Result<Channel> {
     let endpoint = Endpoint::from_shared(addr.to_owned()).with_context(|| format!("--addr {addr}: not a URL"))?;
     endpoint.connect().await.with_context(|| format!("cannot connect to {addr}"))
@@ -214,9 +202,9 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         });
     }
 
-    let cpu_before = own_cpu();
+    let cpu_before = figure::own_cpu();
     let (senders, elapsed) = schedule::run(workload.clone(), senders).await?;
-    let cpu = own_cpu().zip(cpu_before).map(|(after, before)| after - before);
+    let cpu = figure::own_cpu().zip(cpu_before).map(|(after, before)| after - before);
     let mut latencies = Latencies::default();
     let mut duplicates = 0;
     for client in senders {

@@ -61,9 +61,11 @@ async fn read_all<F: FnMut(RawEvent<'_>) + Send + Clone + 'static>(
 pub async fn run(args: DataArgs) -> anyhow::Result<()> {
     let store = open(&args.data)?;
     let before = memory::live();
+    let cpu_before = figure::own_cpu();
     let started = Instant::now();
     let state: State = engine::rebuild(&store).await.context("the rebuild failed")?;
     let elapsed = started.elapsed();
+    let cpu = figure::own_cpu().zip(cpu_before).map(|(after, before)| after - before);
     let events = state.log_size();
 
     let started = Instant::now();
@@ -93,6 +95,15 @@ pub async fn run(args: DataArgs) -> anyhow::Result<()> {
         "engine::rebuild from the embedded store (target ≥ 1,000,000)",
     );
     figure::millis("rebuild.wall_ms", elapsed, &format!("{events} events"));
+    if let Some(cpu) = cpu {
+        // Two cores give a rebuild of 10^6 events a second only under 2 µs of CPU an event.
+        figure::print(
+            "rebuild.cpu_us_per_event",
+            cpu * 1e6 / events.max(1) as f64,
+            "µs",
+            "the process's CPU time during the rebuild, every thread, per event",
+        );
+    }
     // Where the time goes: the same reads alone, then the reads with decoding.
     figure::rate(
         "rebuild.read_events_per_s",
