@@ -295,8 +295,11 @@ fn check_retraction(state: &State, stream: &StreamName, retraction: &EventRetrac
             Err(conflict(field, "an organization cannot be retracted; correct its registration instead"))
         }
         Event::ProgrammeLaunched(p) => {
-            let registered =
-                state.index().cells.iter().find(|(_, c)| c.registrations.contains_key(&p.programme_id)).map(|(c, _)| c);
+            // The first such cell by id: the cells are not kept in id order.
+            let registered = (state.index().cells.iter())
+                .filter(|(_, c)| c.registrations.contains_key(&p.programme_id))
+                .map(|(c, _)| c)
+                .min();
             match registered {
                 Some(cell) => Err(conflict(
                     field,

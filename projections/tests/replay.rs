@@ -262,16 +262,15 @@ fn corrections_and_retractions_change_the_figures() {
     // A hand-made history, to show the property above is not comparing two empty states.
     let log = random_log(7, 400);
     let corrected =
-        log.state.streams().values().flat_map(|b| b.facts.values()).filter(|f| f.corrected_by.is_some()).count();
+        log.state.streams().flat_map(|(_, b)| b.facts.values()).filter(|f| f.corrected_by.is_some()).count();
     let retracted = log
         .state
         .streams()
-        .values()
-        .flat_map(|b| b.ids())
+        .flat_map(|(_, b)| b.ids())
         .filter(|(_, e)| matches!(e.role, chibo_projections::state::Role::Retracted { .. }))
         .count();
     assert!(corrected > 0 && retracted > 0, "corrected {corrected}, retracted {retracted}");
-    for book in log.state.streams().values() {
+    for (_, book) in log.state.streams() {
         let ids: Vec<_> = book.ids().map(|(id, _)| id).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "every id once, in id order");
         assert_eq!(ids.len() as u64, book.next_revision, "one id per event of the stream");

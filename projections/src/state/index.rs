@@ -5,7 +5,7 @@
 //! collide (two meetings recorded with one id before a rule forbade it) are sets of event ids,
 //! never overwritten values.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chibo_domain::event::{CredentialIssued, MeetingKind, OrgLevel, ScoredBy};
 use chibo_domain::{Date, Event, EventId, Id, Period, StreamName};
@@ -114,8 +114,10 @@ pub struct Index {
     nodes: BTreeMap<EventId, OrgNode>,
     /// Registrations naming each parent: (child, registration).
     children: Sets<Id, (Id, EventId)>,
-    /// Each cell's own index, by cell id.
-    pub cells: BTreeMap<Id, CellIndex>,
+    /// Each cell's own index, by cell id, found by hashing it (foldhash, seeded per process):
+    /// every event of a cell's stream looks its cell up (docs/BENCHMARKS.md, twentieth round).
+    /// Not in id order.
+    pub cells: HashMap<Id, CellIndex, foldhash::fast::RandomState>,
     /// Programmes: the committee stream that launched each, and the launch's event id.
     pub programmes: Sets<Id, (StreamName, EventId)>,
     /// Per member, the cells whose records name them as joining or leaving.

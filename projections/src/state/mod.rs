@@ -18,7 +18,7 @@ mod index;
 mod query;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chibo_domain::{Event, EventId, EventType, StreamName, Timestamp};
@@ -132,6 +132,11 @@ impl Fact {
 
 /// The whole state: every stream's facts, and the derived index.
 ///
+/// The books are found by hashing the stream's name (foldhash, seeded per process): every event
+/// applied looks its stream up, and in a tree of a province's two thousand streams that took a
+/// score of comparisons of names (docs/BENCHMARKS.md, twentieth round). Whatever lists the
+/// streams sorts them by name.
+///
 /// Each stream's book is shared, copied on its first change while shared
 /// ([`Arc::make_mut`]): [`State::freeze`] takes what a snapshot encodes without copying the
 /// facts, and the snapshot is encoded while the state goes on changing.
@@ -140,7 +145,7 @@ pub struct State {
     log_size: u64,
     last_hash: Option<[u8; 32]>,
     unreadable: u64,
-    streams: BTreeMap<StreamName, Arc<StreamBook>>,
+    streams: HashMap<StreamName, Arc<StreamBook>, foldhash::fast::RandomState>,
     index: Index,
 }
 
@@ -150,7 +155,8 @@ pub struct State {
 pub struct Frozen {
     pub(crate) log_size: u64,
     pub(crate) last_hash: Option<[u8; 32]>,
-    pub(crate) streams: BTreeMap<StreamName, Arc<StreamBook>>,
+    /// The streams, by name.
+    pub(crate) streams: Vec<(StreamName, Arc<StreamBook>)>,
 }
 
 /// How to take back one [`State::apply`]: see [`State::undo`].
@@ -230,14 +236,18 @@ impl State {
     }
 
     /// Every stream, by name.
-    pub fn streams(&self) -> &BTreeMap<StreamName, Arc<StreamBook>> {
-        &self.streams
+    pub fn streams(&self) -> impl Iterator<Item = (&StreamName, &StreamBook)> {
+        let mut streams: Vec<_> = self.streams.iter().map(|(name, book)| (name, &**book)).collect();
+        streams.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        streams.into_iter()
     }
 
-    /// What a snapshot encodes, shared with the state rather than copied: a map of the streams'
-    /// names, not of their facts.
+    /// What a snapshot encodes, shared with the state rather than copied: a list of the
+    /// streams' names, not of their facts.
     pub fn freeze(&self) -> Frozen {
-        Frozen { log_size: self.log_size, last_hash: self.last_hash, streams: self.streams.clone() }
+        let mut streams: Vec<_> = self.streams.iter().map(|(name, book)| (name.clone(), book.clone())).collect();
+        streams.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Frozen { log_size: self.log_size, last_hash: self.last_hash, streams }
     }
 
     /// The fact in force for `event_id` of `stream`.
