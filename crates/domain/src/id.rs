@@ -25,9 +25,12 @@ impl Id {
         Ok(Self(value))
     }
 
-    /// Whether [`Id::parse`] accepts `value`.
+    /// Whether [`Id::parse`] accepts `value`. Every byte is asked about, without stopping at
+    /// the first refused, so that the compiler can ask of many at once: ids are checked for
+    /// every event decoded.
     pub fn is_valid(value: &str) -> bool {
-        (1..=MAX_ID_LEN).contains(&value.len()) && value.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+        (1..=MAX_ID_LEN).contains(&value.len())
+            && value.bytes().fold(true, |ok, b| ok & matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
     }
 
     fn check(field: &str, value: &str) -> Result<()> {

@@ -42,14 +42,21 @@ fn is_refused(c: char) -> bool {
 /// Whether `value` holds a character [`is_refused`] refuses, read byte by byte: the control
 /// characters are U+0000 to U+001F and U+007F (one byte each) and U+0080 to U+009F (0xC2
 /// then 0x80 to 0x9F; in valid UTF-8, 0xC2 only ever starts a character).
+///
+/// Most texts hold no byte that can start such a character. A first pass asks that of every
+/// byte without stopping at the first, which the compiler turns into vector instructions: it
+/// was a tenth of a replay's instructions byte by byte (docs/BENCHMARKS.md, twentieth round).
+/// Only a text that holds such a byte (a tab or a newline, often) is read again byte by byte.
 fn has_control(value: &str) -> bool {
     let bytes = value.as_bytes();
-    bytes.iter().enumerate().any(|(i, &b)| match b {
-        b'\t' | b'\n' | b'\r' => false,
-        0..=0x1f | 0x7f => true,
-        0xc2 => bytes.get(i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)),
-        _ => false,
-    })
+    let suspect = bytes.iter().fold(false, |any, &b| any | (b < 0x20) | (b == 0x7f) | (b == 0xc2));
+    suspect
+        && bytes.iter().enumerate().any(|(i, &b)| match b {
+            b'\t' | b'\n' | b'\r' => false,
+            0..=0x1f | 0x7f => true,
+            0xc2 => bytes.get(i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)),
+            _ => false,
+        })
 }
 
 /// Like [`bounded`], and the value must not be empty or only white space.
@@ -73,6 +80,25 @@ mod tests {
         assert!(bounded("name", "a\u{0}b", limit::NAME).unwrap_err().reason.contains("U+0000"));
         assert_eq!(required("name", "  ", limit::NAME).unwrap_err().reason, "is empty");
         assert_eq!(bounded("reason", "", limit::NAME).unwrap(), "");
+    }
+
+    /// A long text is refused for a control character wherever it is, and only for one.
+    #[test]
+    fn a_control_character_is_found_anywhere_in_a_long_text() {
+        let text: Vec<char> =
+            "Học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh. ".chars().cycle().take(300).collect();
+        assert!(!has_control(&text.iter().collect::<String>()));
+        for at in 0..text.len() {
+            for c in ['\u{0}', '\u{1f}', '\u{7f}', '\u{85}'] {
+                let mut with = text.clone();
+                with[at] = c;
+                let with: String = with.into_iter().collect();
+                assert!(has_control(&with), "{c:?} at {at}");
+            }
+            let mut allowed = text.clone();
+            allowed[at] = '\n';
+            assert!(!has_control(&allowed.into_iter().collect::<String>()), "a newline at {at}");
+        }
     }
 
     /// The byte scan refuses exactly the characters the character test refuses.
