@@ -77,7 +77,8 @@ fn study_points(payload: &[u8]) -> Option<domain::StudyPointsEarned> {
     // protobuf's uint32: the varint's low 32 bits, as prost reads them.
     let points = reader.field(key(2, VARINT), Reader::varint)?.unwrap_or(0) as u32;
     let date = reader.field(key(3, LEN), Reader::text)?.unwrap_or_default();
-    let activity = reader.field(key(4, LEN), Reader::text)?.unwrap_or_default();
+    // Checked as UTF-8 by `shared::text_of`, unless it is a text seen lately.
+    let activity = reader.field(key(4, LEN), Reader::delimited)?.unwrap_or_default();
     let source_ref = reader.field(key(5, LEN), Reader::text)?.unwrap_or_default();
     if !reader.is_done() {
         return None;
@@ -86,7 +87,7 @@ fn study_points(payload: &[u8]) -> Option<domain::StudyPointsEarned> {
         member_id: Id::parse("member_id", member_id).ok()?,
         points,
         date: Date::parse("date", date).ok()?,
-        activity: super::shared::text(activity),
+        activity: super::shared::text_of(activity)?,
         source_ref: source_ref.to_owned(),
     })
     .ok()

@@ -26,25 +26,31 @@ struct Recent {
 
 impl Recent {
     fn text(&mut self, text: &str) -> Arc<str> {
-        if text.len() > LONGEST {
-            return text.into();
+        self.text_of(text.as_bytes()).expect("a str is UTF-8")
+    }
+
+    /// The text `bytes` hold, or `None` if they are not UTF-8. Bytes equal to a text kept are
+    /// that text, and need no check.
+    fn text_of(&mut self, bytes: &[u8]) -> Option<Arc<str>> {
+        if bytes.len() > LONGEST {
+            return std::str::from_utf8(bytes).ok().map(Arc::from);
         }
-        let seen = self.texts.iter().position(|kept| kept.len() == text.len() && **kept == *text);
-        match seen {
+        let seen = self.texts.iter().position(|kept| kept.len() == bytes.len() && kept.as_bytes() == bytes);
+        Some(match seen {
             Some(0) => self.texts[0].clone(),
             Some(at) => {
                 self.texts.swap(at, at - 1);
                 self.texts[at - 1].clone()
             }
             None => {
-                let new: Arc<str> = text.into();
+                let new: Arc<str> = std::str::from_utf8(bytes).ok()?.into();
                 if self.texts.len() == REMEMBERED {
                     self.texts.pop();
                 }
                 self.texts.push(new.clone());
                 new
             }
-        }
+        })
     }
 }
 
@@ -56,6 +62,13 @@ thread_local! {
 /// lately.
 pub(super) fn text(text: &str) -> Arc<str> {
     RECENT.with(|recent| recent.borrow_mut().text(text))
+}
+
+/// The text `bytes` hold, as [`text`] gives it, or `None` if they are not UTF-8: a payload's
+/// bytes, read in place. Bytes equal to a text seen lately are not checked again, and a
+/// document's name is a hundred bytes of Vietnamese (docs/BENCHMARKS.md, twentieth round).
+pub(super) fn text_of(bytes: &[u8]) -> Option<Arc<str>> {
+    RECENT.with(|recent| recent.borrow_mut().text_of(bytes))
 }
 
 #[cfg(test)]
@@ -73,6 +86,22 @@ mod tests {
         assert_eq!((&*again, &*other), ("Điều lệ Đảng", "Nghị quyết 57-NQ/TW"));
         // Texts of the same length are told apart by their bytes.
         assert_eq!(&*recent.text("Điều lệ Đảnx"), "Điều lệ Đảnx");
+    }
+
+    #[test]
+    fn bytes_are_a_text_only_when_they_are_utf8() {
+        let mut recent = Recent::default();
+        let kept = recent.text("Nghị quyết");
+        let again = recent.text_of("Nghị quyết".as_bytes()).unwrap();
+        assert!(Arc::ptr_eq(&kept, &again));
+        // Not UTF-8, whether as long as a text kept or not, short or long.
+        let mut bad = "Nghị quyết".as_bytes().to_vec();
+        bad[3] = 0xff;
+        assert_eq!(recent.text_of(&bad), None);
+        assert_eq!(recent.text_of(&[0xc3]), None);
+        assert_eq!(recent.text_of(&[0xe1; LONGEST + 1]), None);
+        assert!(recent.texts.iter().all(|kept| std::str::from_utf8(kept.as_bytes()).is_ok()));
+        assert_eq!(recent.texts.len(), 1, "what is not a text is not kept");
     }
 
     #[test]
