@@ -187,6 +187,7 @@ awk -F'\t' '
         row("SHA-256 on the same bytes (1 core)", "hash.events_per_s", "")
         row("  verification / SHA-256", "verify.ratio_to_hash", "≥ 0.7")
         row("projection rebuild", "rebuild.events_per_s", "≥ 1,000,000")
+        row("  CPU per event, every thread", "rebuild.cpu_us_per_event", "")
         row("  reading the rows alone", "rebuild.read_events_per_s", "")
         row("  reading and decoding, no apply", "rebuild.decode_events_per_s", "")
         row("state heap per member", "state.heap_bytes_per_member", "≤ 1,024")
