@@ -106,19 +106,11 @@ impl Writer {
         Self { bytes: Vec::with_capacity(len) }
     }
 
-    fn varint(&mut self, mut value: u64) {
-        while value >= 0x80 {
-            self.bytes.push((value as u8 & 0x7f) | 0x80);
-            value >>= 7;
-        }
-        self.bytes.push(value as u8);
-    }
-
     /// Field `number`, a varint, unless 0.
     pub fn varint_field(&mut self, number: u8, value: u64) {
         if value != 0 {
             self.bytes.push(key(number, VARINT));
-            self.varint(value);
+            prost::encoding::encode_varint(value, &mut self.bytes);
         }
     }
 
@@ -126,7 +118,7 @@ impl Writer {
     pub fn text_field(&mut self, number: u8, text: &str) {
         if !text.is_empty() {
             self.bytes.push(key(number, LEN));
-            self.varint(text.len() as u64);
+            prost::encoding::encode_varint(text.len() as u64, &mut self.bytes);
             self.bytes.extend_from_slice(text.as_bytes());
         }
     }
