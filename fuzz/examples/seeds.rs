@@ -212,7 +212,6 @@ fn snapshot(dir: &Path) {
             event_id: submission.event_id,
             occurred_at: submission.occurred_at,
             recorded_at: submission.occurred_at,
-            actor: "anonymous".to_owned(),
             hash: [n as u8; 32],
             event: Some(submission.event),
         });
