@@ -302,6 +302,8 @@ const LIVE_PAGE: usize = 4096;
 /// Pages a replay reads and decodes at once, each on a blocking thread of its own, besides the
 /// one the state is applying.
 const DECODING: usize = 3;
+/// The first page of a replay is this part of a page (see [`page_sizes`]).
+const FIRST_PAGE_PART: u64 = 16;
 
 /// Replays the first `log_size` events of `store` (fewer if the log is shorter) into a fresh
 /// `P`: the state as it was when the log had that size.
@@ -355,9 +357,11 @@ async fn read_and_decode(
     // Where the next page asked for starts.
     let mut asked = 0u64;
     let mut reading = FuturesOrdered::new();
+    let mut sizes = page_sizes(page);
     loop {
         while reading.len() < DECODING && asked < log_size {
-            let want = usize::try_from(log_size.saturating_sub(asked).min(page)).unwrap_or(usize::MAX);
+            let size = sizes.next().unwrap_or(page);
+            let want = usize::try_from(log_size.saturating_sub(asked).min(size)).unwrap_or(usize::MAX);
             let sink = Box::new(Decoded::with_room(want.min(PAGE as usize)));
             let read = store.read_all_into(asked.checked_sub(1), want, sink);
             reading.push_back(async move { (want, read.await) });
@@ -385,6 +389,15 @@ async fn read_and_decode(
         }
     }
     Ok(())
+}
+
+/// The sizes of a replay's pages, in events, for pages of `page`: the first a sixteenth of it,
+/// each next twice the last, up to `page`. The state applies nothing before the first page is
+/// decoded, and the first pages are decoded at once: smaller ones let it begin sooner, which a
+/// short log feels most (docs/BENCHMARKS.md, twenty-first round).
+fn page_sizes(page: u64) -> impl Iterator<Item = u64> {
+    let first = (page / FIRST_PAGE_PART).max(1);
+    std::iter::successors(Some(first), move |&size| Some(size.saturating_mul(2).min(page)))
 }
 
 fn store_error(e: ReadError) -> EngineError {
@@ -757,6 +770,18 @@ fn snapshot<P: Projection>(shared: &Shared<P>, snapshots: Option<&Snapshots>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A replay's pages grow from a sixteenth of a page to a page, and stay there; a page of
+    /// fewer than sixteen events begins at one.
+    #[test]
+    fn a_replays_pages_double_from_a_sixteenth_to_a_whole_page() {
+        let sizes = |page| page_sizes(page).take(8).collect::<Vec<_>>();
+        assert_eq!(sizes(4096), [256, 512, 1024, 2048, 4096, 4096, 4096, 4096]);
+        assert_eq!(sizes(100), [6, 12, 24, 48, 96, 100, 100, 100]);
+        assert_eq!(sizes(5), [1, 2, 4, 5, 5, 5, 5, 5]);
+        assert_eq!(sizes(1), [1; 8]);
+        assert_eq!(sizes(u64::MAX)[5..], [u64::MAX; 3]);
+    }
 
     #[test]
     fn a_snapshot_head_fills_its_room_exactly_and_reads_back() {
