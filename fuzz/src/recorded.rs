@@ -73,7 +73,7 @@ fn events() -> Vec<(&'static str, i64, Kind)> {
                 points: 50,
                 date: "2026-02-06".into(),
                 activity: "Học tập Nghị quyết".into(),
-                source_ref: String::new(),
+                source_ref: Default::default(),
             }),
         ),
     ]

@@ -389,7 +389,7 @@ mod tests {
             points: 2,
             date: chibo_domain::Date::parse("date", "2026-03-14").unwrap(),
             activity: "Nghị quyết".into(),
-            source_ref: String::new(),
+            source_ref: Default::default(),
         })
         .unwrap();
         let points = Event::StudyPointsEarned(points);

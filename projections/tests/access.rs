@@ -70,7 +70,7 @@ fn points(member: &str) -> Event {
         points: 10,
         date: date("2025-02-01"),
         activity: "Nghị quyết".into(),
-        source_ref: String::new(),
+        source_ref: Default::default(),
     })
     .unwrap()
     .into()

@@ -74,7 +74,7 @@ async fn record(store: &dyn EventStore, first_day: u8, days: u8) {
                 points: 10 + u32::from(day),
                 date: Date::parse("date", "2026-01-01").unwrap().plus_days(i64::from(day)).unwrap(),
                 activity: "Học tập nghị quyết".into(),
-                source_ref: String::new(),
+                source_ref: Default::default(),
             })
             .unwrap();
             append(store, "cell-c", 10 + 2 * day + k as u8, points).await;
@@ -465,7 +465,7 @@ async fn the_engine_takes_offered_events_only_where_the_log_names_their_digest()
             points,
             date: Date::parse("date", "2026-01-05").unwrap(),
             activity: "Học tập nghị quyết".into(),
-            source_ref: String::new(),
+            source_ref: Default::default(),
         })
         .unwrap()
         .into()

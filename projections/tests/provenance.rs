@@ -211,7 +211,7 @@ fn points(member: &Id, points: u32, on: Date) -> Event {
         points,
         date: on,
         activity: "Nghị quyết".into(),
-        source_ref: String::new(),
+        source_ref: Default::default(),
     })
     .unwrap()
     .into()

@@ -139,7 +139,7 @@ fn random_log(seed: u64, steps: usize) -> Log {
                 points: rng.gen_range(1..120),
                 date: today,
                 activity: "Nghị quyết".into(),
-                source_ref: String::new(),
+                source_ref: Default::default(),
             })
             .unwrap()
             .into(),
@@ -299,7 +299,7 @@ fn a_batch_checked_in_hand_gives_every_event_back_and_the_state_as_it_was() {
             points: 1 + n % 3,
             date: on,
             activity: "Nghị quyết".into(),
-            source_ref: format!("app:{n}"),
+            source_ref: format!("app:{n}").into(),
         })
         .unwrap()
         .into()

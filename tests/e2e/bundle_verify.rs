@@ -50,7 +50,7 @@ fn history_signed_by(signer: NoteSigner, rewrite: bool) -> Log {
         points: 8,
         date: "2025-05-10".into(),
         activity: "Nghị quyết Đại hội XIV".into(),
-        source_ref: String::new(),
+        source_ref: Default::default(),
     };
     log.append(
         "cell-a",

@@ -276,7 +276,7 @@ pub fn points(member: &str, points: u32) -> pb::EventSubmission {
                 points,
                 date: "2026-01-05".into(),
                 activity: "Nghị quyết 21-NQ/TW".into(),
-                source_ref: String::new(),
+                source_ref: Default::default(),
             })),
         }),
     }

@@ -238,7 +238,7 @@ pub(crate) fn points(member: &str, points: u32, date: &str) -> Kind {
         points,
         date: date.into(),
         activity: "Học tập nghị quyết".into(),
-        source_ref: String::new(),
+        source_ref: Default::default(),
     })
 }
 

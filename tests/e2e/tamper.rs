@@ -182,7 +182,7 @@ async fn a_consistent_forgery_is_found_at_the_next_link() {
         points: 5000,
         date: "2026-01-05".into(),
         activity: "Nghị quyết 21-NQ/TW".into(),
-        source_ref: String::new(),
+        source_ref: Default::default(),
     });
     let mut forged: chibo_proto::v1::EventEnvelope = prost::Message::decode(envelope.as_slice()).unwrap();
     forged.payload_digest = chibo_integrity::payload_digest(&salt.try_into().unwrap(), &forged_payload).to_vec();
@@ -496,7 +496,7 @@ async fn a_history_rewritten_and_re_signed_with_the_servers_key_is_a_fork_agains
                 points: 150,
                 date: "2026-01-05".into(),
                 activity: "Nghị quyết 21-NQ/TW".into(),
-                source_ref: String::new(),
+                source_ref: Default::default(),
             });
         }
         if stream == "$checkpoints" {

@@ -67,6 +67,108 @@ pub fn required(field: &str, value: &str, max: usize) -> Result<String> {
     bounded(field, value, max)
 }
 
+/// The longest label kept in place, in bytes.
+const LABEL_INLINE: usize = 22;
+
+/// A short text, such as a source system's reference: kept in the value itself (as large as
+/// a `String`) when it is at most 22 bytes, on the heap when longer. A study-points event
+/// carries one, and the state keeps it in the event's fact: a heap copy was an allocation and
+/// 32 bytes more for most events (docs/BENCHMARKS.md, twenty-first round). A label derefs to,
+/// compares, orders and prints as its text; it checks nothing itself (its event's rules do).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Label(LabelRepr);
+
+/// How a [`Label`] is kept. Each text has one form, in place when it fits, so that two labels
+/// are equal exactly when their forms are.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum LabelRepr {
+    /// The text's `len` bytes, then zeros.
+    Inline { len: u8, bytes: [u8; LABEL_INLINE] },
+    /// A text longer than [`LABEL_INLINE`].
+    Heap(Box<str>),
+}
+
+impl Label {
+    /// The label's text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            LabelRepr::Inline { len, bytes } => {
+                // Only `From<&str>` fills the bytes, with a whole text's: UTF-8.
+                std::str::from_utf8(&bytes[..usize::from(*len)]).expect("a label holds a whole text")
+            }
+            LabelRepr::Heap(text) => text,
+        }
+    }
+
+    fn inline(text: &str) -> Option<Self> {
+        let mut bytes = [0; LABEL_INLINE];
+        bytes.get_mut(..text.len())?.copy_from_slice(text.as_bytes());
+        Some(Self(LabelRepr::Inline { len: text.len() as u8, bytes }))
+    }
+}
+
+impl Default for Label {
+    fn default() -> Self {
+        Self(LabelRepr::Inline { len: 0, bytes: [0; LABEL_INLINE] })
+    }
+}
+
+impl From<&str> for Label {
+    fn from(text: &str) -> Self {
+        Self::inline(text).unwrap_or_else(|| Self(LabelRepr::Heap(text.into())))
+    }
+}
+
+impl From<String> for Label {
+    fn from(text: String) -> Self {
+        Self::inline(&text).unwrap_or_else(|| Self(LabelRepr::Heap(text.into_boxed_str())))
+    }
+}
+
+impl std::ops::Deref for Label {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq<str> for Label {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Label {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Ord for Label {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for Label {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Debug for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +182,40 @@ mod tests {
         assert!(bounded("name", "a\u{0}b", limit::NAME).unwrap_err().reason.contains("U+0000"));
         assert_eq!(required("name", "  ", limit::NAME).unwrap_err().reason, "is empty");
         assert_eq!(bounded("reason", "", limit::NAME).unwrap(), "");
+    }
+
+    /// Labels of every length around the one kept in place, with characters of one to four
+    /// bytes and a zero byte, behave as their texts: the same text, equality, order and
+    /// printing, made from a `&str` or a `String`; and a label is as large as a `String`.
+    #[test]
+    fn labels_behave_as_their_texts_whatever_their_length() {
+        assert_eq!(std::mem::size_of::<Label>(), std::mem::size_of::<String>());
+        let pieces = ["a", "ệ", "\u{0}", "€", "𝔸", "-", "9"];
+        let mut texts = vec![String::new()];
+        for len in 1..=40 {
+            for (i, piece) in pieces.iter().enumerate() {
+                let text: String = pieces.iter().cycle().skip(i).take(len).copied().collect();
+                texts.push(text.clone());
+                texts.push(format!("{text}{piece}"));
+            }
+        }
+        texts.push("STDV-12345678".into());
+        texts.push("x".repeat(128));
+        let labels: Vec<Label> = texts.iter().map(|text| Label::from(text.as_str())).collect();
+        for (text, label) in texts.iter().zip(&labels) {
+            assert_eq!(label.as_str(), text);
+            assert_eq!(&**label, text.as_str());
+            assert_eq!(*label, Label::from(text.clone()), "{text:?} from a String");
+            assert_eq!(format!("{label}"), *text);
+            assert_eq!(format!("{label:?}"), format!("{text:?}"));
+        }
+        for (a, x) in texts.iter().zip(&labels) {
+            for (b, y) in texts.iter().zip(&labels) {
+                assert_eq!(x == y, a == b, "{a:?} and {b:?}");
+                assert_eq!(x.cmp(y), a.cmp(b), "{a:?} and {b:?}");
+            }
+        }
+        assert_eq!(Label::default(), Label::from(""));
     }
 
     /// A long text is refused for a control character wherever it is, and only for one.

@@ -1035,7 +1035,7 @@ impl TryFrom<pb::StudyPointsEarned> for domain::StudyPointsEarned {
             points,
             date: Date::parse("date", &date)?,
             activity: shared::text(&activity),
-            source_ref,
+            source_ref: source_ref.into(),
         })
     }
 }
@@ -1048,7 +1048,7 @@ impl From<&domain::StudyPointsEarned> for pb::StudyPointsEarned {
             points: *points,
             date: date.to_string(),
             activity: activity.to_string(),
-            source_ref: source_ref.clone(),
+            source_ref: source_ref.to_string(),
         }
     }
 }

@@ -209,7 +209,7 @@ mod tests {
                     points: 20,
                     date: "2026-02-27".into(),
                     activity: "Nghị quyết".into(),
-                    source_ref: String::new(),
+                    source_ref: Default::default(),
                 })),
             }),
         }

@@ -90,7 +90,7 @@ impl Ev {
                 points: 1,
                 date: DATE.into(),
                 activity: "Nghị quyết Trung ương".into(),
-                source_ref: String::new(),
+                source_ref: Default::default(),
             }),
             Ev::Joined(member) => Kind::MemberJoined(pb::MemberJoined {
                 member_id: (*member).into(),

@@ -483,7 +483,7 @@ impl CellYear<'_> {
                         points: rng.gen_range(points.clone()),
                         date: day.date(),
                         activity: pick_one(rng, texts::STUDY).into(),
-                        source_ref: format!("STDV-{}", rng.gen_range(10_000_000..100_000_000)),
+                        source_ref: format!("STDV-{}", rng.gen_range(10_000_000..100_000_000)).into(),
                     })?;
                     out.cell(&stream, day, time::STUDY, earned);
                 }

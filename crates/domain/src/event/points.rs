@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::{InvalidField, Result};
 use crate::id::Id;
-use crate::text::limit;
+use crate::text::{limit, Label};
 use crate::time::{Date, Period};
 
 use super::{bounded_text, one_to, required_text, unique};
@@ -44,7 +44,7 @@ pub struct StudyPointsEarnedFields {
     /// of its name (docs/BENCHMARKS.md, sixteenth round).
     pub activity: Arc<str>,
     /// The record's reference in the source system; may be empty.
-    pub source_ref: String,
+    pub source_ref: Label,
 }
 
 checked! {
@@ -133,9 +133,9 @@ pub(crate) mod tests {
         assert_eq!(err(StudyPointsEarned::new(nothing)), pair("points", "is 0; an activity earns at least 1 point"));
         let unstudied = StudyPointsEarnedFields { activity: "".into(), ..earned() };
         assert_eq!(err(StudyPointsEarned::new(unstudied)), pair("activity", "is empty"));
-        let long = StudyPointsEarnedFields { source_ref: "x".repeat(129), ..earned() };
+        let long = StudyPointsEarnedFields { source_ref: "x".repeat(129).into(), ..earned() };
         assert_eq!(err(StudyPointsEarned::new(long)).0, "source_ref");
-        assert!(StudyPointsEarned::new(StudyPointsEarnedFields { source_ref: String::new(), ..earned() }).is_ok());
+        assert!(StudyPointsEarned::new(StudyPointsEarnedFields { source_ref: Label::default(), ..earned() }).is_ok());
     }
 
     #[test]

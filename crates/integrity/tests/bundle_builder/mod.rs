@@ -131,7 +131,7 @@ impl Log {
             points,
             date: on.to_owned(),
             activity: "Nghị quyết Đại hội XIV".into(),
-            source_ref: String::new(),
+            source_ref: Default::default(),
         });
         self.append(stream, kind, on)
     }

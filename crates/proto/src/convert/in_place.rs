@@ -88,7 +88,7 @@ fn study_points(payload: &[u8]) -> Option<domain::StudyPointsEarned> {
         points,
         date: Date::parse("date", date).ok()?,
         activity: super::shared::text_of(activity)?,
-        source_ref: source_ref.to_owned(),
+        source_ref: source_ref.into(),
     })
     .ok()
 }
