@@ -2,61 +2,31 @@
 
 use std::fmt;
 
+use crate::compact::Compact;
 use crate::error::{InvalidField, Result};
 
 /// The longest entity id, in bytes.
 pub const MAX_ID_LEN: usize = 64;
 
-/// The longest id kept in place, in bytes: 98 % of the demo's member ids, 96 % of its cells'.
-const INLINE: usize = 23;
-
 /// An entity id (organization, cell, member, programme, meeting, ...): lowercase
 /// `[a-z0-9-]{1,64}`.
 ///
 /// An id of up to 23 bytes is kept in the value itself, which is as large as a `String`; a
-/// longer one on the heap. The state keeps an id in most facts and index entries, and decodes
-/// the stream's and a member's for nearly every event: a heap copy each was an allocation and
-/// 32 bytes more (docs/BENCHMARKS.md, twentieth round). Ids compare, order and print as their
-/// text.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Id(Repr);
-
-/// How an [`Id`] is kept. Each id has one form: in place when it fits, so that two ids are
-/// equal exactly when their forms are.
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum Repr {
-    /// The id's bytes, then zeros: no id holds a zero byte, so the first zero ends it.
-    Inline([u8; INLINE]),
-    /// An id longer than [`INLINE`].
-    Heap(Box<str>),
-}
+/// longer one on the heap. Ids compare, order and print as their text.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Id(Compact);
 
 impl Id {
     /// Checks `value` as the id held in `field`.
     pub fn parse(field: &str, value: &str) -> Result<Self> {
         Self::check(field, value)?;
-        Ok(Self::checked(value))
+        Ok(Self(Compact::new(value)))
     }
 
     /// Like [`Id::parse`], from an owned value.
     pub fn parse_owned(field: &str, value: String) -> Result<Self> {
         Self::check(field, &value)?;
-        Ok(match value.len() {
-            ..=INLINE => Self::checked(&value),
-            _ => Self(Repr::Heap(value.into_boxed_str())),
-        })
-    }
-
-    /// `value`, which [`Id::check`] accepted, in its form.
-    fn checked(value: &str) -> Self {
-        match value.len() {
-            ..=INLINE => {
-                let mut bytes = [0; INLINE];
-                bytes[..value.len()].copy_from_slice(value.as_bytes());
-                Self(Repr::Inline(bytes))
-            }
-            _ => Self(Repr::Heap(value.into())),
-        }
+        Ok(Self(Compact::from_string(value)))
     }
 
     /// Whether [`Id::parse`] accepts `value`. Every byte is asked about, without stopping at
@@ -104,40 +74,8 @@ impl Id {
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        match &self.0 {
-            Repr::Inline(bytes) => {
-                let len = bytes.iter().position(|&b| b == 0).unwrap_or(INLINE);
-                // Only `checked` fills the bytes, with an id's: ASCII, so UTF-8.
-                std::str::from_utf8(&bytes[..len]).expect("an id is ASCII")
-            }
-            Repr::Heap(text) => text,
-        }
+        self.0.as_str()
     }
-}
-
-impl Ord for Id {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        match (&self.0, &other.0) {
-            // Zeros sort before every byte an id holds, so padded ids sort as their texts; as
-            // three big-endian words, in a few instructions rather than a call of memcmp.
-            (Repr::Inline(a), Repr::Inline(b)) => words(a).cmp(&words(b)),
-            _ => self.as_str().cmp(other.as_str()),
-        }
-    }
-}
-
-impl PartialOrd for Id {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// An in-place id's bytes as three big-endian words, which order as the bytes do.
-fn words(bytes: &[u8; INLINE]) -> [u64; 3] {
-    let mut padded = [0u8; 24];
-    padded[..INLINE].copy_from_slice(bytes);
-    let word = |at: usize| u64::from_be_bytes(padded[at..at + 8].try_into().expect("eight bytes"));
-    [word(0), word(8), word(16)]
 }
 
 impl fmt::Debug for Id {

@@ -6,6 +6,7 @@
 //! [`InvalidField`] that names the field and the reason.
 #![deny(missing_docs)]
 
+mod compact;
 pub mod error;
 pub mod event;
 pub mod id;

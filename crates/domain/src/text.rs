@@ -1,5 +1,6 @@
 //! Free text with a length limit per kind of field.
 
+use crate::compact::Compact;
 use crate::error::{InvalidField, Result};
 
 /// Limits on free-text fields, in bytes of UTF-8.
@@ -67,61 +68,30 @@ pub fn required(field: &str, value: &str, max: usize) -> Result<String> {
     bounded(field, value, max)
 }
 
-/// The longest label kept in place, in bytes.
-const LABEL_INLINE: usize = 22;
-
 /// A short text, such as a source system's reference: kept in the value itself (as large as
-/// a `String`) when it is at most 22 bytes, on the heap when longer. A study-points event
-/// carries one, and the state keeps it in the event's fact: a heap copy was an allocation and
-/// 32 bytes more for most events (docs/BENCHMARKS.md, twenty-first round). A label derefs to,
-/// compares, orders and prints as its text; it checks nothing itself (its event's rules do).
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Label(LabelRepr);
-
-/// How a [`Label`] is kept. Each text has one form, in place when it fits, so that two labels
-/// are equal exactly when their forms are.
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum LabelRepr {
-    /// The text's `len` bytes, then zeros.
-    Inline { len: u8, bytes: [u8; LABEL_INLINE] },
-    /// A text longer than [`LABEL_INLINE`].
-    Heap(Box<str>),
-}
+/// a `String`) when it is at most 23 bytes and holds no zero byte, on the heap otherwise, as an
+/// [`Id`](crate::Id) is. A study-points event carries one, and the state keeps it in the
+/// event's fact. A label derefs to, compares, orders and prints as its text; it checks nothing
+/// itself (its event's rules do).
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Label(Compact);
 
 impl Label {
     /// The label's text.
     pub fn as_str(&self) -> &str {
-        match &self.0 {
-            LabelRepr::Inline { len, bytes } => {
-                // Only `From<&str>` fills the bytes, with a whole text's: UTF-8.
-                std::str::from_utf8(&bytes[..usize::from(*len)]).expect("a label holds a whole text")
-            }
-            LabelRepr::Heap(text) => text,
-        }
-    }
-
-    fn inline(text: &str) -> Option<Self> {
-        let mut bytes = [0; LABEL_INLINE];
-        bytes.get_mut(..text.len())?.copy_from_slice(text.as_bytes());
-        Some(Self(LabelRepr::Inline { len: text.len() as u8, bytes }))
-    }
-}
-
-impl Default for Label {
-    fn default() -> Self {
-        Self(LabelRepr::Inline { len: 0, bytes: [0; LABEL_INLINE] })
+        self.0.as_str()
     }
 }
 
 impl From<&str> for Label {
     fn from(text: &str) -> Self {
-        Self::inline(text).unwrap_or_else(|| Self(LabelRepr::Heap(text.into())))
+        Self(Compact::new(text))
     }
 }
 
 impl From<String> for Label {
     fn from(text: String) -> Self {
-        Self::inline(&text).unwrap_or_else(|| Self(LabelRepr::Heap(text.into_boxed_str())))
+        Self(Compact::from_string(text))
     }
 }
 
@@ -142,18 +112,6 @@ impl PartialEq<str> for Label {
 impl PartialEq<&str> for Label {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
-    }
-}
-
-impl Ord for Label {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl PartialOrd for Label {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
     }
 }
 
