@@ -237,17 +237,21 @@ impl State {
 
     /// Every stream, by name.
     pub fn streams(&self) -> impl Iterator<Item = (&StreamName, &StreamBook)> {
-        let mut streams: Vec<_> = self.streams.iter().map(|(name, book)| (name, &**book)).collect();
-        streams.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        streams.into_iter()
+        self.by_name().into_iter().map(|(name, book)| (name, &**book))
     }
 
     /// What a snapshot encodes, shared with the state rather than copied: a list of the
     /// streams' names, not of their facts.
     pub fn freeze(&self) -> Frozen {
-        let mut streams: Vec<_> = self.streams.iter().map(|(name, book)| (name.clone(), book.clone())).collect();
-        streams.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let streams = self.by_name().into_iter().map(|(name, book)| (name.clone(), book.clone())).collect();
         Frozen { log_size: self.log_size, last_hash: self.last_hash, streams }
+    }
+
+    /// The streams' books, sorted by name: the map's order is the hasher's.
+    fn by_name(&self) -> Vec<(&StreamName, &Arc<StreamBook>)> {
+        let mut streams: Vec<_> = self.streams.iter().collect();
+        streams.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        streams
     }
 
     /// The fact in force for `event_id` of `stream`.
