@@ -114,7 +114,7 @@ impl Frozen {
                 name: name.to_string(),
                 next_revision: book.next_revision,
                 ids: book.ids().map(|(id, entry)| id_body(&id, &entry)).collect(),
-                facts: book.facts.iter().map(|(id, fact)| fact_body(id, fact)).collect(),
+                facts: book.facts().map(|(id, fact)| fact_body(id, fact, book.corrected_by(id))).collect(),
             };
             prost::encoding::message::encode(STREAMS, &body, &mut buffer);
             out.write_all(&buffer)?;
@@ -201,7 +201,7 @@ fn id_body(id: &EventId, entry: &IdEntry) -> IdBody {
     }
 }
 
-fn fact_body(id: &EventId, fact: &Fact) -> FactBody {
+fn fact_body(id: &EventId, fact: &Fact, corrected_by: Option<EventId>) -> FactBody {
     FactBody {
         event_id: id.as_bytes().to_vec(),
         position: fact.position,
@@ -210,7 +210,7 @@ fn fact_body(id: &EventId, fact: &Fact) -> FactBody {
         nanos: fact.occurred_at.nanos(),
         event_type: fact.event.event_type().name().to_owned(),
         payload: convert::encode_payload(&fact.event),
-        corrected_by: fact.corrected_by.map(|c| c.as_bytes().to_vec()).unwrap_or_default(),
+        corrected_by: corrected_by.map(|c| c.as_bytes().to_vec()).unwrap_or_default(),
     }
 }
 
@@ -236,7 +236,7 @@ fn id_entry(body: IdBody) -> Result<(EventId, IdEntry), DecodeError> {
     Ok((event_id(&id)?, IdEntry { revision, event_type, role }))
 }
 
-fn fact_entry(body: FactBody) -> Result<(EventId, Box<Fact>), DecodeError> {
+fn fact_entry(body: FactBody) -> Result<(EventId, (Fact, Option<EventId>)), DecodeError> {
     let FactBody { event_id: id, position, revision, seconds, nanos, event_type, payload, corrected_by } = body;
     let occurred_at = Timestamp::new("occurred_at", seconds, nanos as i32).map_err(|e| bad(e.to_string()))?;
     let event = decode_event(&event_type, &payload).map_err(bad)?;
@@ -244,7 +244,7 @@ fn fact_entry(body: FactBody) -> Result<(EventId, Box<Fact>), DecodeError> {
         0 => None,
         _ => Some(event_id(&corrected_by)?),
     };
-    Ok((event_id(&id)?, Box::new(Fact { position, revision, occurred_at, event, corrected_by })))
+    Ok((event_id(&id)?, (Fact { position, revision, occurred_at, event }, corrected_by)))
 }
 
 /// Reads a stored payload as the event of type `event_type`, or says why it cannot.
@@ -364,6 +364,25 @@ mod tests {
         body.streams[1].ids.clear();
         let err = State::decode(&body.encode_to_vec()).unwrap_err();
         assert!(err.to_string().contains("org-b: a fact has no id entry"), "{err}");
+    }
+
+    #[test]
+    fn a_fact_corrected_by_what_is_not_its_correction_is_refused() {
+        let mut live = state(&["a"]);
+        let correction = chibo_domain::event::EventCorrected::new(chibo_domain::event::EventCorrectedFields {
+            target_event_id: EventId::from_bytes([1; 16]),
+            reason: "sửa tên".into(),
+            replacement: Box::new(registered("a")),
+        })
+        .unwrap();
+        apply(&mut live, 1, "org-a", 1, correction.into(), 9);
+        let bytes = live.encode();
+        assert_eq!(State::decode(&bytes).unwrap().encode(), bytes, "a corrected fact reads back");
+        let mut body = StateBody::decode(bytes.as_slice()).unwrap();
+        assert_eq!(body.streams[0].facts[0].corrected_by, [9; 16]);
+        body.streams[0].facts[0].corrected_by = vec![1; 16];
+        let err = State::decode(&body.encode_to_vec()).unwrap_err();
+        assert!(err.to_string().contains("which is not a correction of it"), "{err}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use chibo_domain::{Date, Event, EventId, Id, StreamName};
 use serde::Serialize;
 
 use crate::rules::{Cadence, MeetingRules, RuleBook, RuleSetBody};
-use crate::state::{Fact, State};
+use crate::state::{Fact, State, StreamBook};
 
 /// A member's year in one cell.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -376,8 +376,8 @@ pub(crate) fn tallied<T: Tally>(
         .filter(|n| n.level == chibo_domain::event::OrgLevel::Cell)
         .ok_or_else(|| StandingsError::NotFound(format!("no cell {cell} is registered")))?;
     let stream = StreamName::Cell(cell.clone());
-    let empty = BTreeMap::new();
-    let facts = state.stream(&stream).map_or(&empty, |s| &s.facts);
+    let book = state.stream(&stream);
+    let facts = || book.into_iter().flat_map(StreamBook::facts);
     let year_end = Date::last_of_year(year).ok_or_else(|| StandingsError::NotFound(format!("year {year}")))?;
     let in_year = |d: Date| d.year() == year;
 
@@ -417,7 +417,7 @@ pub(crate) fn tallied<T: Tally>(
     let mut regular_by_month = [0u32; 12];
     let mut thematic_by_quarter = [0u32; 4];
     let mut meeting_events: Vec<HeldFact<'_>> = Vec::new();
-    for (id, fact) in facts {
+    for (id, fact) in facts() {
         match &fact.event {
             Event::MemberJoined(e) => {
                 if let Some(m) = members.get_mut(&e.member_id) {
@@ -512,7 +512,7 @@ pub(crate) fn tallied<T: Tally>(
     let mut speaking: BTreeMap<(&Id, &Id), Vec<FactAt<'_>>> = BTreeMap::new();
     let mut tasks: BTreeMap<Id, (Id, Date, &EventId, &Fact)> = BTreeMap::new();
     let mut done: BTreeMap<Id, (Date, &EventId, &Fact)> = BTreeMap::new();
-    for (id, fact) in facts {
+    for (id, fact) in facts() {
         let in_meeting = |meeting: &Id| meeting_dates.contains_key(meeting);
         // A fact about a meeting that is not in force at all (never recorded, or retracted)
         // counts toward nothing; one about a meeting of another year is another year's.

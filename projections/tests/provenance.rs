@@ -375,9 +375,8 @@ fn random_log(seed: u64, steps: usize, checked: bool) -> Log {
                     .state
                     .stream(&stream)
                     .map(|b| {
-                        b.facts
-                            .values()
-                            .filter_map(|f| match &f.event {
+                        b.facts()
+                            .filter_map(|(_, f)| match &f.event {
                                 Event::TaskAssigned(t) => Some((t.task_id.clone(), t.member_id.clone())),
                                 _ => None,
                             })
@@ -398,7 +397,7 @@ fn random_log(seed: u64, steps: usize, checked: bool) -> Log {
             }
             15..=17 => {
                 let Some(book) = log.state.stream(&stream) else { continue };
-                let facts: Vec<_> = book.facts.iter().map(|(k, f)| (*k, f.event.clone())).collect();
+                let facts: Vec<_> = book.facts().map(|(k, f)| (*k, f.event.clone())).collect();
                 let (target, original) = facts[rng.gen_range(0..facts.len())].clone();
                 let Some(replacement) = changed(&mut rng, original, &members, &meetings) else { continue };
                 corrected(target, replacement)
@@ -407,8 +406,7 @@ fn random_log(seed: u64, steps: usize, checked: bool) -> Log {
                 let Some(book) = log.state.stream(&stream) else { continue };
                 // A cell's registration is never retracted (the rules refuse it).
                 let targets: Vec<EventId> = book
-                    .facts
-                    .iter()
+                    .facts()
                     .filter(|(_, f)| !matches!(f.event, Event::OrganizationRegistered(_)))
                     .map(|(id, _)| *id)
                     .collect();
@@ -540,10 +538,8 @@ fn check(log: &Log, question: &Question, p: &Provenance, doc: &Value, index: Opt
             // Only what is in force counts: an original not corrected, or the latest correction.
             let book = log.state.stream(&e.stream).unwrap();
             let in_force = match e.event.as_ref().unwrap() {
-                Event::EventCorrected(c) => {
-                    book.facts.get(&c.target_event_id).unwrap().corrected_by == Some(e.event_id)
-                }
-                _ => book.facts.get(&e.event_id).is_some_and(|f| f.corrected_by.is_none()),
+                Event::EventCorrected(c) => book.corrected_by(&c.target_event_id) == Some(e.event_id),
+                _ => book.fact(&e.event_id).is_some() && book.corrected_by(&e.event_id).is_none(),
             };
             assert!(in_force, "{what}: a counted event is in force: {s:?}");
             seen.counted_corrections += usize::from(s.event_type == "EventCorrected");

@@ -155,7 +155,7 @@ fn random_log(seed: u64, steps: usize) -> Log {
             8 => {
                 // Correct a random fact of the stream with a plausible replacement.
                 let Some(book) = log.state.stream(&stream) else { continue };
-                let facts: Vec<_> = book.facts.iter().map(|(k, f)| (*k, f.event.clone())).collect();
+                let facts: Vec<_> = book.facts().map(|(k, f)| (*k, f.event.clone())).collect();
                 if facts.is_empty() {
                     continue;
                 }
@@ -188,7 +188,7 @@ fn random_log(seed: u64, steps: usize) -> Log {
             }
             _ => {
                 let Some(book) = log.state.stream(&stream) else { continue };
-                let targets: Vec<EventId> = book.facts.keys().copied().collect();
+                let targets: Vec<EventId> = book.facts().map(|(id, _)| *id).collect();
                 if targets.is_empty() {
                     continue;
                 }
@@ -262,7 +262,7 @@ fn corrections_and_retractions_change_the_figures() {
     // A hand-made history, to show the property above is not comparing two empty states.
     let log = random_log(7, 400);
     let corrected =
-        log.state.streams().flat_map(|(_, b)| b.facts.values()).filter(|f| f.corrected_by.is_some()).count();
+        log.state.streams().flat_map(|(_, b)| b.facts().filter(|(id, _)| b.corrected_by(id).is_some())).count();
     let retracted = log
         .state
         .streams()
@@ -275,7 +275,7 @@ fn corrections_and_retractions_change_the_figures() {
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "every id once, in id order");
         assert_eq!(ids.len() as u64, book.next_revision, "one id per event of the stream");
         let original = |id| book.id(id).is_some_and(|e| e.role == chibo_projections::state::Role::Original);
-        assert!(book.facts.keys().all(original));
+        assert!(book.facts().all(|(id, _)| original(id)));
     }
     let c1 = standings::cell(&log.state, &log.rules, &id("c1"), 2025).unwrap();
     assert!(c1.meetings.len() > 3 && c1.member_standings.iter().any(|m| m.points_year > 0));

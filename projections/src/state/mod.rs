@@ -16,6 +16,7 @@
 
 mod index;
 mod query;
+mod slots;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -26,9 +27,13 @@ use chibo_domain::{Event, EventId, EventType, StreamName, Timestamp};
 pub use index::{CellIndex, Index, MembershipChange, OrgNode};
 pub use query::{Membership, Programme};
 
+use self::slots::Slots;
 use crate::record::Recorded;
 
-/// One event in force: an original, or the replacement a correction put in its place.
+/// One event in force: an original, or the replacement a correction put in its place. Which
+/// correction, if any, its stream's book says ([`StreamBook::corrected_by`]): few facts are
+/// corrected, and a field of every fact for it was a fifth of the fact (docs/BENCHMARKS.md,
+/// twenty-second round).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fact {
     /// The global position of the original event.
@@ -39,8 +44,6 @@ pub struct Fact {
     pub occurred_at: Timestamp,
     /// What is in force: the original, or the latest correction's replacement.
     pub event: Event,
-    /// The latest correction, if the original was corrected.
-    pub corrected_by: Option<EventId>,
 }
 
 /// What an event id of a stream stands for.
@@ -84,23 +87,45 @@ pub struct IdEntry {
 /// other ids (retracted originals, corrections, retractions, unreadable events) have entries of
 /// their own. Every event of the log is in one of the two maps, never both, so the state keeps
 /// one key per event.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// The facts are kept side by side in the order they came into force, and the map of ids in
+/// force says where each is. Before, each fact was a box of its own, the map's value: one
+/// allocation an event, which was most of what the applying thread of a rebuild did
+/// (docs/BENCHMARKS.md, twenty-second round). A fact withdrawn leaves its place empty, so that
+/// no other moves; an undo of the last fact that came in takes its place back.
+#[derive(Debug, Clone, Default)]
 pub struct StreamBook {
     /// The revision the next event will get (the stream's length).
     pub next_revision: u64,
-    /// The facts in force, by the original event's id. Each is boxed: event ids are random,
-    /// so a new fact goes into the middle of a tree node, and the node moves the entries after
-    /// it along. Unboxed, that moving was about a tenth of a rebuild's time (docs/BENCHMARKS.md,
-    /// tenth round); boxed, it moves pointers, and a node's spare room holds pointers too.
-    pub facts: BTreeMap<EventId, Box<Fact>>,
+    /// The facts in force, by the original event's id: their places in `slots`. A place rather
+    /// than the fact: event ids are random, so a new id goes into the middle of a tree node,
+    /// and the node moves the entries after it along (docs/BENCHMARKS.md, tenth round).
+    in_force: BTreeMap<EventId, usize>,
+    /// The facts, by place; `None` where a fact was withdrawn.
+    slots: Slots,
+    /// The latest correction of each corrected fact in force, by the fact's id.
+    corrections: BTreeMap<EventId, EventId>,
     /// Every event id of the stream that is not in force, with what it stands for.
     others: BTreeMap<EventId, IdEntry>,
 }
 
+/// Two books are equal when they hold the same facts under the same ids, whatever places the
+/// facts have (a book read from a snapshot has no empty ones).
+impl PartialEq for StreamBook {
+    fn eq(&self, other: &Self) -> bool {
+        self.next_revision == other.next_revision
+            && self.corrections == other.corrections
+            && self.others == other.others
+            && self.facts().eq(other.facts())
+    }
+}
+
+impl Eq for StreamBook {}
+
 impl StreamBook {
     /// What the event `id` of this stream stands for, if the stream holds it.
     pub fn id(&self, id: &EventId) -> Option<IdEntry> {
-        match self.facts.get(id) {
+        match self.fact(id) {
             Some(fact) => Some(fact.entry()),
             None => self.others.get(id).copied(),
         }
@@ -108,18 +133,96 @@ impl StreamBook {
 
     /// Whether the stream holds the event `id`.
     pub fn holds(&self, id: &EventId) -> bool {
-        self.facts.contains_key(id) || self.others.contains_key(id)
+        self.in_force.contains_key(id) || self.others.contains_key(id)
     }
 
     /// Every event id of the stream with what it stands for, in id order.
     pub fn ids(&self) -> impl Iterator<Item = (EventId, IdEntry)> + '_ {
-        let mut facts = self.facts.iter().map(|(id, fact)| (*id, fact.entry())).peekable();
+        let mut facts = self.facts().map(|(id, fact)| (*id, fact.entry())).peekable();
         let mut others = self.others.iter().map(|(id, entry)| (*id, *entry)).peekable();
         std::iter::from_fn(move || match (facts.peek(), others.peek()) {
             (Some((f, _)), Some((o, _))) if o < f => others.next(),
             (Some(_), _) => facts.next(),
             (None, _) => others.next(),
         })
+    }
+
+    /// The fact in force under the event id `id`.
+    pub fn fact(&self, id: &EventId) -> Option<&Fact> {
+        self.in_force.get(id).map(|&slot| self.slot(slot))
+    }
+
+    /// The facts in force, in id order.
+    pub fn facts(&self) -> impl Iterator<Item = (&EventId, &Fact)> + '_ {
+        self.in_force.iter().map(|(id, &slot)| (id, self.slot(slot)))
+    }
+
+    /// How many facts are in force.
+    pub fn fact_count(&self) -> usize {
+        self.in_force.len()
+    }
+
+    /// The latest correction of the fact in force under `id`, if it was corrected.
+    pub fn corrected_by(&self, id: &EventId) -> Option<EventId> {
+        self.corrections.get(id).copied()
+    }
+
+    /// The fact at `slot`, which the map of ids in force names.
+    fn slot(&self, slot: usize) -> &Fact {
+        self.slots.get(slot).and_then(Option::as_ref).expect("an id in force names a place that holds its fact")
+    }
+
+    /// The fact at `slot`, to change.
+    fn slot_mut(&mut self, slot: usize) -> &mut Fact {
+        self.slots.get_mut(slot).and_then(Option::as_mut).expect("an id in force names a place that holds its fact")
+    }
+
+    /// Puts `fact` in force under `id`, in a new place after the others.
+    fn push(&mut self, id: EventId, fact: Fact) {
+        let slot = self.slots.push(fact);
+        self.in_force.insert(id, slot);
+    }
+
+    /// Takes back the last [`StreamBook::push`], of `id`: its fact.
+    fn pop(&mut self, id: &EventId) -> Option<Fact> {
+        let slot = self.in_force.remove(id)?;
+        debug_assert_eq!(slot + 1, self.slots.len(), "only the last fact that came in is taken back");
+        self.slots.pop()
+    }
+
+    /// Withdraws the fact in force under `id`, leaving its place empty: the fact, its place and
+    /// its latest correction.
+    fn withdraw(&mut self, id: &EventId) -> Option<(Fact, usize, Option<EventId>)> {
+        let slot = self.in_force.remove(id)?;
+        let fact = self.slots.get_mut(slot).and_then(Option::take);
+        let fact = fact.expect("an id in force names a place that holds its fact");
+        Some((fact, slot, self.corrections.remove(id)))
+    }
+
+    /// Takes back a [`StreamBook::withdraw`].
+    fn restore(&mut self, id: EventId, fact: Fact, slot: usize, corrected_by: Option<EventId>) {
+        *self.slots.get_mut(slot).expect("a withdrawn fact's place stays") = Some(fact);
+        self.in_force.insert(id, slot);
+        if let Some(correction) = corrected_by {
+            self.corrections.insert(id, correction);
+        }
+    }
+
+    /// Puts `event` in force under `id` in place of its fact, corrected by `correction`: the
+    /// event and the correction it replaced.
+    fn replace(&mut self, id: EventId, event: Event, correction: Option<EventId>) -> (Event, Option<EventId>) {
+        let slot = self.in_force[&id];
+        let old = std::mem::replace(&mut self.slot_mut(slot).event, event);
+        let old_correction = match correction {
+            Some(c) => self.corrections.insert(id, c),
+            None => self.corrections.remove(&id),
+        };
+        (old, old_correction)
+    }
+
+    /// Whether the book holds nothing.
+    fn is_empty(&self) -> bool {
+        self.in_force.is_empty() && self.others.is_empty()
     }
 }
 
@@ -193,10 +296,10 @@ enum Change {
     Recorded,
     /// A new fact under the event's own id.
     Inserted,
-    /// `target`'s fact was replaced; `old` was in force before.
-    Replaced { target: EventId, old: Box<Fact> },
-    /// `target`'s fact was withdrawn.
-    Removed { target: EventId, old: Box<Fact> },
+    /// `target`'s event was replaced; `old` was in force before, corrected by `corrected_by`.
+    Replaced { target: EventId, old: Event, corrected_by: Option<EventId> },
+    /// `target`'s fact was withdrawn from `slot`; it was corrected by `corrected_by`.
+    Removed { target: EventId, old: Box<Fact>, slot: usize, corrected_by: Option<EventId> },
 }
 
 impl State {
@@ -256,7 +359,7 @@ impl State {
 
     /// The fact in force for `event_id` of `stream`.
     pub fn fact(&self, stream: &StreamName, event_id: &EventId) -> Option<&Fact> {
-        self.streams.get(stream)?.facts.get(event_id).map(|fact| &**fact)
+        self.streams.get(stream)?.fact(event_id)
     }
 
     /// Applies the next event of the log. Events must come in global order; each is kept as
@@ -309,20 +412,15 @@ impl State {
                     let target = correction.target_event_id;
                     book.others.insert(*event_id, entry(Role::Correction { target }));
                     let replaceable = book
-                        .facts
-                        .get(&target)
+                        .fact(&target)
                         .is_some_and(|old| old.event.event_type() == correction.replacement.event_type());
                     if replaceable {
-                        let old = book.facts.get(&target).cloned().expect("checked above");
-                        let new = Box::new(Fact {
-                            event: (*correction.replacement).clone(),
-                            corrected_by: Some(*event_id),
-                            ..(*old).clone()
-                        });
-                        self.index.toggle(stream, &target, &old, false);
-                        self.index.toggle(stream, &target, &new, true);
-                        book.facts.insert(target, new);
-                        Change::Replaced { target, old }
+                        let old = book.fact(&target).expect("checked above");
+                        self.index.toggle(stream, &target, old, false);
+                        let (old, corrected_by) =
+                            book.replace(target, (*correction.replacement).clone(), Some(*event_id));
+                        self.index.toggle(stream, &target, book.fact(&target).expect("just replaced"), true);
+                        Change::Replaced { target, old, corrected_by }
                     } else {
                         Change::Recorded
                     }
@@ -330,26 +428,21 @@ impl State {
                 Event::EventRetracted(retraction) => {
                     let target = retraction.target_event_id;
                     book.others.insert(*event_id, entry(Role::Retraction { target }));
-                    match book.facts.remove(&target) {
-                        Some(old) => {
+                    match book.withdraw(&target) {
+                        Some((old, slot, corrected_by)) => {
                             self.index.toggle(stream, &target, &old, false);
                             book.others
                                 .insert(target, IdEntry { role: Role::Retracted { by: *event_id }, ..old.entry() });
-                            Change::Removed { target, old }
+                            Change::Removed { target, old: Box::new(old), slot, corrected_by }
                         }
                         None => Change::Recorded,
                     }
                 }
                 _ => {
-                    let fact = Fact {
-                        position: *position,
-                        revision: *revision,
-                        occurred_at,
-                        event: event.into_owned(),
-                        corrected_by: None,
-                    };
+                    let fact =
+                        Fact { position: *position, revision: *revision, occurred_at, event: event.into_owned() };
                     self.index.toggle(stream, event_id, &fact, true);
-                    book.facts.insert(*event_id, Box::new(fact));
+                    book.push(*event_id, fact);
                     Change::Inserted
                 }
             },
@@ -376,26 +469,24 @@ impl State {
         match change {
             Change::Recorded => {}
             Change::Inserted => {
-                if let Some(fact) = book.facts.remove(&event_id) {
+                if let Some(fact) = book.pop(&event_id) {
                     self.index.toggle(&stream, &event_id, &fact, false);
                     taken = Some(fact.event);
                 }
             }
-            Change::Replaced { target, old } => {
-                if let Some(new) = book.facts.remove(&target) {
-                    self.index.toggle(&stream, &target, &new, false);
-                }
-                self.index.toggle(&stream, &target, &old, true);
-                book.facts.insert(target, old);
+            Change::Replaced { target, old, corrected_by } => {
+                self.index.toggle(&stream, &target, book.fact(&target).expect("a replaced fact is in force"), false);
+                drop(book.replace(target, old, corrected_by));
+                self.index.toggle(&stream, &target, book.fact(&target).expect("just put back"), true);
             }
-            Change::Removed { target, old } => {
+            Change::Removed { target, old, slot, corrected_by } => {
                 self.index.toggle(&stream, &target, &old, true);
                 book.others.remove(&target);
-                book.facts.insert(target, old);
+                book.restore(target, *old, slot, corrected_by);
             }
         }
         book.next_revision = next_revision;
-        if book.facts.is_empty() && book.others.is_empty() {
+        if book.is_empty() {
             self.streams.remove(&stream);
         }
         self.log_size = log_size;
@@ -412,7 +503,7 @@ impl State {
         let mut index = Index::default();
         let mut unreadable = 0;
         for (stream, book) in &streams {
-            for (id, fact) in &book.facts {
+            for (id, fact) in book.facts() {
                 index.toggle(stream, id, fact, true);
             }
             unreadable += book.others.values().filter(|e| e.role == Role::Unreadable).count() as u64;
@@ -421,17 +512,24 @@ impl State {
         Self { log_size, last_hash, unreadable, streams, index }
     }
 
-    /// A stream's book from a snapshot's id entries and facts, or why they do not make one:
-    /// every fact has an original's entry and every original's entry a fact.
+    /// A stream's book from a snapshot's id entries and facts (each with its latest
+    /// correction), or why they do not make one: every fact has an original's entry and every
+    /// original's entry a fact, and a fact's correction is a correction of it.
     pub(crate) fn book_from_parts(
         next_revision: u64,
         entries: impl IntoIterator<Item = (EventId, IdEntry)>,
-        facts: BTreeMap<EventId, Box<Fact>>,
+        facts: BTreeMap<EventId, (Fact, Option<EventId>)>,
     ) -> Result<StreamBook, String> {
-        let mut book = StreamBook { next_revision, facts, others: BTreeMap::new() };
+        let mut book = StreamBook { next_revision, ..StreamBook::default() };
+        for (id, (fact, corrected_by)) in facts {
+            book.push(id, fact);
+            if let Some(correction) = corrected_by {
+                book.corrections.insert(id, correction);
+            }
+        }
         let mut originals = 0;
         for (id, entry) in entries {
-            let in_force = book.facts.get(&id).map(|fact| fact.entry());
+            let in_force = book.fact(&id).map(|fact| fact.entry());
             match (entry.role, in_force) {
                 (Role::Original, Some(fact)) if fact == entry => originals += 1,
                 (Role::Original, _) => return Err(format!("the original {id} has no fact of its revision and type")),
@@ -441,9 +539,136 @@ impl State {
                 }
             }
         }
-        if originals != book.facts.len() {
+        if originals != book.fact_count() {
             return Err("a fact has no id entry".into());
         }
+        for (target, correction) in &book.corrections {
+            if book.others.get(correction).map(|e| e.role) != Some(Role::Correction { target: *target }) {
+                return Err(format!("{target} is corrected by {correction}, which is not a correction of it"));
+            }
+        }
         Ok(book)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chibo_domain::event::{
+        EventCorrected, EventCorrectedFields, EventRetracted, EventRetractedFields, OrgLevel, OrganizationRegistered,
+        OrganizationRegisteredFields,
+    };
+    use chibo_domain::Id;
+
+    use super::*;
+
+    /// A registration of the province `org` named `name`.
+    fn registered(org: &str, name: &str) -> Event {
+        OrganizationRegistered::new(OrganizationRegisteredFields {
+            org_id: Id::parse("id", org).unwrap(),
+            parent_id: None,
+            level: OrgLevel::Province,
+            name: name.to_owned(),
+            cell_type: String::new(),
+        })
+        .unwrap()
+        .into()
+    }
+
+    fn id(n: u8) -> EventId {
+        EventId::from_bytes([n; 16])
+    }
+
+    fn stream() -> StreamName {
+        StreamName::parse("stream", "org-a").unwrap()
+    }
+
+    /// Applies `event`, with the id `id(n)`, as the next event of the log and of `org-a`.
+    fn apply(state: &mut State, n: u8, event: Event) -> Undo {
+        state.apply(&Recorded {
+            position: state.log_size(),
+            stream: stream(),
+            revision: state.stream(&stream()).map_or(0, |b| b.next_revision),
+            event_id: id(n),
+            occurred_at: Timestamp::new("t", 1_700_000_000 + i64::from(n), 0).unwrap(),
+            recorded_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
+            hash: [n; 32],
+            event: Some(event),
+        })
+    }
+
+    fn corrected(target: u8, replacement: Event) -> Event {
+        let fields = EventCorrectedFields {
+            target_event_id: id(target),
+            reason: "sửa".into(),
+            replacement: Box::new(replacement),
+        };
+        EventCorrected::new(fields).unwrap().into()
+    }
+
+    fn retracted(target: u8) -> Event {
+        EventRetracted::new(EventRetractedFields { target_event_id: id(target), reason: "nhầm".into() }).unwrap().into()
+    }
+
+    fn book(state: &State) -> StreamBook {
+        state.stream(&stream()).unwrap().clone()
+    }
+
+    #[test]
+    fn a_withdrawn_fact_leaves_its_place_and_undos_put_back_what_was_there() {
+        let mut state = State::new();
+        for (n, name) in [(1, "một"), (2, "hai"), (3, "ba")] {
+            drop(apply(&mut state, n, registered("a", name)));
+        }
+        let before_correction = (book(&state), state.encode());
+
+        let correction = apply(&mut state, 4, corrected(2, registered("a", "hai đã sửa")));
+        let corrected_book = book(&state);
+        assert_eq!(corrected_book.corrected_by(&id(2)), Some(id(4)));
+        let fact = corrected_book.fact(&id(2)).unwrap();
+        assert_eq!((fact.position, fact.revision), (1, 1), "a replacement keeps its original's place");
+        assert_eq!(fact.event, registered("a", "hai đã sửa"));
+        let before_retraction = (corrected_book, state.encode());
+
+        let retraction = apply(&mut state, 5, retracted(2));
+        let retracted_book = book(&state);
+        assert_eq!(retracted_book.fact(&id(2)), None);
+        assert_eq!(retracted_book.corrected_by(&id(2)), None, "a withdrawn fact's correction goes with it");
+        assert_eq!(retracted_book.id(&id(2)).unwrap().role, Role::Retracted { by: id(5) });
+        let names: Vec<_> = retracted_book
+            .facts()
+            .map(|(id, fact)| match &fact.event {
+                Event::OrganizationRegistered(r) => (*id, r.name.clone()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names, [(id(1), "một".to_owned()), (id(3), "ba".to_owned())], "the others stay where they were");
+
+        // A fact that comes in after the empty place, and goes again.
+        let before_later = (book(&state), state.encode());
+        let later = apply(&mut state, 6, registered("a", "sáu"));
+        assert_eq!(book(&state).fact_count(), 3);
+        state.undo(later);
+        assert_eq!((book(&state), state.encode()), before_later, "the later fact's undo");
+
+        state.undo(retraction);
+        assert_eq!((book(&state), state.encode()), before_retraction, "the retraction's undo");
+        state.undo(correction);
+        assert_eq!((book(&state), state.encode()), before_correction, "the correction's undo");
+        assert_eq!(book(&state).corrected_by(&id(2)), None);
+    }
+
+    #[test]
+    fn books_are_equal_by_their_facts_whatever_their_places() {
+        let mut state = State::new();
+        for n in 1..=3 {
+            drop(apply(&mut state, n, registered("a", "tên")));
+        }
+        drop(apply(&mut state, 4, retracted(2)));
+        let decoded = State::decode(&state.encode()).unwrap();
+        assert_eq!(book(&decoded), book(&state), "read back without the empty place");
+        assert_eq!(book(&decoded).slots.len() + 1, book(&state).slots.len());
+
+        drop(apply(&mut state, 5, corrected(3, registered("a", "tên mới"))));
+        assert_ne!(book(&decoded), book(&state), "a replacement makes a book differ");
     }
 }
