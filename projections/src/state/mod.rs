@@ -411,15 +411,18 @@ impl State {
                 Event::EventCorrected(correction) => {
                     let target = correction.target_event_id;
                     book.others.insert(*event_id, entry(Role::Correction { target }));
-                    let replaceable = book
-                        .fact(&target)
-                        .is_some_and(|old| old.event.event_type() == correction.replacement.event_type());
+                    let replacement = &correction.replacement;
+                    let replaceable =
+                        book.fact(&target).is_some_and(|old| old.event.event_type() == replacement.event_type());
                     if replaceable {
-                        let old = book.fact(&target).expect("checked above");
-                        self.index.toggle(stream, &target, old, false);
-                        let (old, corrected_by) =
-                            book.replace(target, (*correction.replacement).clone(), Some(*event_id));
-                        self.index.toggle(stream, &target, book.fact(&target).expect("just replaced"), true);
+                        let (old, corrected_by) = replace_indexed(
+                            &mut self.index,
+                            stream,
+                            book,
+                            target,
+                            (**replacement).clone(),
+                            Some(*event_id),
+                        );
                         Change::Replaced { target, old, corrected_by }
                     } else {
                         Change::Recorded
@@ -475,9 +478,7 @@ impl State {
                 }
             }
             Change::Replaced { target, old, corrected_by } => {
-                self.index.toggle(&stream, &target, book.fact(&target).expect("a replaced fact is in force"), false);
-                drop(book.replace(target, old, corrected_by));
-                self.index.toggle(&stream, &target, book.fact(&target).expect("just put back"), true);
+                drop(replace_indexed(&mut self.index, &stream, book, target, old, corrected_by));
             }
             Change::Removed { target, old, slot, corrected_by } => {
                 self.index.toggle(&stream, &target, &old, true);
@@ -549,6 +550,22 @@ impl State {
         }
         Ok(book)
     }
+}
+
+/// [`StreamBook::replace`] of the fact in force under `target`, which the index takes out
+/// before and puts back in after: what a correction and its undo do.
+fn replace_indexed(
+    index: &mut Index,
+    stream: &StreamName,
+    book: &mut StreamBook,
+    target: EventId,
+    event: Event,
+    correction: Option<EventId>,
+) -> (Event, Option<EventId>) {
+    index.toggle(stream, &target, book.fact(&target).expect("a fact replaced is in force"), false);
+    let replaced = book.replace(target, event, correction);
+    index.toggle(stream, &target, book.fact(&target).expect("a fact replaced stays in force"), true);
+    replaced
 }
 
 #[cfg(test)]
