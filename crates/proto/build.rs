@@ -41,19 +41,26 @@ fn main() -> io::Result<()> {
         .build(&[".chibo.v1"])
         .map_err(|e| io::Error::other(e.to_string()))?;
 
-    // Services, referring to the messages above, behind the `grpc` feature.
+    // Services, referring to the messages above, behind the `grpc` feature: the clients, then
+    // the servers. A server takes `SubmitBatch` requests with their events left encoded
+    // (`crate::submit`), for the server to read one at a time; clients send prost's message.
     if env::var_os("CARGO_FEATURE_GRPC").is_some() {
-        let services = out.join("services");
-        fs::create_dir_all(&services)?;
-        tonic_build::configure()
-            .build_client(true)
-            .build_server(true)
-            .out_dir(&services)
-            .compile_well_known_types(true)
-            .extern_path(".google.protobuf", "::pbjson_types")
-            .extern_path(".chibo.v1", "crate::v1")
-            .codec_path("crate::codec::StatusCodec")
-            .compile_fds(fds)?;
+        for (side, client) in [("client", true), ("server", false)] {
+            let services = out.join("services").join(side);
+            fs::create_dir_all(&services)?;
+            let mut builder = tonic_build::configure()
+                .build_client(client)
+                .build_server(!client)
+                .out_dir(&services)
+                .compile_well_known_types(true)
+                .extern_path(".google.protobuf", "::pbjson_types")
+                .extern_path(".chibo.v1", "crate::v1")
+                .codec_path("crate::codec::StatusCodec");
+            if !client {
+                builder = builder.extern_path(".chibo.v1.SubmitBatchRequest", "crate::submit::SubmitBatchWire");
+            }
+            builder.compile_fds(fds.clone())?;
+        }
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ use pb::event::Kind;
 
 mod in_place;
 mod shared;
-pub use in_place::decode_in_place;
+pub use in_place::{decode_in_place, submission_in_place};
 
 // ---------------------------------------------------------------------------------------------
 // Events as stored payloads

@@ -11,17 +11,24 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/messages/chibo.v1.serde.rs"));
 
     #[cfg(feature = "grpc")]
-    mod services {
-        include!(concat!(env!("OUT_DIR"), "/services/chibo.v1.rs"));
+    mod clients {
+        include!(concat!(env!("OUT_DIR"), "/services/client/chibo.v1.rs"));
     }
     #[cfg(feature = "grpc")]
-    pub use services::*;
+    mod servers {
+        include!(concat!(env!("OUT_DIR"), "/services/server/chibo.v1.rs"));
+    }
+    #[cfg(feature = "grpc")]
+    pub use clients::*;
+    #[cfg(feature = "grpc")]
+    pub use servers::*;
 }
 
 #[cfg(feature = "grpc")]
 pub mod codec;
 
 pub mod convert;
+pub mod submit;
 pub mod wire;
 
 /// The encoded `FileDescriptorSet` of the schema, for gRPC server reflection.

@@ -149,7 +149,7 @@ impl Ledger for LedgerService {
 
     async fn submit_batch(
         &self,
-        request: Request<pb::SubmitBatchRequest>,
+        request: Request<chibo_proto::submit::SubmitBatchWire>,
     ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
         let caller = Caller::of(&request)?;
         let receipts = self.append(AppendRequest::SubmitBatch(request.into_inner()), &caller).await?;

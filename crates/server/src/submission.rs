@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chibo_domain::{event::Submission, Event, InvalidField, StreamName, Timestamp};
 use chibo_integrity::SALT_LEN;
+use chibo_proto::submit::{self, Bytes, SubmitBatchWire};
 use chibo_proto::{convert, v1 as pb};
 use chibo_store::{ExpectedRevision, NewEvent, MAX_EVENTS_PER_APPEND};
 use tonic::Status;
@@ -72,8 +73,8 @@ impl Fields {
 pub enum AppendRequest {
     /// `Submit`: one event.
     Submit(pb::SubmitRequest),
-    /// `SubmitBatch`: events for one stream, all or nothing.
-    SubmitBatch(pb::SubmitBatchRequest),
+    /// `SubmitBatch`: events for one stream, all or nothing, each as the client encoded it.
+    SubmitBatch(SubmitBatchWire),
 }
 
 /// An append request that passed every shape rule: where, on what condition, and what.
@@ -102,10 +103,10 @@ pub fn check_request(request: AppendRequest, now: Timestamp) -> Result<CheckedRe
     let (stream_name, expected, fields, submissions) = match request {
         AppendRequest::Submit(pb::SubmitRequest { stream, expected_revision, event }) => {
             let event = event.ok_or_else(|| Status::invalid_argument("event: is missing"))?;
-            (stream, expected_revision, Fields::Single, vec![event])
+            (stream, expected_revision, Fields::Single, vec![Encoded::Decoded(event)])
         }
-        AppendRequest::SubmitBatch(pb::SubmitBatchRequest { stream, expected_revision, events }) => {
-            (stream, expected_revision, Fields::Batch, events)
+        AppendRequest::SubmitBatch(SubmitBatchWire { stream, expected_revision, events }) => {
+            (stream, expected_revision, Fields::Batch, events.into_iter().map(Encoded::Bytes).collect())
         }
     };
     let stream = stream("stream", &stream_name)?;
@@ -128,7 +129,7 @@ pub fn check_request(request: AppendRequest, now: Timestamp) -> Result<CheckedRe
     let mut checked = Vec::with_capacity(submissions.len());
     for (i, submission) in submissions.into_iter().enumerate() {
         let at = |e: InvalidField| invalid(e.within(fields.item(i)));
-        let submission = Submission::try_from(submission).map_err(at)?;
+        let submission = submission.read().map_err(at)?;
         submission.event.check_stream(&stream).map_err(|e| {
             // A misplaced event is a fault of the request's stream, named as such.
             if e.field == "stream" {
@@ -151,6 +152,25 @@ pub fn check_request(request: AppendRequest, now: Timestamp) -> Result<CheckedRe
         checked.push(submission);
     }
     Ok(CheckedRequest { stream, expected, fields, submissions: checked })
+}
+
+/// A submission as the request holds it.
+enum Encoded {
+    /// Decoded with the request (`Submit`).
+    Decoded(pb::EventSubmission),
+    /// As the client encoded it (`SubmitBatch`).
+    Bytes(Bytes),
+}
+
+impl Encoded {
+    /// The submission, if it passes the domain's shape rules; if not, the field at fault, from
+    /// the submission's own fields down.
+    fn read(self) -> Result<Submission, InvalidField> {
+        match self {
+            Self::Decoded(submission) => Submission::try_from(submission),
+            Self::Bytes(bytes) => submit::submission(bytes),
+        }
+    }
 }
 
 /// A submission that passed every shape rule: the event to append, and what it says.
@@ -216,7 +236,9 @@ mod tests {
     }
 
     fn batch(stream: &str, events: Vec<pb::EventSubmission>) -> AppendRequest {
-        AppendRequest::SubmitBatch(pb::SubmitBatchRequest { stream: stream.into(), expected_revision: None, events })
+        AppendRequest::SubmitBatch(
+            pb::SubmitBatchRequest { stream: stream.into(), expected_revision: None, events }.into(),
+        )
     }
 
     fn refusal(request: AppendRequest, now: Timestamp) -> (Code, String) {
@@ -260,6 +282,28 @@ mod tests {
         let (code, message) = refusal(batch("cell-tan-hoa", too_many), now);
         assert_eq!(code, Code::ResourceExhausted);
         assert!(message.starts_with("events: 10001 events exceeds the limit"), "{message}");
+    }
+
+    /// A batch's events are read one at a time from the bytes the client sent: one that is no
+    /// message, or one that breaks a shape rule, is named by its place in the batch.
+    #[test]
+    fn a_batch_event_that_does_not_decode_is_named_by_its_place() {
+        let mut request: SubmitBatchWire = pb::SubmitBatchRequest {
+            stream: "cell-tan-hoa".into(),
+            expected_revision: None,
+            events: vec![points(1, NOW)],
+        }
+        .into();
+        request.events.push(Bytes::from_static(&[0x0a, 0x05, 0x01]));
+        let (code, message) = refusal(AppendRequest::SubmitBatch(request), at(NOW));
+        assert_eq!(code, Code::InvalidArgument);
+        assert!(message.starts_with("events[1]: does not decode: "), "{message}");
+
+        let mut bad = points(2, NOW);
+        bad.event_id = "not-a-uuid".into();
+        let (code, message) = refusal(batch("cell-tan-hoa", vec![points(1, NOW), bad]), at(NOW));
+        assert_eq!(code, Code::InvalidArgument);
+        assert!(message.starts_with("events[1].event_id: "), "{message}");
     }
 
     #[test]
