@@ -4,7 +4,8 @@
 //!
 //! - 0: a `SubmitRequest` as the wire carries it, decoded by prost and checked by
 //!   `chibo_server::check_request`;
-//! - 1: a `SubmitBatchRequest`, the same way;
+//! - 1: a `SubmitBatchRequest`, decoded as the server decodes it (`SubmitBatchWire`: each event
+//!   left encoded, then read in place or through prost by `check_request`) and checked;
 //! - 2: a stored payload, `chibo_proto::convert::decode_payload` under the event type its next
 //!   byte names (or a name of no type);
 //! - 3: what `chibo submit` reads (a JSON submission, or an array of them), for the stream its
@@ -51,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         1 => {
-            if let Ok(request) = pb::SubmitBatchRequest::decode(input) {
+            if let Ok(request) = chibo_proto::submit::SubmitBatchWire::decode(input) {
                 check(AppendRequest::SubmitBatch(request));
             }
         }
@@ -60,12 +61,17 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// The stream, expected revision and submissions of a request, as sent.
-fn parts(request: &AppendRequest) -> (&str, Option<&pb::ExpectedRevision>, Fields, Vec<&pb::EventSubmission>) {
+/// The stream, expected revision and submissions of a request, as sent: a batch's events as
+/// prost decodes them, or `None` when one of them does not decode (the request must then be
+/// refused).
+fn parts(request: &AppendRequest) -> (&str, Option<&pb::ExpectedRevision>, Fields, Option<Vec<pb::EventSubmission>>) {
     match request {
-        AppendRequest::Submit(r) => (&r.stream, r.expected_revision.as_ref(), Fields::Single, r.event.iter().collect()),
+        AppendRequest::Submit(r) => {
+            (&r.stream, r.expected_revision.as_ref(), Fields::Single, Some(r.event.iter().cloned().collect()))
+        }
         AppendRequest::SubmitBatch(r) => {
-            (&r.stream, r.expected_revision.as_ref(), Fields::Batch, r.events.iter().collect())
+            let events = r.events.iter().map(|e| pb::EventSubmission::decode(e.clone()).ok()).collect();
+            (&r.stream, r.expected_revision.as_ref(), Fields::Batch, events)
         }
     }
 }
@@ -73,9 +79,19 @@ fn parts(request: &AppendRequest) -> (&str, Option<&pb::ExpectedRevision>, Field
 fn check(request: AppendRequest) {
     let sent = request.clone();
     let (stream, expected, fields, submissions) = parts(&sent);
-    match check_request(request, chibo_fuzz::now()) {
-        Ok(checked) => accepted(stream, expected, fields, &submissions, checked),
-        Err(status) => refused(fields, submissions.len(), &status),
+    match (check_request(request, chibo_fuzz::now()), submissions) {
+        (Ok(checked), Some(submissions)) => {
+            let submissions: Vec<_> = submissions.iter().collect();
+            accepted(stream, expected, fields, &submissions, checked)
+        }
+        (Ok(_), None) => panic!("a batch with an event that does not decode was accepted"),
+        (Err(status), _) => {
+            let count = match &sent {
+                AppendRequest::Submit(r) => r.event.iter().count(),
+                AppendRequest::SubmitBatch(r) => r.events.len(),
+            };
+            refused(fields, count, &status)
+        }
     }
 }
 
@@ -268,5 +284,5 @@ fn json(input: &[u8]) {
     for event in &events {
         assert_eq!(pb::EventSubmission::decode(event.encode_to_vec().as_slice()).as_ref(), Ok(event));
     }
-    check(AppendRequest::SubmitBatch(pb::SubmitBatchRequest { stream, expected_revision: None, events }));
+    check(AppendRequest::SubmitBatch(pb::SubmitBatchRequest { stream, expected_revision: None, events }.into()));
 }
