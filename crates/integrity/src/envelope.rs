@@ -256,22 +256,11 @@ impl From<Envelope> for EnvelopeRef<'_> {
 mod canonical {
     use std::borrow::Cow;
 
-    use chibo_domain::{EventId, StreamName, Timestamp};
-    use chibo_proto::wire::{key, Reader, LEN, VARINT};
+    use chibo_domain::{EventId, StreamName};
+    use chibo_proto::wire::{key, timestamp, Reader, LEN, VARINT};
 
     use super::EnvelopeRef;
     use crate::hash::Hash;
-
-    fn timestamp(bytes: &[u8]) -> Option<Timestamp> {
-        let mut reader = Reader::new(bytes);
-        // protobuf's int64 and int32: the varint's low bits, as prost reads them.
-        let seconds = reader.field(key(1, VARINT), Reader::varint)?.unwrap_or(0) as i64;
-        let nanos = reader.field(key(2, VARINT), Reader::varint)?.unwrap_or(0) as i32;
-        if !reader.is_done() {
-            return None;
-        }
-        Timestamp::new("", seconds, nanos).ok()
-    }
 
     fn hash(bytes: &[u8]) -> Option<Hash> {
         bytes.try_into().ok()

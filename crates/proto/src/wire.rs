@@ -92,6 +92,20 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A `google.protobuf.Timestamp` read in place (`seconds = 1`, an `int64`; `nanos = 2`, an
+/// `int32`), when it is laid out as prost writes it and is an instant the domain takes: the
+/// instant prost and `Timestamp::new` read from it. `None` otherwise, for the general decoder.
+pub fn timestamp(bytes: &[u8]) -> Option<chibo_domain::Timestamp> {
+    let mut reader = Reader::new(bytes);
+    // The varints' low 64 and 32 bits, as prost reads `int64` and `int32`.
+    let seconds = reader.field(key(1, VARINT), Reader::varint)?.unwrap_or(0) as i64;
+    let nanos = reader.field(key(2, VARINT), Reader::varint)?.unwrap_or(0) as i32;
+    if !reader.is_done() {
+        return None;
+    }
+    chibo_domain::Timestamp::new("", seconds, nanos).ok()
+}
+
 /// A message written a field at a time, in field order, as prost writes it: a field at its
 /// default value (0, an empty string) is left out, and each key is one byte (field numbers
 /// below 16).

@@ -103,10 +103,10 @@ pub fn check_request(request: AppendRequest, now: Timestamp) -> Result<CheckedRe
     let (stream_name, expected, fields, submissions) = match request {
         AppendRequest::Submit(pb::SubmitRequest { stream, expected_revision, event }) => {
             let event = event.ok_or_else(|| Status::invalid_argument("event: is missing"))?;
-            (stream, expected_revision, Fields::Single, vec![Encoded::Decoded(event)])
+            (stream, expected_revision, Fields::Single, Encoded::Decoded(event))
         }
         AppendRequest::SubmitBatch(SubmitBatchWire { stream, expected_revision, events }) => {
-            (stream, expected_revision, Fields::Batch, events.into_iter().map(Encoded::Bytes).collect())
+            (stream, expected_revision, Fields::Batch, Encoded::Bytes(events))
         }
     };
     let stream = stream("stream", &stream_name)?;
@@ -127,9 +127,9 @@ pub fn check_request(request: AppendRequest, now: Timestamp) -> Result<CheckedRe
     // None when the clock is within minutes of the year 9999: nothing can be later.
     let latest = Timestamp::from_unix_nanos(now.unix_nanos() + MAX_CLOCK_SKEW.as_nanos() as i128);
     let mut checked = Vec::with_capacity(submissions.len());
-    for (i, submission) in submissions.into_iter().enumerate() {
+    for (i, submission) in submissions.read().enumerate() {
         let at = |e: InvalidField| invalid(e.within(fields.item(i)));
-        let submission = submission.read().map_err(at)?;
+        let submission = submission.map_err(at)?;
         submission.event.check_stream(&stream).map_err(|e| {
             // A misplaced event is a fault of the request's stream, named as such.
             if e.field == "stream" {
@@ -154,21 +154,34 @@ pub fn check_request(request: AppendRequest, now: Timestamp) -> Result<CheckedRe
     Ok(CheckedRequest { stream, expected, fields, submissions: checked })
 }
 
-/// A submission as the request holds it.
+/// The submissions of a request, as it holds them.
+// One per request, moved once: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Encoded {
-    /// Decoded with the request (`Submit`).
+    /// One, decoded with the request (`Submit`).
     Decoded(pb::EventSubmission),
-    /// As the client encoded it (`SubmitBatch`).
-    Bytes(Bytes),
+    /// Each as the client encoded it (`SubmitBatch`).
+    Bytes(Vec<Bytes>),
 }
 
 impl Encoded {
-    /// The submission, if it passes the domain's shape rules; if not, the field at fault, from
-    /// the submission's own fields down.
-    fn read(self) -> Result<Submission, InvalidField> {
+    fn len(&self) -> usize {
         match self {
-            Self::Decoded(submission) => Submission::try_from(submission),
-            Self::Bytes(bytes) => submit::submission(bytes),
+            Self::Decoded(_) => 1,
+            Self::Bytes(events) => events.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Each submission, if it passes the domain's shape rules; if not, the field at fault, from
+    /// the submission's own fields down. A batch's are read one at a time, as they are asked for.
+    fn read(self) -> Box<dyn Iterator<Item = Result<Submission, InvalidField>>> {
+        match self {
+            Self::Decoded(submission) => Box::new(std::iter::once(Submission::try_from(submission))),
+            Self::Bytes(events) => Box::new(events.into_iter().map(submit::submission)),
         }
     }
 }

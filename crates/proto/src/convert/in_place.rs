@@ -5,7 +5,7 @@
 //! borrowed until the domain's checks pass, and only what the event keeps is copied.
 
 use chibo_domain::event::{self as domain, Event, EventType, Submission};
-use chibo_domain::{Date, EventId, Id, Timestamp};
+use chibo_domain::{Date, EventId, Id};
 
 use crate::wire::{key, Reader, Short, Writer, LEN, VARINT};
 
@@ -39,22 +39,9 @@ pub fn submission_in_place(bytes: &[u8]) -> Option<Submission> {
     }
     Some(Submission {
         event_id: EventId::parse("event_id", event_id).ok()?,
-        occurred_at: timestamp(occurred_at)?,
+        occurred_at: crate::wire::timestamp(occurred_at)?,
         event: event_kind(event)?,
     })
-}
-
-/// `google.protobuf.Timestamp`: `seconds = 1` (`int64`), `nanos = 2` (`int32`), as an
-/// `occurred_at` the domain takes.
-fn timestamp(bytes: &[u8]) -> Option<Timestamp> {
-    let mut reader = Reader::new(bytes);
-    // The varints' low 64 and 32 bits, as prost reads `int64` and `int32`.
-    let seconds = reader.field(key(1, VARINT), Reader::varint)?.unwrap_or(0) as i64;
-    let nanos = reader.field(key(2, VARINT), Reader::varint)?.unwrap_or(0) as i32;
-    if !reader.is_done() {
-        return None;
-    }
-    Timestamp::new("occurred_at", seconds, nanos).ok()
 }
 
 /// `chibo.v1.Event`: its one `kind`, when that is a type read in place. Study points are
@@ -260,6 +247,26 @@ mod tests {
         }
     }
 
+    /// Alters the message `bytes` (not empty) one of six ways, by `round`: a byte changed
+    /// anywhere (keys, lengths, digits, text, varints), twice as often as the others; a bit
+    /// flipped; cut short; a byte inserted; or another message from `another` after it, which
+    /// protobuf merges with it (fields repeated, out of order).
+    fn alter<R: Rng>(bytes: &mut Vec<u8>, round: usize, rng: &mut R, another: impl FnOnce(&mut R) -> Vec<u8>) {
+        match round % 6 {
+            0 | 1 => {
+                let at = rng.gen_range(0..bytes.len());
+                bytes[at] = rng.gen();
+            }
+            2 => {
+                let at = rng.gen_range(0..bytes.len());
+                bytes[at] ^= 1 << rng.gen_range(0..8);
+            }
+            3 => bytes.truncate(rng.gen_range(0..bytes.len())),
+            4 => bytes.insert(rng.gen_range(0..=bytes.len()), rng.gen()),
+            _ => bytes.extend(another(rng)),
+        }
+    }
+
     #[test]
     fn the_in_place_reader_agrees_with_the_general_path_on_altered_bytes() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(13);
@@ -270,23 +277,7 @@ mod tests {
                 if payload.is_empty() {
                     continue;
                 }
-                match round % 6 {
-                    // A byte changed, anywhere (keys, lengths, digits, text, varints).
-                    0 | 1 => {
-                        let at = rng.gen_range(0..payload.len());
-                        payload[at] = rng.gen();
-                    }
-                    // One bit flipped.
-                    2 => {
-                        let at = rng.gen_range(0..payload.len());
-                        payload[at] ^= 1 << rng.gen_range(0..8);
-                    }
-                    // Cut short, or a byte inserted.
-                    3 => payload.truncate(rng.gen_range(0..payload.len())),
-                    4 => payload.insert(rng.gen_range(0..=payload.len()), rng.gen()),
-                    // Two messages end to end: protobuf merges them (fields repeated, out of order).
-                    _ => payload.extend(random_payload(event_type, &mut rng)),
-                }
+                alter(&mut payload, round, &mut rng, |rng| random_payload(event_type, rng));
                 if agree(event_type, &payload) {
                     in_place += 1;
                 } else {
@@ -407,16 +398,7 @@ mod tests {
             if bytes.is_empty() {
                 continue;
             }
-            match round % 5 {
-                0 | 1 => {
-                    let at = rng.gen_range(0..bytes.len());
-                    bytes[at] = rng.gen();
-                }
-                2 => bytes.truncate(rng.gen_range(0..bytes.len())),
-                3 => bytes.insert(rng.gen_range(0..=bytes.len()), rng.gen()),
-                // Two submissions end to end: protobuf merges them.
-                _ => bytes.extend(random_submission(&mut rng)),
-            }
+            alter(&mut bytes, round, &mut rng, random_submission);
             if let Some(submission) = submission_in_place(&bytes) {
                 assert_eq!(Some(submission), general_submission(&bytes), "{bytes:02x?}");
                 read += 1;
