@@ -77,7 +77,7 @@ pub fn transactions(workload: &Workload) -> anyhow::Result<Vec<Vec<Row>>> {
                 revision,
                 event_id: *event_id.as_bytes(),
                 envelope: sealed.envelope,
-                payload: new.payload,
+                payload: new.payload.into(),
                 salt,
                 hash: sealed.hash,
             });

@@ -120,7 +120,8 @@ impl Domain {
             if !retry {
                 handoff.offer(new.iter().zip(&mut payloads).map(|(n, event)| (n.event_id, n.payload_digest, event)));
             }
-            // Only an append that may be retried keeps a copy of its events.
+            // Only an append that may be retried keeps a copy of its events: references to
+            // their texts and payloads, which `NewEvent` shares.
             let batch = if expected == ExpectedRevision::Any { new.clone() } else { std::mem::take(&mut new) };
             let appended = store.append(stream, at, batch).await;
             match appended {

@@ -3,6 +3,7 @@
 //! the server's clock; [`new_events`] then encodes each payload and adds its salt and digest.
 //! Nothing here touches the store, so a refusal leaves the log as it was.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chibo_domain::{event::Submission, Event, InvalidField, StreamName, Timestamp};
@@ -196,8 +197,10 @@ pub struct Checked {
 
 /// Turns checked submissions into events to append, submitted by `actor`: each payload
 /// encoded once, with a fresh salt and its digest. The salts are drawn from the operating
-/// system at once, one system call per request rather than per event.
+/// system at once, one system call per request rather than per event, and the events share
+/// one copy of the actor's name.
 pub fn new_events(submissions: Vec<Submission>, actor: &str) -> Result<Vec<Checked>, Status> {
+    let actor: Arc<str> = Arc::from(actor);
     let mut salts = vec![[0u8; SALT_LEN]; submissions.len()];
     getrandom::getrandom(salts.as_flattened_mut())
         .map_err(|e| Status::unavailable(format!("no randomness for the salts: {e}")))?;
@@ -211,7 +214,7 @@ pub fn new_events(submissions: Vec<Submission>, actor: &str) -> Result<Vec<Check
                 event_type.name(),
                 event_type.schema_version(),
                 occurred_at,
-                actor,
+                actor.clone(),
                 convert::encode_payload(&event),
                 salt,
             );

@@ -44,7 +44,7 @@ pub async fn appended_events_read_back_byte_identical(store: Arc<dyn EventStore>
         assert_eq!(envelope.event_id, event.event_id);
         assert_eq!(envelope.event_type, event.event_type);
         assert_eq!(envelope.occurred_at, event.occurred_at);
-        assert_eq!(envelope.actor, event.actor);
+        assert_eq!(*envelope.actor, *event.actor);
         assert_eq!(envelope.payload_digest, event.payload_digest);
         assert_eq!(envelope.recorded_at, receipt.recorded_at);
     }

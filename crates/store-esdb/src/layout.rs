@@ -70,7 +70,7 @@ impl Namespace {
 
 /// The KurrentDB event that records `event`, sealed as `sealed`.
 pub fn event_data(event: &NewEvent, sealed: &Sealed) -> EventData {
-    EventData::binary(&event.event_type, Bytes::from(event.payload.clone()))
+    EventData::binary(&event.event_type, event.payload.clone())
         .id(uuid(&event.event_id))
         .metadata(Bytes::from(encode_metadata(&event.salt, sealed)))
 }

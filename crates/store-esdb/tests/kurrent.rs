@@ -163,7 +163,7 @@ async fn a_retry_through_another_server_gets_the_original_receipts() {
     let again = two.append(&a, ExpectedRevision::NoStream, batch.clone()).await.unwrap();
     let expected: Vec<Receipt> = originals.iter().map(|r| Receipt { duplicate: true, ..r.clone() }).collect();
     assert_eq!(again, expected);
-    let changed = NewEvent { payload: b"something else".to_vec(), ..batch[0].clone() };
+    let changed = NewEvent { payload: b"something else".to_vec().into(), ..batch[0].clone() };
     assert_eq!(
         two.append(&stream("cell-b"), ExpectedRevision::Any, vec![changed]).await.unwrap_err(),
         AppendError::EventIdConflict { event_id: batch[0].event_id, stream: "cell-a".into(), revision: 0 }

@@ -382,7 +382,7 @@ fn insert(
                 revision as i64,
                 &event.event_id.as_bytes()[..],
                 sealed.envelope,
-                event.payload,
+                &event.payload[..],
                 &event.salt[..],
                 &sealed.hash[..],
             ])
