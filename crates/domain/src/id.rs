@@ -180,20 +180,25 @@ impl EventId {
     pub fn from_bytes(bytes: [u8; 16]) -> Self {
         Self(bytes)
     }
-}
 
-/// The canonical form, spelled into one buffer and written at once: every event written and
-/// every receipt carries its id as text, so this runs on the writer's thread once per event.
-impl fmt::Display for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// The canonical form (lowercase, hyphenated), spelled on the stack: every event sealed and
+    /// every receipt carries its id as text, so this runs on the writer's thread once per event.
+    pub fn canonical(&self) -> [u8; 36] {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut text = [b'-'; 36];
         for (byte, &at) in self.0.iter().zip(&UUID_DIGITS) {
             text[at] = DIGITS[usize::from(byte >> 4)];
             text[at + 1] = DIGITS[usize::from(byte & 0x0f)];
         }
+        text
+    }
+}
+
+/// The canonical form, as `Display` writes it.
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Hex digits and hyphens only, so always ASCII.
-        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+        f.write_str(std::str::from_utf8(&self.canonical()).map_err(|_| fmt::Error)?)
     }
 }
 

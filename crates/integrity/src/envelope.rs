@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use chibo_domain::{EventId, StreamName, Timestamp};
 use chibo_proto::v1 as pb;
+use chibo_proto::wire::Writer;
 use prost::Message;
 
 use crate::hash::{event_hash, Hash, HASH_LEN};
@@ -44,12 +45,12 @@ pub struct Sealed {
     pub hash: Hash,
 }
 
-fn timestamp(t: Timestamp) -> pbjson_types::Timestamp {
-    // Timestamp keeps nanos below 10^9, so they fit an i32.
-    pbjson_types::Timestamp { seconds: t.seconds(), nanos: t.nanos() as i32 }
-}
-
 /// Encodes the envelope and hashes the encoding.
+///
+/// The envelope is written field by field, as prost writes an `EventEnvelope` (fields in
+/// order, defaults left out), straight into the one vector that is stored: this runs on the
+/// store's writer thread once per event, and building prost's message first took a copy of each
+/// text and hash (docs/BENCHMARKS.md, twenty-fourth round). A test holds it to prost's bytes.
 pub fn seal(fields: EnvelopeFields<'_>) -> Sealed {
     let EnvelopeFields {
         event_id,
@@ -63,19 +64,19 @@ pub fn seal(fields: EnvelopeFields<'_>) -> Sealed {
         payload_digest,
         prev_hash,
     } = fields;
-    let envelope = pb::EventEnvelope {
-        event_id: event_id.to_string(),
-        stream: stream.to_owned(),
-        revision,
-        event_type: event_type.to_owned(),
-        schema_version,
-        occurred_at: Some(timestamp(occurred_at)),
-        recorded_at: Some(timestamp(recorded_at)),
-        actor: actor.to_owned(),
-        payload_digest: payload_digest.to_vec(),
-        prev_hash: prev_hash.to_vec(),
-    }
-    .encode_to_vec();
+    // Keys, lengths and the fixed-size fields: at most 2 + 36, 3 × 2, 11, 6, 2 × 19 and 2 × 34.
+    let mut envelope = Writer::with_capacity(170 + stream.len() + event_type.len() + actor.len());
+    envelope.bytes_field(1, &event_id.canonical());
+    envelope.text_field(2, stream);
+    envelope.varint_field(3, revision);
+    envelope.text_field(4, event_type);
+    envelope.varint_field(5, u64::from(schema_version));
+    envelope.timestamp_field(6, occurred_at);
+    envelope.timestamp_field(7, recorded_at);
+    envelope.text_field(8, actor);
+    envelope.bytes_field(9, payload_digest);
+    envelope.bytes_field(10, prev_hash);
+    let envelope = envelope.into_bytes();
     let hash = event_hash(&envelope);
     Sealed { envelope, hash }
 }
@@ -332,9 +333,47 @@ mod tests {
         assert_eq!((envelope.payload_digest, envelope.prev_hash), (digest, prev));
     }
 
-    /// A random sealed envelope: text of every shape the fields take, times on both sides of
-    /// 1970, revisions and versions of every varint length.
+    /// A random sealed envelope.
     fn random_sealed(rng: &mut impl rand::Rng) -> Vec<u8> {
+        with_random_fields(rng, |fields| seal(fields).envelope)
+    }
+
+    /// `fields` encoded as prost encodes an `EventEnvelope`: the hash spec's encoding.
+    fn encoded_by_prost(fields: EnvelopeFields<'_>) -> Vec<u8> {
+        // Timestamp keeps nanos below 10^9, so they fit an i32.
+        let timestamp = |t: Timestamp| pbjson_types::Timestamp { seconds: t.seconds(), nanos: t.nanos() as i32 };
+        pb::EventEnvelope {
+            event_id: fields.event_id.to_string(),
+            stream: fields.stream.to_owned(),
+            revision: fields.revision,
+            event_type: fields.event_type.to_owned(),
+            schema_version: fields.schema_version,
+            occurred_at: Some(timestamp(fields.occurred_at)),
+            recorded_at: Some(timestamp(fields.recorded_at)),
+            actor: fields.actor.to_owned(),
+            payload_digest: fields.payload_digest.to_vec(),
+            prev_hash: fields.prev_hash.to_vec(),
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn sealed_envelopes_are_the_bytes_prost_writes() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for _ in 0..20_000 {
+            with_random_fields(&mut rng, |fields| {
+                let sealed = seal(fields);
+                let expected = encoded_by_prost(fields);
+                assert_eq!(sealed.envelope, expected, "{fields:?}");
+                assert_eq!(sealed.hash, event_hash(&expected));
+            });
+        }
+    }
+
+    /// Random envelope fields, handed to `f`: text of every shape the fields take, times on
+    /// both sides of 1970 and at 0, revisions and versions of every varint length and 0.
+    fn with_random_fields<R>(rng: &mut impl rand::Rng, f: impl FnOnce(EnvelopeFields<'_>) -> R) -> R {
         let pick =
             |rng: &mut dyn rand::RngCore, options: &[&'static str]| options[rng.next_u32() as usize % options.len()];
         let streams = ["cell-a", "org-thai-binh", "$checkpoints", "$credentials", "cell-0-9"];
@@ -348,25 +387,25 @@ mod tests {
                 1 => -2_000_000_000 + i64::from(rng.next_u32() % 1000),
                 _ => i64::from(rng.next_u32()),
             };
-            Timestamp::new("t", seconds, (rng.next_u32() % 1_000_000_000) as i32).unwrap()
+            let nanos = if rng.next_u32().is_multiple_of(3) { 0 } else { rng.next_u32() % 1_000_000_000 };
+            Timestamp::new("t", seconds, nanos as i32).unwrap()
         };
         let stream = pick(rng, &streams);
         let event_type = pick(rng, &texts);
         let actor = pick(rng, &texts);
-        let shift = rng.gen_range(0..64);
-        seal(EnvelopeFields {
+        let shift = rng.gen_range(0..=64);
+        f(EnvelopeFields {
             event_id: &EventId::from_bytes(id),
             stream,
-            revision: rng.gen::<u64>() >> shift,
+            revision: rng.gen::<u64>().checked_shr(shift).unwrap_or(0),
             event_type,
-            schema_version: rng.gen::<u32>() >> (shift % 32),
+            schema_version: rng.gen::<u32>().checked_shr(shift % 33).unwrap_or(0),
             occurred_at: time(rng),
             recorded_at: time(rng),
             actor,
             payload_digest: &rng.gen(),
             prev_hash: &rng.gen(),
         })
-        .envelope
     }
 
     /// Reads `bytes` both ways: the in-place reader and the general decoder must agree on the

@@ -130,16 +130,77 @@ impl Writer {
 
     /// Field `number`, a string, unless empty.
     pub fn text_field(&mut self, number: u8, text: &str) {
-        if !text.is_empty() {
-            self.bytes.push(key(number, LEN));
-            prost::encoding::encode_varint(text.len() as u64, &mut self.bytes);
-            self.bytes.extend_from_slice(text.as_bytes());
+        self.bytes_field(number, text.as_bytes());
+    }
+
+    /// Field `number`, bytes (or a string's or a message's encoding), unless empty.
+    pub fn bytes_field(&mut self, number: u8, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.delimited(number, bytes);
         }
+    }
+
+    /// Field `number`, a message whose encoding is `bytes`, written even when empty: a message
+    /// field that is set.
+    pub fn message_field(&mut self, number: u8, bytes: &[u8]) {
+        self.delimited(number, bytes);
+    }
+
+    /// Field `number`, a `google.protobuf.Timestamp` that is set.
+    pub fn timestamp_field(&mut self, number: u8, at: chibo_domain::Timestamp) {
+        let (seconds, nanos) = (at.seconds(), at.nanos());
+        // As prost writes `int64` and `int32`: the two's complement, sign-extended to 64 bits
+        // (a timestamp's nanos are below 10^9, so never negative).
+        let len = varint_len(seconds as u64, seconds != 0) + varint_len(u64::from(nanos), nanos != 0);
+        self.bytes.push(key(number, LEN));
+        self.bytes.push(len as u8);
+        self.varint_field(1, seconds as u64);
+        self.varint_field(2, u64::from(nanos));
+    }
+
+    /// Field `number`, a message that is set, whose fields `write` writes. Its length goes
+    /// before it once it is written: a few bytes moved, rather than a second buffer.
+    pub fn message_with(&mut self, number: u8, write: impl FnOnce(&mut Self)) {
+        self.bytes.push(key(number, LEN));
+        let start = self.bytes.len();
+        write(self);
+        let mut prefix = [0u8; 10];
+        let written = {
+            let mut at = &mut prefix[..];
+            prost::encoding::encode_varint((self.bytes.len() - start) as u64, &mut at);
+            10 - at.len()
+        };
+        self.bytes.splice(start..start, prefix[..written].iter().copied());
+    }
+
+    fn delimited(&mut self, number: u8, bytes: &[u8]) {
+        self.bytes.push(key(number, LEN));
+        prost::encoding::encode_varint(bytes.len() as u64, &mut self.bytes);
+        self.bytes.extend_from_slice(bytes);
+    }
+
+    /// The bytes written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Forgets what was written, keeping the room.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
     }
 
     /// The message written.
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
+    }
+}
+
+/// The length of a varint field's key and value, if `present`.
+fn varint_len(value: u64, present: bool) -> usize {
+    if present {
+        1 + prost::encoding::encoded_len_varint(value)
+    } else {
+        0
     }
 }
 
