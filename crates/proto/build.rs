@@ -43,7 +43,8 @@ fn main() -> io::Result<()> {
 
     // Services, referring to the messages above, behind the `grpc` feature: the clients, then
     // the servers. A server takes `SubmitBatch` requests with their events left encoded
-    // (`crate::submit`), for the server to read one at a time; clients send prost's message.
+    // (`crate::submit`), for the server to read one at a time, and answers with receipts
+    // written as they are made; clients send and receive prost's messages.
     if env::var_os("CARGO_FEATURE_GRPC").is_some() {
         for (side, client) in [("client", true), ("server", false)] {
             let services = out.join("services").join(side);
@@ -57,7 +58,9 @@ fn main() -> io::Result<()> {
                 .extern_path(".chibo.v1", "crate::v1")
                 .codec_path("crate::codec::StatusCodec");
             if !client {
-                builder = builder.extern_path(".chibo.v1.SubmitBatchRequest", "crate::submit::SubmitBatchWire");
+                builder = builder
+                    .extern_path(".chibo.v1.SubmitBatchRequest", "crate::submit::SubmitBatchWire")
+                    .extern_path(".chibo.v1.SubmitBatchResponse", "crate::submit::SubmitBatchReply");
             }
             builder.compile_fds(fds.clone())?;
         }

@@ -6,14 +6,16 @@
 //! ingest (docs/BENCHMARKS.md, twenty-third round).
 //!
 //! The server's generated code takes this type for `SubmitBatch` (see `build.rs`); clients keep
-//! prost's [`pb::SubmitBatchRequest`], whose encoding this decodes.
+//! prost's [`pb::SubmitBatchRequest`], whose encoding this decodes. It answers with a
+//! [`SubmitBatchReply`], its receipts written as they are made.
 
-use chibo_domain::{event::Submission, InvalidField};
+use chibo_domain::{event::Submission, EventId, InvalidField, Timestamp};
 use prost::bytes::{Buf, BufMut};
 use prost::encoding::{self, DecodeContext, WireType};
 use prost::{DecodeError, Message};
 
 use crate::v1 as pb;
+use crate::wire::Writer;
 
 pub use prost::bytes::Bytes;
 
@@ -98,6 +100,98 @@ impl From<pb::SubmitBatchRequest> for SubmitBatchWire {
         let pb::SubmitBatchRequest { stream, expected_revision, events } = request;
         let events = events.iter().map(|event| Bytes::from(event.encode_to_vec())).collect();
         Self { stream, expected_revision, events }
+    }
+}
+
+/// `chibo.v1.SubmitBatchResponse` as the server writes it: each receipt encoded as it is added,
+/// into one buffer. prost's message held each receipt's id, stream and hash in allocations of
+/// their own, three an event, made and dropped to be encoded once (docs/BENCHMARKS.md,
+/// twenty-fourth round). The server's generated code sends this type for `SubmitBatch`;
+/// clients decode the same bytes as prost's [`pb::SubmitBatchResponse`].
+#[derive(Debug, Default)]
+pub struct SubmitBatchReply {
+    /// `receipts = 1`, each field's key, length and message, in order.
+    receipts: Writer,
+}
+
+/// A receipt's fields, borrowed: `chibo.v1.Receipt`.
+#[derive(Debug, Clone, Copy)]
+pub struct ReceiptFields<'a> {
+    /// `event_id = 1`.
+    pub event_id: &'a EventId,
+    /// `stream = 2`.
+    pub stream: &'a str,
+    /// `revision = 3`.
+    pub revision: u64,
+    /// `position = 4`.
+    pub position: u64,
+    /// `hash = 5`.
+    pub hash: &'a [u8],
+    /// `recorded_at = 6`.
+    pub recorded_at: Timestamp,
+    /// `duplicate = 7`.
+    pub duplicate: bool,
+}
+
+/// A receipt's length without its stream and hash: key, length and text of its id, at most
+/// 11 bytes for each of two varints, 19 for the time and 2 for `duplicate`.
+const RECEIPT_LEN: usize = 38 + 22 + 19 + 2 + 4;
+
+impl SubmitBatchReply {
+    /// A reply with room for `n` receipts to `stream`.
+    pub fn with_capacity(n: usize, stream: &str) -> Self {
+        Self { receipts: Writer::with_capacity(n * (RECEIPT_LEN + stream.len() + 34 + 3)) }
+    }
+
+    /// Adds a receipt.
+    pub fn push(&mut self, receipt: ReceiptFields<'_>) {
+        let ReceiptFields { event_id, stream, revision, position, hash, recorded_at, duplicate } = receipt;
+        self.receipts.message_with(1, |r| {
+            r.bytes_field(1, &event_id.canonical());
+            r.text_field(2, stream);
+            r.varint_field(3, revision);
+            r.varint_field(4, position);
+            r.bytes_field(5, hash);
+            r.timestamp_field(6, recorded_at);
+            r.varint_field(7, u64::from(duplicate));
+        });
+    }
+}
+
+impl Message for SubmitBatchReply {
+    fn encode_raw(&self, buf: &mut impl BufMut) {
+        buf.put_slice(self.receipts.as_bytes());
+    }
+
+    /// Reads a receipt as its bytes, checking only that they are length-delimited: the server
+    /// never decodes its own replies, and what is read is written back as it came.
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        match tag {
+            1 => {
+                let mut receipt = Vec::new();
+                encoding::bytes::merge(wire_type, &mut receipt, buf, ctx).map_err(|mut e| {
+                    e.push("SubmitBatchResponse", "receipts");
+                    e
+                })?;
+                self.receipts.message_field(1, &receipt);
+                Ok(())
+            }
+            _ => encoding::skip_field(wire_type, tag, buf, ctx),
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.receipts.as_bytes().len()
+    }
+
+    fn clear(&mut self) {
+        self.receipts.clear();
     }
 }
 
@@ -211,5 +305,85 @@ mod tests {
         // Events of the wrong wire type (a varint).
         let error = SubmitBatchWire::decode(&[0x18, 0x01][..]).unwrap_err().to_string();
         assert!(error.contains("SubmitBatchRequest.events"), "{error}");
+    }
+
+    /// A receipt's fields, owned: id, stream, revision, position, hash, time, duplicate.
+    type OwnedReceipt = (EventId, String, u64, u64, Vec<u8>, Timestamp, bool);
+
+    /// Random receipts: ids of every byte, streams empty, short and long enough for a
+    /// receipt's length to take two bytes, revisions and positions of every varint length and
+    /// 0, hashes present and absent, times on both sides of 1970 and at 0.
+    fn random_receipts(rng: &mut impl rand::Rng, n: usize) -> Vec<OwnedReceipt> {
+        let streams = [String::new(), "cell-a".to_owned(), format!("cell-{}", "ấp-tân-hòa-".repeat(12))];
+        (0..n)
+            .map(|_| {
+                let stream = streams[rng.gen_range(0..streams.len())].clone();
+                let varint = |rng: &mut dyn rand::RngCore| rng.next_u64().checked_shr(rng.next_u32() % 65).unwrap_or(0);
+                let hash = if rng.gen_bool(0.9) { rng.gen::<[u8; 32]>().to_vec() } else { Vec::new() };
+                let seconds = match rng.gen_range(0..3) {
+                    0 => 0,
+                    1 => -rng.gen_range(1..2_000_000_000i64),
+                    _ => rng.gen_range(1..4_000_000_000i64),
+                };
+                let nanos = if rng.gen_bool(0.3) { 0 } else { rng.gen_range(1..1_000_000_000) };
+                let at = Timestamp::new("t", seconds, nanos).expect("a valid time");
+                (EventId::from_bytes(rng.gen()), stream, varint(rng), varint(rng), hash, at, rng.gen())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_reply_is_the_bytes_prost_writes_for_its_receipts() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        for n in (0..40).chain([500]) {
+            let receipts = random_receipts(&mut rng, n);
+            let mut reply = SubmitBatchReply::with_capacity(n, "cell-a");
+            for (event_id, stream, revision, position, hash, recorded_at, duplicate) in &receipts {
+                reply.push(ReceiptFields {
+                    event_id,
+                    stream,
+                    revision: *revision,
+                    position: *position,
+                    hash,
+                    recorded_at: *recorded_at,
+                    duplicate: *duplicate,
+                });
+            }
+            let prost = pb::SubmitBatchResponse {
+                receipts: receipts
+                    .iter()
+                    .map(|(event_id, stream, revision, position, hash, at, duplicate)| pb::Receipt {
+                        event_id: event_id.to_string(),
+                        stream: stream.clone(),
+                        revision: *revision,
+                        position: *position,
+                        hash: hash.clone(),
+                        recorded_at: Some(pbjson_types::Timestamp { seconds: at.seconds(), nanos: at.nanos() as i32 }),
+                        duplicate: *duplicate,
+                    })
+                    .collect(),
+            };
+            let expected = prost.encode_to_vec();
+            assert_eq!(reply.encode_to_vec(), expected, "{receipts:?}");
+            assert_eq!(reply.encoded_len(), expected.len());
+            // Read back, it is written as it came.
+            assert_eq!(SubmitBatchReply::decode(&expected[..]).expect("decodes").encode_to_vec(), expected);
+        }
+    }
+
+    #[test]
+    fn a_reply_read_back_skips_unknown_fields_and_names_a_malformed_receipt() {
+        let receipt = pb::Receipt { event_id: "x".into(), revision: 3, ..Default::default() };
+        let reply = pb::SubmitBatchResponse { receipts: vec![receipt.clone(), receipt] }.encode_to_vec();
+        // An unknown field (number 9, a varint) between the receipts and after them.
+        let half = reply.len() / 2;
+        let with_unknown = [&reply[..half], &[0x48, 0x01], &reply[half..], &[0x48, 0x02]].concat();
+        assert_eq!(SubmitBatchReply::decode(&with_unknown[..]).expect("decodes").encode_to_vec(), reply);
+        // A receipt cut short, and receipts of the wrong wire type.
+        let error = SubmitBatchReply::decode(&reply[..reply.len() - 1]).unwrap_err().to_string();
+        assert!(error.contains("SubmitBatchResponse.receipts"), "{error}");
+        let error = SubmitBatchReply::decode(&[0x08, 0x01][..]).unwrap_err().to_string();
+        assert!(error.contains("SubmitBatchResponse.receipts"), "{error}");
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chibo_domain::id::CREDENTIALS_STREAM;
+use chibo_proto::submit::{ReceiptFields, SubmitBatchReply};
 use chibo_proto::v1::{self as pb, ledger_server::Ledger};
 use chibo_store::{AppendError, EventStore, ReadError, Receipt, StoredEvent};
 use futures::{stream::BoxStream, StreamExt};
@@ -47,7 +48,7 @@ impl LedgerService {
         Self { store, domain, metrics, closing }
     }
 
-    async fn append(&self, request: AppendRequest, caller: &Caller) -> Result<Vec<pb::Receipt>, Status> {
+    async fn append(&self, request: AppendRequest, caller: &Caller) -> Result<Vec<Receipt>, Status> {
         let arrived = Instant::now();
         let result = async {
             let CheckedRequest { stream, expected, fields, submissions } = check_request(request, now())?;
@@ -59,12 +60,29 @@ impl LedgerService {
                         AppendOutcome::Store(e) => append_status(e),
                     },
                 )?;
-            Ok(receipts.iter().map(receipt).collect())
+            Ok(receipts)
         }
         .await;
         self.metrics.observe_append(&result, arrived.elapsed());
         result
     }
+}
+
+/// The receipts of a batch, written into the reply as they are read.
+fn reply(receipts: &[Receipt]) -> SubmitBatchReply {
+    let mut reply = SubmitBatchReply::with_capacity(receipts.len(), receipts.first().map_or("", |r| &r.stream));
+    for r in receipts {
+        reply.push(ReceiptFields {
+            event_id: &r.event_id,
+            stream: &r.stream,
+            revision: r.revision,
+            position: r.position,
+            hash: &r.hash,
+            recorded_at: r.recorded_at,
+            duplicate: r.duplicate,
+        });
+    }
+    reply
 }
 
 pub(crate) fn receipt(r: &Receipt) -> pb::Receipt {
@@ -143,17 +161,17 @@ where
 impl Ledger for LedgerService {
     async fn submit(&self, request: Request<pb::SubmitRequest>) -> Result<Response<pb::SubmitResponse>, Status> {
         let caller = Caller::of(&request)?;
-        let mut receipts = self.append(AppendRequest::Submit(request.into_inner()), &caller).await?;
-        Ok(Response::new(pb::SubmitResponse { receipt: receipts.pop() }))
+        let receipts = self.append(AppendRequest::Submit(request.into_inner()), &caller).await?;
+        Ok(Response::new(pb::SubmitResponse { receipt: receipts.first().map(receipt) }))
     }
 
     async fn submit_batch(
         &self,
         request: Request<chibo_proto::submit::SubmitBatchWire>,
-    ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
+    ) -> Result<Response<SubmitBatchReply>, Status> {
         let caller = Caller::of(&request)?;
         let receipts = self.append(AppendRequest::SubmitBatch(request.into_inner()), &caller).await?;
-        Ok(Response::new(pb::SubmitBatchResponse { receipts }))
+        Ok(Response::new(reply(&receipts)))
     }
 
     type ReadStreamStream = EventStream;

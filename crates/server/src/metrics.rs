@@ -9,6 +9,7 @@ use std::{
 };
 
 use axum::{extract::State, http::header, response::IntoResponse, routing::get, Router};
+use chibo_store::Receipt;
 use prometheus_client::{
     encoding::{text::encode, EncodeLabelSet},
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
@@ -104,12 +105,9 @@ impl Metrics {
     }
 
     /// Counts an append request by its outcome, answered `elapsed` after it arrived.
-    pub fn observe_append<T>(&self, result: &Result<Vec<T>, Status>, elapsed: Duration)
-    where
-        T: ReceiptLike,
-    {
+    pub fn observe_append(&self, result: &Result<Vec<Receipt>, Status>, elapsed: Duration) {
         let outcome = match result {
-            Ok(receipts) if receipts.iter().any(ReceiptLike::is_duplicate) => {
+            Ok(receipts) if receipts.iter().any(|r| r.duplicate) => {
                 self.duplicates.inc_by(receipts.len() as u64);
                 "duplicate".to_owned()
             }
@@ -136,18 +134,6 @@ impl Metrics {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
-    }
-}
-
-/// A receipt, as far as metrics care.
-pub trait ReceiptLike {
-    /// Whether it answers a resubmission.
-    fn is_duplicate(&self) -> bool;
-}
-
-impl ReceiptLike for chibo_proto::v1::Receipt {
-    fn is_duplicate(&self) -> bool {
-        self.duplicate
     }
 }
 
