@@ -133,14 +133,15 @@ pub struct ReceiptFields<'a> {
     pub duplicate: bool,
 }
 
-/// A receipt's length without its stream and hash: key, length and text of its id, at most
-/// 11 bytes for each of two varints, 19 for the time and 2 for `duplicate`.
-const RECEIPT_LEN: usize = 38 + 22 + 19 + 2 + 4;
+/// The most a receipt takes besides its stream's text: its own key and length (4), its id's
+/// key, length and text (38), the stream's key and length (3), two varints (2 × 11), the hash
+/// (34), the time (19) and `duplicate` (2).
+const RECEIPT_LEN: usize = 4 + 38 + 3 + 22 + 34 + 19 + 2;
 
 impl SubmitBatchReply {
     /// A reply with room for `n` receipts to `stream`.
     pub fn with_capacity(n: usize, stream: &str) -> Self {
-        Self { receipts: Writer::with_capacity(n * (RECEIPT_LEN + stream.len() + 34 + 3)) }
+        Self { receipts: Writer::with_capacity(n * (RECEIPT_LEN + stream.len())) }
     }
 
     /// Adds a receipt.

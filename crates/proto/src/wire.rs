@@ -153,6 +153,7 @@ impl Writer {
         // (a timestamp's nanos are below 10^9, so never negative).
         let len = varint_len(seconds as u64, seconds != 0) + varint_len(u64::from(nanos), nanos != 0);
         self.bytes.push(key(number, LEN));
+        // At most 11 + 6 bytes: a length in one byte.
         self.bytes.push(len as u8);
         self.varint_field(1, seconds as u64);
         self.varint_field(2, u64::from(nanos));
