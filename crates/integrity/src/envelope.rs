@@ -432,28 +432,14 @@ mod tests {
 
     #[test]
     fn the_in_place_reader_agrees_with_the_general_decoder_on_altered_bytes() {
-        use rand::{Rng, SeedableRng};
+        use rand::SeedableRng;
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
         let (mut in_place, mut general) = (0, 0);
         for round in 0..100_000 {
             let mut bytes = random_sealed(&mut rng);
-            match round % 6 {
-                // A byte changed, anywhere (keys, lengths, digits of the id, text, varints).
-                0 | 1 => {
-                    let at = rng.gen_range(0..bytes.len());
-                    bytes[at] = rng.gen();
-                }
-                // One bit flipped.
-                2 => {
-                    let at = rng.gen_range(0..bytes.len());
-                    bytes[at] ^= 1 << rng.gen_range(0..8);
-                }
-                // Cut short, or a byte inserted.
-                3 => bytes.truncate(rng.gen_range(0..bytes.len())),
-                4 => bytes.insert(rng.gen_range(0..=bytes.len()), rng.gen()),
-                // Two envelopes end to end: protobuf merges them (every field twice, out of order).
-                _ => bytes.extend(random_sealed(&mut rng)),
-            }
+            // One of six ways; the sixth puts two envelopes end to end, which protobuf merges
+            // (every field twice, out of order).
+            chibo_proto::testing::alter(&mut bytes, round, &mut rng, random_sealed);
             if agree(&bytes) {
                 in_place += 1;
             } else {

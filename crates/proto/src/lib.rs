@@ -29,6 +29,8 @@ pub mod codec;
 
 pub mod convert;
 pub mod submit;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod wire;
 
 /// The encoded `FileDescriptorSet` of the schema, for gRPC server reflection.

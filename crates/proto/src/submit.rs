@@ -32,6 +32,14 @@ pub struct SubmitBatchWire {
 
 const MESSAGE: &str = "SubmitBatchRequest";
 
+/// Names `message.field` in a decoding error's path, as prost's generated code does.
+fn within(message: &'static str, field: &'static str) -> impl FnOnce(DecodeError) -> DecodeError {
+    move |mut e| {
+        e.push(message, field);
+        e
+    }
+}
+
 impl Message for SubmitBatchWire {
     fn encode_raw(&self, buf: &mut impl BufMut) {
         if !self.stream.is_empty() {
@@ -51,12 +59,7 @@ impl Message for SubmitBatchWire {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
-        let at = |field: &'static str| {
-            move |mut e: DecodeError| {
-                e.push(MESSAGE, field);
-                e
-            }
-        };
+        let at = |field| within(MESSAGE, field);
         match tag {
             1 => encoding::string::merge(wire_type, &mut self.stream, buf, ctx).map_err(at("stream")),
             2 => {
@@ -176,10 +179,8 @@ impl Message for SubmitBatchReply {
         match tag {
             1 => {
                 let mut receipt = Vec::new();
-                encoding::bytes::merge(wire_type, &mut receipt, buf, ctx).map_err(|mut e| {
-                    e.push("SubmitBatchResponse", "receipts");
-                    e
-                })?;
+                encoding::bytes::merge(wire_type, &mut receipt, buf, ctx)
+                    .map_err(within("SubmitBatchResponse", "receipts"))?;
                 self.receipts.message_field(1, &receipt);
                 Ok(())
             }
