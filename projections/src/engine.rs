@@ -6,6 +6,8 @@
 //!   still holds, at the snapshot's last position, the event whose hash the snapshot names;
 //!   otherwise start from zero (a snapshot of another log, or of a log that lost its tail, is
 //!   never trusted).
+//! - **Catch up**: replay what the log holds beyond the snapshot (all of it, without one) as a
+//!   [`rebuild`] does, pages decoded several at a time, each page applied under the write lock.
 //! - **Run**: subscribe after the last position applied, decode each event, apply it under the
 //!   write lock, publish the new log size. A failed read is retried from the last position
 //!   applied, so nothing is missed or applied twice.
@@ -311,38 +313,100 @@ pub async fn rebuild_prefix<P: Projection>(store: &dyn EventStore, log_size: u64
     rebuild_prefix_in_pages(store, log_size, PAGE).await
 }
 
-/// [`rebuild_prefix`], reading `page` events at a time (at least one).
-///
-/// Two stages run at once: pages are read and decoded, up to [`DECODING`] at a time, each on a
-/// blocking thread, as the store hands their events over in place; and the state applies the
-/// decoded pages, in order, on another blocking thread.
+/// [`rebuild_prefix`], reading `page` events at a time (at least one): see [`replay`].
 pub async fn rebuild_prefix_in_pages<P: Projection>(
     store: &dyn EventStore,
     log_size: u64,
     page: u64,
 ) -> Result<P, EngineError> {
+    Ok(replay(Fresh(P::empty()), store, log_size, page).await?.0)
+}
+
+/// What a replay applies its decoded pages to, in order, on its applying thread.
+trait Fold: Send + 'static {
+    /// How many events are applied: the replay reads on from there.
+    fn covered(&self) -> u64;
+    /// Applies `page`, whose events follow those applied, one position after another.
+    fn fold(&mut self, page: Vec<Recorded>) -> Result<(), EngineError>;
+    /// Where events the server appended wait, decoded, for the pages to take.
+    fn handoff(&self) -> Option<Arc<Handoff>> {
+        None
+    }
+}
+
+/// Applies `events` to `state` in order; the first event out of place (a damaged log) stops
+/// it, as the live engine stops.
+fn fold_into<P: Projection>(state: &mut P, events: Vec<Recorded>) -> Result<(), EngineError> {
+    for event in events {
+        if event.position != state.covered() {
+            return Err(skipped(state.covered(), event.position));
+        }
+        state.apply_owned(event);
+    }
+    Ok(())
+}
+
+/// A state of a replay's own, which nobody else sees until the replay is done.
+struct Fresh<P>(P);
+
+impl<P: Projection> Fold for Fresh<P> {
+    fn covered(&self) -> u64 {
+        self.0.covered()
+    }
+
+    fn fold(&mut self, page: Vec<Recorded>) -> Result<(), EngineError> {
+        fold_into(&mut self.0, page)
+    }
+}
+
+/// The engine's shared state, caught up a page at a time under its write lock, each page's
+/// coverage published as the live engine publishes it.
+struct Live<P>(Arc<Shared<P>>);
+
+impl<P: Projection> Fold for Live<P> {
+    fn covered(&self) -> u64 {
+        self.0.covered()
+    }
+
+    fn fold(&mut self, page: Vec<Recorded>) -> Result<(), EngineError> {
+        let (folded, covered) = {
+            let mut state = self.0.write();
+            (fold_into(&mut *state, page), state.covered())
+        };
+        self.0.publish(covered);
+        folded
+    }
+
+    fn handoff(&self) -> Option<Arc<Handoff>> {
+        Some(self.0.handoff.clone())
+    }
+}
+
+/// Replays the log of `store` onto `state`, from the first event it does not cover, up to a
+/// log of `log_size` events (fewer if the log is shorter), reading `page` events at a time.
+///
+/// Two stages run at once: pages are read and decoded, up to [`DECODING`] at a time, each on a
+/// blocking thread, as the store hands their events over in place; and `state` applies the
+/// decoded pages, in order, on another blocking thread.
+async fn replay<F: Fold>(state: F, store: &dyn EventStore, log_size: u64, page: u64) -> Result<F, EngineError> {
+    let (from, handoff) = (state.covered(), state.handoff());
     let (to_apply, mut decoded) = tokio::sync::mpsc::channel::<Vec<Recorded>>(1);
     let applying = tokio::task::spawn_blocking(move || {
-        let mut state = P::empty();
+        let mut state = state;
         while let Some(page) = decoded.blocking_recv() {
-            for event in page {
-                // As the live engine does: a log that skips a position is damaged.
-                if event.position != state.covered() {
-                    return Err(skipped(state.covered(), event.position));
-                }
-                state.apply_owned(event);
-            }
+            state.fold(page)?;
         }
         Ok(state)
     });
-    let read = read_and_decode(store, log_size, page.max(1), &to_apply).await;
+    let read = read_and_decode(store, from, log_size, page.max(1), handoff, &to_apply).await;
     drop(to_apply);
     // The state stopping first is why the reading stopped, if it did.
     let state = finished(applying.await, "applying")??;
     read.map(|()| state)
 }
 
-/// The first stage of [`rebuild_prefix_in_pages`]: every page read and decoded, sent in order.
+/// The first stage of [`replay`]: every page from position `from` read and decoded (taking
+/// what `handoff` holds), sent in order.
 ///
 /// The log's positions have no gaps, so the page after one that ends at position `p` starts at
 /// `p + 1`, and the next pages are asked for before the one in hand is read. A page shorter
@@ -350,19 +414,21 @@ pub async fn rebuild_prefix_in_pages<P: Projection>(
 /// reading goes on after its last event until a page comes back empty.
 async fn read_and_decode(
     store: &dyn EventStore,
+    from: u64,
     log_size: u64,
     page: u64,
+    handoff: Option<Arc<Handoff>>,
     to_apply: &tokio::sync::mpsc::Sender<Vec<Recorded>>,
 ) -> Result<(), EngineError> {
     // Where the next page asked for starts.
-    let mut asked = 0u64;
+    let mut asked = from;
     let mut reading = FuturesOrdered::new();
     let mut sizes = page_sizes(page);
     loop {
         while reading.len() < DECODING && asked < log_size {
             let size = sizes.next().unwrap_or(page);
             let want = usize::try_from(log_size.saturating_sub(asked).min(size)).unwrap_or(usize::MAX);
-            let sink = Box::new(Decoded::with_room(want.min(PAGE as usize)));
+            let sink = Box::new(Decoded { handoff: handoff.clone(), ..Decoded::with_room(want.min(PAGE as usize)) });
             let read = store.read_all_into(asked.checked_sub(1), want, sink);
             reading.push_back(async move { (want, read.await) });
             asked = asked.saturating_add(want as u64);
@@ -654,7 +720,30 @@ async fn run<P, F>(
     // The snapshot being encoded and written, if one is: at most one at a time.
     let mut saving: Option<Saving> = None;
     let mut ticker = tokio::time::interval(policy.every.max(Duration::from_millis(10)));
+    // What the log holds beyond the snapshot (all of it, without one) is caught up as a replay
+    // reads it, several pages decoded at once; the subscriber then goes on from wherever that
+    // stopped, and reports the log's damage itself if that is why.
+    let from = shared.covered();
+    let stopping = tokio::select! {
+        () = &mut shutdown => true,
+        caught_up = replay(Live(shared.clone()), store.as_ref(), u64::MAX, PAGE) => {
+            match caught_up {
+                Ok(_) => tracing::info!(projection = P::NAME, from, covered = shared.covered(), "caught up with the log"),
+                Err(e) => tracing::warn!(
+                    projection = P::NAME,
+                    covered = shared.covered(),
+                    error = %e,
+                    "catching up with the log in pages stopped; the subscriber goes on from there"
+                ),
+            }
+            false
+        }
+    };
     'subscribe: loop {
+        // Stopped while catching up: the last snapshot is all that is left to do.
+        if stopping {
+            break;
+        }
         let after = shared.covered().checked_sub(1);
         // Each page decoded as the store hands its events over, where it holds their bytes.
         let handoff = shared.handoff.clone();

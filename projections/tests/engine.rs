@@ -130,6 +130,64 @@ async fn a_restart_resumes_from_the_snapshot_and_ends_where_a_rebuild_does() {
 
 /// A rebuild in pages of any size, with several pages decoded at once, applies them in order:
 /// at every size asked, the state is the one applying each event in turn gives.
+/// A start catches up with what the log holds beyond its snapshot as a replay does: in pages
+/// that begin small and grow, several asked for at once, from the snapshot's end; the
+/// subscriber then asks for the pages after.
+#[tokio::test(flavor = "current_thread")]
+async fn a_start_catches_up_from_its_snapshot_in_a_replays_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshots = Snapshots::new(dir.path().join("projections"));
+    let store = open(dir.path());
+    record(store.as_ref(), 0, 20).await;
+    let first = 4 + 40;
+    run_to(store.clone(), &snapshots, first).await;
+    record(store.as_ref(), 20, 15).await;
+    let watched = Arc::new(Wrapped::new(store.clone(), usize::MAX));
+    let (shared, covered) = loaded(watched.clone(), &snapshots).await;
+    assert_eq!(covered, first);
+    shared.wait_for(first + 30, WAIT).await.unwrap();
+    let rebuilt: State = engine::rebuild(store.as_ref()).await.unwrap();
+    assert!(shared.read().to_bytes() == rebuilt.to_bytes(), "caught up == rebuilt from zero, byte for byte");
+
+    let asked = watched.asked();
+    let catching_up: Vec<_> = asked.iter().filter(|(after, _)| *after >= Some(first - 1)).collect();
+    assert_eq!(
+        catching_up.first(),
+        Some(&&(Some(first - 1), 256)),
+        "the first read after the snapshot is a replay's first page: {asked:?}"
+    );
+    assert_eq!(
+        catching_up.get(1..3),
+        Some(&[&(Some(first - 1 + 256), 512), &(Some(first - 1 + 768), 1024)][..]),
+        "the next two pages were asked for before the first came back: {asked:?}"
+    );
+    assert!(
+        !asked.iter().any(|(after, _)| *after < Some(first - 2)),
+        "nothing before the snapshot's last event is read again: {asked:?}"
+    );
+}
+
+/// A shutdown while the start is catching up stops it where it is: the engine ends, and its
+/// last snapshot covers what was applied.
+#[tokio::test(flavor = "current_thread")]
+async fn a_shutdown_while_catching_up_stops_the_engine_and_saves_what_it_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshots = Snapshots::new(dir.path().join("projections"));
+    let store = open(dir.path());
+    record(store.as_ref(), 0, 10).await;
+    let stalled = Arc::new(Wrapped { stall: 12, ..Wrapped::new(store, 3) });
+    let (stop, stopped) = oneshot::channel::<()>();
+    let policy = SnapshotPolicy::default();
+    let (shared, task) =
+        engine::start::<State, _>(stalled.clone(), Some(snapshots.clone()), policy, async { drop(stopped.await) })
+            .await;
+    shared.wait_for(12, WAIT).await.unwrap();
+    assert_eq!(shared.covered(), 12, "the reads from position 12 never answer");
+    stop.send(()).unwrap();
+    tokio::time::timeout(WAIT, task).await.expect("the engine stopped").expect("without a panic");
+    assert_eq!(snapshots.load::<State>().map(|s| s.covered()), Some(12));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rebuild_decoding_pages_at_once_applies_them_in_order() {
     let dir = tempfile::tempdir().unwrap();
@@ -152,19 +210,36 @@ async fn a_rebuild_decoding_pages_at_once_applies_them_in_order() {
     }
 }
 
-/// A store that reads at most three events at a time, whatever it is asked for (as a backend
-/// with pages of its own may), and hands them over copied (the trait's default).
-struct ShortPages(Arc<dyn EventStore>);
+/// A store over another that reads at most `most` events at a time, whatever it is asked for
+/// (as a backend with pages of its own may), and hands them over copied (the trait's default).
+/// It records each read of the log it is asked for, and never answers one from `stall` on.
+struct Wrapped {
+    inner: Arc<dyn EventStore>,
+    most: usize,
+    stall: u64,
+    asked: std::sync::Mutex<Vec<(Option<u64>, usize)>>,
+}
+
+impl Wrapped {
+    fn new(inner: Arc<dyn EventStore>, most: usize) -> Self {
+        Self { inner, most, stall: u64::MAX, asked: Default::default() }
+    }
+
+    /// The reads of the log asked for so far: after which position, how many events.
+    fn asked(&self) -> Vec<(Option<u64>, usize)> {
+        self.asked.lock().unwrap().clone()
+    }
+}
 
 #[async_trait::async_trait]
-impl EventStore for ShortPages {
+impl EventStore for Wrapped {
     async fn append(
         &self,
         stream: &StreamName,
         expected: ExpectedRevision,
         events: Vec<NewEvent>,
     ) -> Result<Vec<chibo_store::Receipt>, chibo_store::AppendError> {
-        self.0.append(stream, expected, events).await
+        self.inner.append(stream, expected, events).await
     }
 
     async fn read_stream(
@@ -173,7 +248,7 @@ impl EventStore for ShortPages {
         from_revision: u64,
         max_count: usize,
     ) -> Result<Vec<chibo_store::StoredEvent>, chibo_store::ReadError> {
-        self.0.read_stream(stream, from_revision, max_count.min(3)).await
+        self.inner.read_stream(stream, from_revision, max_count.min(self.most)).await
     }
 
     async fn read_all(
@@ -181,11 +256,15 @@ impl EventStore for ShortPages {
         after: Option<u64>,
         max_count: usize,
     ) -> Result<Vec<chibo_store::StoredEvent>, chibo_store::ReadError> {
-        self.0.read_all(after, max_count.min(3)).await
+        self.asked.lock().unwrap().push((after, max_count));
+        if after.map_or(0, |a| a + 1) >= self.stall {
+            std::future::pending::<()>().await;
+        }
+        self.inner.read_all(after, max_count.min(self.most)).await
     }
 
     fn committed(&self) -> tokio::sync::watch::Receiver<Option<u64>> {
-        self.0.committed()
+        self.inner.committed()
     }
 
     async fn lease(
@@ -194,7 +273,7 @@ impl EventStore for ShortPages {
         holder: &str,
         ttl: Duration,
     ) -> Result<chibo_store::Lease, chibo_store::ReadError> {
-        self.0.lease(name, holder, ttl).await
+        self.inner.lease(name, holder, ttl).await
     }
 }
 
@@ -207,11 +286,11 @@ async fn a_rebuild_over_a_store_of_shorter_pages_reads_the_whole_log() {
     record(store.as_ref(), 0, 12).await;
     let whole: State = engine::rebuild(store.as_ref()).await.unwrap();
     assert_eq!(whole.covered(), 28);
-    let short = ShortPages(store);
+    let short = Wrapped::new(store, 3);
     for page in [2, 3, 5, 4096] {
         for size in [7, u64::MAX] {
             let state: State = engine::rebuild_prefix_in_pages(&short, size, page).await.unwrap();
-            let expected: State = engine::rebuild_prefix(short.0.as_ref(), size).await.unwrap();
+            let expected: State = engine::rebuild_prefix(short.inner.as_ref(), size).await.unwrap();
             assert_eq!(state.covered(), size.min(28), "pages of {page}, {size} events");
             assert!(state.to_bytes() == expected.to_bytes(), "pages of {page}, {size} events");
         }
