@@ -387,8 +387,10 @@ impl<P: Projection> Fold for Live<P> {
 ///
 /// Two stages run at once: pages are read and decoded, up to [`DECODING`] at a time, each on a
 /// blocking thread, as the store hands their events over in place; and `state` applies the
-/// decoded pages, in order, on another blocking thread.
+/// decoded pages, in order, on another blocking thread. Meanwhile the process's heaps grow in
+/// bulk ([`crate::heap::Bulk`]): what a replay applies stays.
 async fn replay<F: Fold>(state: F, store: &dyn EventStore, log_size: u64, page: u64) -> Result<F, EngineError> {
+    let _bulk = crate::heap::Bulk::begin();
     let (from, handoff) = (state.covered(), state.handoff());
     let (to_apply, mut decoded) = tokio::sync::mpsc::channel::<Vec<Recorded>>(1);
     let applying = tokio::task::spawn_blocking(move || {

@@ -13,6 +13,7 @@ pub mod access;
 pub mod engine;
 pub mod evaluation;
 pub mod handoff;
+mod heap;
 pub mod provenance;
 pub mod record;
 pub mod rules;
