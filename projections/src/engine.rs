@@ -223,6 +223,20 @@ impl<P: Projection> Shared<P> {
         tokio::time::timeout(timeout, wait).await.unwrap_or(Err(None))
     }
 
+    /// Applies `events` in order under the write lock, and publishes the new coverage. Those the
+    /// state covers already are skipped (a resubscription may repeat what was applied); the
+    /// first one after a gap stops it, the log being damaged.
+    fn fold(&self, events: Vec<Recorded>) -> Result<(), EngineError> {
+        let (folded, covered) = {
+            let mut state = self.write();
+            let covered = state.covered();
+            let fresh = events.into_iter().skip_while(|r| r.position < covered);
+            (fold_into(&mut *state, fresh), state.covered())
+        };
+        self.publish(covered);
+        folded
+    }
+
     fn publish(&self, covered: u64) {
         self.handoff.applied(covered);
         self.covered.send_replace(covered);
@@ -336,7 +350,7 @@ trait Fold: Send + 'static {
 
 /// Applies `events` to `state` in order; the first event out of place (a damaged log) stops
 /// it, as the live engine stops.
-fn fold_into<P: Projection>(state: &mut P, events: Vec<Recorded>) -> Result<(), EngineError> {
+fn fold_into<P: Projection>(state: &mut P, events: impl IntoIterator<Item = Recorded>) -> Result<(), EngineError> {
     for event in events {
         if event.position != state.covered() {
             return Err(skipped(state.covered(), event.position));
@@ -359,8 +373,8 @@ impl<P: Projection> Fold for Fresh<P> {
     }
 }
 
-/// The engine's shared state, caught up a page at a time under its write lock, each page's
-/// coverage published as the live engine publishes it.
+/// The engine's shared state, caught up a page at a time as the live engine applies its pages
+/// ([`Shared::fold`]).
 struct Live<P>(Arc<Shared<P>>);
 
 impl<P: Projection> Fold for Live<P> {
@@ -369,12 +383,7 @@ impl<P: Projection> Fold for Live<P> {
     }
 
     fn fold(&mut self, page: Vec<Recorded>) -> Result<(), EngineError> {
-        let (folded, covered) = {
-            let mut state = self.0.write();
-            (fold_into(&mut *state, page), state.covered())
-        };
-        self.0.publish(covered);
-        folded
+        self.0.fold(page)
     }
 
     fn handoff(&self) -> Option<Arc<Handoff>> {
@@ -803,25 +812,9 @@ enum ChunkError {
 
 /// Applies what could be read and decoded of `page`, in order, and publishes the new coverage.
 fn apply_page<P: Projection>(shared: &Shared<P>, page: Result<Decoded, ReadError>) -> Result<(), ChunkError> {
-    let Decoded { events: decoded, unreadable, .. } = page.map_err(ChunkError::Read)?;
-    let mut outcome = unreadable.map_or(Ok(()), |e| Err(ChunkError::Engine(e)));
-    let covered = {
-        let mut state = shared.write();
-        for r in decoded {
-            // A resubscription may repeat what was applied; the checkpoint skips it.
-            if r.position < state.covered() {
-                continue;
-            }
-            if r.position > state.covered() {
-                outcome = Err(ChunkError::Engine(skipped(state.covered(), r.position)));
-                break;
-            }
-            state.apply_owned(r);
-        }
-        state.covered()
-    };
-    shared.publish(covered);
-    outcome
+    let Decoded { events, unreadable, .. } = page.map_err(ChunkError::Read)?;
+    shared.fold(events).map_err(ChunkError::Engine)?;
+    unreadable.map_or(Ok(()), |e| Err(ChunkError::Engine(e)))
 }
 
 /// The last snapshot written: how many events it covers, when it was written, how long it took.
