@@ -595,18 +595,27 @@ impl Snapshots {
                 return None;
             }
         };
-        let head = SnapshotHead::decode(bytes.as_slice());
-        let intact = |head: &SnapshotHead, body: &[u8]| {
-            head.projection == P::NAME && Sha256::digest(body)[..] == head.body_sha256
+        let damaged = || {
+            tracing::warn!(path = %path.display(), "the snapshot is damaged; rebuilding from the log");
+            None
         };
-        let body = match (head, length_delimited(&bytes, BODY).as_deref()) {
-            (Ok(head), Ok(&[body])) if intact(&head, body) => body,
-            _ => {
-                tracing::warn!(path = %path.display(), "the snapshot is damaged; rebuilding from the log");
-                return None;
-            }
+        let (head, body) = match (SnapshotHead::decode(bytes.as_slice()), length_delimited(&bytes, BODY).as_deref()) {
+            (Ok(head), Ok(&[body])) if head.projection == P::NAME => (head, body),
+            _ => return damaged(),
         };
-        match P::from_bytes(body) {
+        // The body is hashed while it is read: a state read from a body whose digest is not the
+        // head's is dropped unused. Reading any bytes returns a state or an error.
+        let (digest, state) = std::thread::scope(|scope| {
+            let digest = scope.spawn(|| Sha256::digest(body));
+            let state = P::from_bytes(body);
+            (digest.join(), state)
+        });
+        match digest {
+            Ok(digest) if digest[..] == head.body_sha256 => {}
+            Ok(_) => return damaged(),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        match state {
             Ok(state) => Some(state),
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "the snapshot cannot be read; rebuilding from the log");
@@ -697,8 +706,10 @@ where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
     let mut state = None;
-    if let Some(snapshots) = &snapshots {
-        if let Some(loaded) = snapshots.load::<P>() {
+    if let Some(snapshots) = snapshots.clone() {
+        // Read on a blocking thread, as a replay is: it takes the cores for a while.
+        let loaded = tokio::task::spawn_blocking(move || snapshots.load::<P>()).await;
+        if let Some(loaded) = finished(loaded, "reading the snapshot of").unwrap_or(None) {
             if belongs_to(&loaded, store.as_ref()).await {
                 tracing::info!(projection = P::NAME, covered = loaded.covered(), "resuming from the snapshot");
                 state = Some(loaded);

@@ -7,12 +7,13 @@
 //! no format of its own for the catalogue.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chibo_domain::{Event, EventId, EventType, StreamName, Timestamp};
 use chibo_proto::convert;
 use prost::Message;
 
-use crate::state::{Fact, Frozen, IdEntry, Role, State};
+use crate::state::{Assembly, Fact, Frozen, IdEntry, Role, State, StreamBook};
 
 /// The version of the encoding below; a snapshot of another version is not read.
 pub const FORMAT: u32 = 1;
@@ -130,9 +131,19 @@ impl State {
         self.freeze().encode()
     }
 
-    /// Reads a state from [`State::encode`]'s bytes, deriving its index again. The streams are
-    /// read one at a time, so no more than one stream is held decoded beside the state.
+    /// Reads a state from [`State::encode`]'s bytes, deriving its index again.
+    ///
+    /// The streams are read on as many threads as the machine has cores (up to
+    /// [`READERS`]), [`BATCH`] streams at a time, each field read where it lies in `bytes`;
+    /// meanwhile this thread derives the index from the streams read, in name order. A state
+    /// read this way is the state read on one thread (docs/BENCHMARKS.md, twenty-sixth round).
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let readers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Self::decode_on(bytes, readers.min(READERS))
+    }
+
+    /// [`State::decode`] on `readers` threads besides this one (none: on this one alone).
+    pub(crate) fn decode_on(bytes: &[u8], readers: usize) -> Result<Self, DecodeError> {
         // prost skips the fields a message does not declare: the head reads past the streams.
         let head = StateHead::decode(bytes).map_err(|e| bad(e.to_string()))?;
         if head.format != FORMAT {
@@ -142,46 +153,250 @@ impl State {
             0 => None,
             _ => Some(<[u8; 32]>::try_from(head.last_hash.as_slice()).map_err(|_| bad("last_hash is not 32 bytes"))?),
         };
-        let mut streams = BTreeMap::new();
-        for body in length_delimited(bytes, STREAMS).map_err(bad)? {
-            let s = StreamBody::decode(body).map_err(|e| bad(e.to_string()))?;
-            let name = StreamName::parse("name", &s.name).map_err(|e| bad(e.to_string()))?;
-            let entries = s.ids.into_iter().map(id_entry).collect::<Result<Vec<_>, _>>()?;
-            let facts = s.facts.into_iter().map(fact_entry).collect::<Result<BTreeMap<_, _>, _>>()?;
-            let book =
-                State::book_from_parts(s.next_revision, entries, facts).map_err(|e| bad(format!("{name}: {e}")))?;
-            streams.insert(name, book);
+        let bodies = length_delimited(bytes, STREAMS).map_err(bad)?;
+        // What a replay keeps stays in the state; so does what this reads.
+        let _bulk = crate::heap::Bulk::begin();
+        let mut assembly = Assembly::default();
+        let mut last: Option<StreamName> = None;
+        read_books(&bodies, readers, |name, book| {
+            // In name order, each once: the encoding's order, and a stream repeated would put
+            // its facts in the index twice.
+            if last.as_ref().is_some_and(|last| *last >= name) {
+                return Err(bad(format!("the stream {name} is out of order or repeated")));
+            }
+            last = Some(name.clone());
+            assembly.add(name, book);
+            Ok(())
+        })?;
+        Ok(assembly.finish(head.log_size, last_hash))
+    }
+}
+
+/// The most threads a snapshot is read on besides the one deriving its index.
+pub const READERS: usize = 4;
+
+/// How many streams a thread reading a snapshot takes at a time. A cell's stream holds about a
+/// thousand facts of the demo's year; a committee's, a few.
+pub const BATCH: usize = 8;
+
+/// What one thread reading a snapshot hands over: the streams of one batch, or why they do not
+/// read.
+type Batch = Result<Vec<(StreamName, StreamBook)>, DecodeError>;
+
+/// Reads each of the streams' encodings `bodies` as a stream's name and book, on `readers`
+/// threads, and gives them to `take` in order on this thread. The first error in that order,
+/// of a stream or of `take`, stops the reading and is returned.
+fn read_books(
+    bodies: &[&[u8]],
+    readers: usize,
+    mut take: impl FnMut(StreamName, StreamBook) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    if readers == 0 || bodies.len() <= BATCH {
+        for body in bodies {
+            let (name, book) = read_book(body)?;
+            take(name, book)?;
         }
-        Ok(State::from_parts(head.log_size, last_hash, streams))
+        return Ok(());
+    }
+    let batches: Vec<&[&[u8]]> = bodies.chunks(BATCH).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let (read, books) = std::sync::mpsc::sync_channel::<(usize, Batch)>(2 * readers);
+        for _ in 0..readers {
+            let (read, next, batches) = (read.clone(), &next, &batches);
+            scope.spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(batch) = batches.get(index) else { break };
+                    let books = batch.iter().map(|body| read_book(body)).collect();
+                    // The receiver gone: the reading stopped at an error.
+                    if read.send((index, books)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(read);
+        // Batches read out of order wait here for those before them.
+        let mut waiting = BTreeMap::new();
+        for index in 0..batches.len() {
+            let books = loop {
+                if let Some(books) = waiting.remove(&index) {
+                    break books;
+                }
+                let (i, books) = books.recv().map_err(|_| bad("a thread reading the snapshot stopped"))?;
+                waiting.insert(i, books);
+            };
+            for (name, book) in books? {
+                take(name, book)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A field's value as the snapshot's messages hold them: a varint, or bytes.
+#[derive(Debug, Clone, Copy)]
+enum Value<'a> {
+    Varint(u64),
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Value<'a> {
+    fn varint(self, field: &str) -> Result<u64, DecodeError> {
+        match self {
+            Value::Varint(value) => Ok(value),
+            Value::Bytes(_) => Err(bad(format!("{field} is bytes, not a number"))),
+        }
+    }
+
+    fn bytes(self, field: &str) -> Result<&'a [u8], DecodeError> {
+        match self {
+            Value::Bytes(value) => Ok(value),
+            Value::Varint(_) => Err(bad(format!("{field} is a number, not bytes"))),
+        }
+    }
+
+    fn text(self, field: &str) -> Result<&'a str, DecodeError> {
+        std::str::from_utf8(self.bytes(field)?).map_err(|_| bad(format!("{field} is not UTF-8")))
+    }
+
+    fn event_id(self, field: &str) -> Result<EventId, DecodeError> {
+        event_id(self.bytes(field)?).map_err(|_| bad(format!("{field} is not 16 bytes")))
+    }
+}
+
+/// The fields of the protobuf message `message` in order, each its number and its value, read
+/// where they lie. Only varints and length-delimited values are read (all the snapshot
+/// messages declare); another wire type, or a value running past the message's end, is an
+/// error, after which nothing more is read.
+fn fields(mut message: &[u8]) -> impl Iterator<Item = Result<(u32, Value<'_>), String>> {
+    std::iter::from_fn(move || {
+        if message.is_empty() {
+            return None;
+        }
+        let field = next_field(&mut message);
+        if field.is_err() {
+            message = &[];
+        }
+        Some(field)
+    })
+}
+
+fn next_field<'a>(message: &mut &'a [u8]) -> Result<(u32, Value<'a>), String> {
+    use prost::encoding::{decode_key, decode_varint, WireType};
+    let (field, wire) = decode_key(message).map_err(|e| e.to_string())?;
+    match wire {
+        WireType::Varint => Ok((field, Value::Varint(decode_varint(message).map_err(|e| e.to_string())?))),
+        WireType::LengthDelimited => {
+            let len = decode_varint(message).map_err(|e| e.to_string())?;
+            let len = usize::try_from(len).ok().filter(|len| *len <= message.len());
+            let len = len.ok_or_else(|| format!("field {field} runs past the end of its message"))?;
+            let (value, rest) = message.split_at(len);
+            *message = rest;
+            Ok((field, Value::Bytes(value)))
+        }
+        other => Err(format!("field {field} has wire type {other:?}, which no field here has")),
     }
 }
 
 /// The values of every length-delimited field `tag` of the protobuf message `message`, in
-/// order, as slices of it. Other fields are passed over; the message may hold only varints and
-/// length-delimited fields (what the snapshot messages declare).
-pub(crate) fn length_delimited(mut message: &[u8], tag: u32) -> Result<Vec<&[u8]>, String> {
-    use prost::encoding::{decode_key, decode_varint, WireType};
+/// order, as slices of it; other fields are passed over (see [`fields`]).
+pub(crate) fn length_delimited(message: &[u8], tag: u32) -> Result<Vec<&[u8]>, String> {
     let mut values = Vec::new();
-    while !message.is_empty() {
-        let (field, wire) = decode_key(&mut message).map_err(|e| e.to_string())?;
-        match wire {
-            WireType::Varint => {
-                decode_varint(&mut message).map_err(|e| e.to_string())?;
+    for field in fields(message) {
+        if let (number, Value::Bytes(value)) = field? {
+            if number == tag {
+                values.push(value);
             }
-            WireType::LengthDelimited => {
-                let len = decode_varint(&mut message).map_err(|e| e.to_string())?;
-                let len = usize::try_from(len).ok().filter(|len| *len <= message.len());
-                let len = len.ok_or_else(|| format!("field {field} runs past the end of its message"))?;
-                let (value, rest) = message.split_at(len);
-                if field == tag {
-                    values.push(value);
-                }
-                message = rest;
-            }
-            other => return Err(format!("field {field} has wire type {other:?}, which no field here has")),
         }
     }
     Ok(values)
+}
+
+/// A [`StreamBody`]'s stream: its name and book. Fields read more than once keep their last
+/// value, as prost's would; fields no [`StreamBody`] declares are passed over.
+fn read_book(body: &[u8]) -> Result<(StreamName, StreamBook), DecodeError> {
+    let (mut name, mut next_revision) = ("", 0);
+    let mut entries = Vec::new();
+    let mut facts = Vec::new();
+    let mut read = || {
+        for field in fields(body) {
+            match field.map_err(bad)? {
+                (1, value) => name = value.text("a stream's name")?,
+                (2, value) => next_revision = value.varint("a stream's next revision")?,
+                (3, value) => entries.push(read_id(value.bytes("an id entry")?)?),
+                (4, value) => facts.push(read_fact(value.bytes("a fact")?)?),
+                _ => {}
+            }
+        }
+        Ok(())
+    };
+    // An error names the stream, once its name is read (the encoding writes it first).
+    read().map_err(|e: DecodeError| match name {
+        "" => e,
+        name => bad(format!("{name}: {}", e.0)),
+    })?;
+    let name = StreamName::parse("name", name).map_err(|e| bad(e.to_string()))?;
+    let facts: BTreeMap<_, _> = facts.into_iter().collect();
+    let book = State::book_from_parts(next_revision, entries, facts).map_err(|e| bad(format!("{name}: {e}")))?;
+    Ok((name, book))
+}
+
+/// An [`IdBody`]'s event id and entry.
+fn read_id(body: &[u8]) -> Result<(EventId, IdEntry), DecodeError> {
+    let (mut id, mut revision, mut event_type, mut role, mut other) = (None, 0, "", 0, None);
+    for field in fields(body) {
+        match field.map_err(bad)? {
+            (1, value) => id = Some(value.event_id("an id entry's event id")?),
+            (2, value) => revision = value.varint("an id entry's revision")?,
+            (3, value) => event_type = value.text("an id entry's event type")?,
+            (4, value) => role = value.varint("an id entry's role")?,
+            (5, value) => other = Some(value.bytes("an id entry's other event")?),
+            _ => {}
+        }
+    }
+    let other = || event_id(other.unwrap_or_default());
+    let role = match role {
+        0 => Role::Original,
+        1 => Role::Retracted { by: other()? },
+        2 => Role::Correction { target: other()? },
+        3 => Role::Retraction { target: other()? },
+        4 => Role::Unreadable,
+        n => return Err(bad(format!("unknown role {n}"))),
+    };
+    let event_type = match event_type {
+        "" => None,
+        name => Some(EventType::from_name(name).ok_or_else(|| bad(format!("unknown event type {name}")))?),
+    };
+    let id = id.map_or_else(|| event_id(&[]), Ok)?;
+    Ok((id, IdEntry { revision, event_type, role }))
+}
+
+/// A [`FactBody`]'s event id, fact and latest correction.
+fn read_fact(body: &[u8]) -> Result<(EventId, (Fact, Option<EventId>)), DecodeError> {
+    let (mut id, mut position, mut revision, mut seconds, mut nanos) = (None, 0, 0, 0, 0);
+    let (mut event_type, mut payload, mut corrected_by) = ("", &[][..], None);
+    for field in fields(body) {
+        match field.map_err(bad)? {
+            (1, value) => id = Some(value.event_id("a fact's event id")?),
+            (2, value) => position = value.varint("a fact's position")?,
+            (3, value) => revision = value.varint("a fact's revision")?,
+            // An int64 is written as its two's complement, as prost writes it.
+            (4, value) => seconds = value.varint("a fact's seconds")? as i64,
+            (5, value) => nanos = value.varint("a fact's nanos")?,
+            (6, value) => event_type = value.text("a fact's event type")?,
+            (7, value) => payload = value.bytes("a fact's payload")?,
+            (8, value) => corrected_by = Some(value.bytes("a fact's correction")?).filter(|c| !c.is_empty()),
+            _ => {}
+        }
+    }
+    let nanos = i32::try_from(nanos).map_err(|_| bad(format!("a fact's nanos, {nanos}, is out of range")))?;
+    let occurred_at = Timestamp::new("occurred_at", seconds, nanos).map_err(|e| bad(e.to_string()))?;
+    let event = decode_event(event_type, payload).map_err(bad)?;
+    let corrected_by = corrected_by.map(event_id).transpose()?;
+    let id = id.map_or_else(|| event_id(&[]), Ok)?;
+    Ok((id, (Fact { position, revision, occurred_at, event }, corrected_by)))
 }
 
 fn id_body(id: &EventId, entry: &IdEntry) -> IdBody {
@@ -216,35 +431,6 @@ fn fact_body(id: &EventId, fact: &Fact, corrected_by: Option<EventId>) -> FactBo
 
 fn event_id(bytes: &[u8]) -> Result<EventId, DecodeError> {
     <[u8; 16]>::try_from(bytes).map(EventId::from_bytes).map_err(|_| bad("an event id is not 16 bytes"))
-}
-
-fn id_entry(body: IdBody) -> Result<(EventId, IdEntry), DecodeError> {
-    let IdBody { event_id: id, revision, event_type, role, other } = body;
-    let other = || event_id(&other);
-    let role = match role {
-        0 => Role::Original,
-        1 => Role::Retracted { by: other()? },
-        2 => Role::Correction { target: other()? },
-        3 => Role::Retraction { target: other()? },
-        4 => Role::Unreadable,
-        n => return Err(bad(format!("unknown role {n}"))),
-    };
-    let event_type = match event_type.as_str() {
-        "" => None,
-        name => Some(EventType::from_name(name).ok_or_else(|| bad(format!("unknown event type {name}")))?),
-    };
-    Ok((event_id(&id)?, IdEntry { revision, event_type, role }))
-}
-
-fn fact_entry(body: FactBody) -> Result<(EventId, (Fact, Option<EventId>)), DecodeError> {
-    let FactBody { event_id: id, position, revision, seconds, nanos, event_type, payload, corrected_by } = body;
-    let occurred_at = Timestamp::new("occurred_at", seconds, nanos as i32).map_err(|e| bad(e.to_string()))?;
-    let event = decode_event(&event_type, &payload).map_err(bad)?;
-    let corrected_by = match corrected_by.len() {
-        0 => None,
-        _ => Some(event_id(&corrected_by)?),
-    };
-    Ok((event_id(&id)?, (Fact { position, revision, occurred_at, event }, corrected_by)))
 }
 
 /// Reads a stored payload as the event of type `event_type`, or says why it cannot.
@@ -396,6 +582,76 @@ mod tests {
         fixed64.extend([9 << 3 | 1, 0, 0, 0, 0, 0, 0, 0, 0]);
         let odd = State::decode(&fixed64).unwrap_err();
         assert!(odd.to_string().contains("field 9"), "{odd}");
+    }
+
+    /// A state of `streams` organizations' streams, more than a batch of them.
+    fn many(streams: usize) -> State {
+        let names: Vec<String> = (0..streams).map(|n| format!("o{n:03}")).collect();
+        state(&names.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_state_read_on_several_threads_is_the_state_read_on_one() {
+        for streams in [0, 1, BATCH, BATCH + 1, 5 * BATCH + 3] {
+            let live = many(streams);
+            let bytes = live.encode();
+            let alone = State::decode_on(&bytes, 0).unwrap();
+            assert_eq!(alone.encode(), bytes, "{streams} streams read on one thread");
+            assert_eq!(alone.index(), live.index(), "{streams} streams: the index derived again");
+            for readers in [1, 2, 3, READERS] {
+                let read = State::decode_on(&bytes, readers).unwrap();
+                assert_eq!(read.encode(), bytes, "{streams} streams on {readers} threads");
+                assert_eq!(read.index(), alone.index(), "{streams} streams on {readers} threads: the index");
+                assert_eq!((read.log_size(), read.last_hash()), (alone.log_size(), alone.last_hash()));
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_stream_in_name_order_that_does_not_read_is_the_one_reported() {
+        let bytes = many(6 * BATCH).encode();
+        let mut body = StateBody::decode(bytes.as_slice()).unwrap();
+        for damaged in [5 * BATCH + 2, BATCH + 3] {
+            body.streams[damaged].facts[0].event_type = "MeetingHappened".into();
+        }
+        let damaged = body.encode_to_vec();
+        for readers in [0, 1, 2, READERS] {
+            let err = State::decode_on(&damaged, readers).unwrap_err().to_string();
+            let first = format!("o{:03}: ", BATCH + 3);
+            assert!(err.contains(&first) && err.contains("MeetingHappened"), "{readers} threads: {err}");
+        }
+    }
+
+    #[test]
+    fn a_stream_out_of_name_order_or_repeated_is_refused() {
+        let bytes = many(3 * BATCH).encode();
+        let whole = StateBody::decode(bytes.as_slice()).unwrap();
+        let mut repeated = whole.clone();
+        repeated.streams.insert(2 * BATCH, whole.streams[2 * BATCH].clone());
+        let mut swapped = whole;
+        swapped.streams.swap(1, BATCH + 1);
+        // The first stream out of order: the one after the stream moved forward.
+        for (body, name) in [(repeated, 2 * BATCH), (swapped, 2)] {
+            for readers in [0, 2] {
+                let err = State::decode_on(&body.encode_to_vec(), readers).unwrap_err().to_string();
+                assert!(err.contains(&format!("the stream org-o{name:03} is out of order or repeated")), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_kind_is_refused_by_its_name() {
+        let bytes = many(1).encode();
+        let mut body = StateBody::decode(bytes.as_slice()).unwrap();
+        body.streams[0].facts[0].position = 7;
+        let mut stream = Vec::new();
+        // The stream's fields as prost writes them, and then its next revision as bytes.
+        body.streams[0].encode_raw(&mut stream);
+        prost::encoding::bytes::encode(2, &vec![1u8], &mut stream);
+        let mut state = StateHead { format: FORMAT, log_size: 1, last_hash: vec![0; 32] }.encode_to_vec();
+        prost::encoding::bytes::encode(STREAMS, &stream, &mut state);
+        let err = State::decode(&state).unwrap_err().to_string();
+        assert!(err.contains("org-o000: a stream's next revision is bytes, not a number"), "{err}");
     }
 
     #[test]

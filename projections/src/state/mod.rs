@@ -495,24 +495,6 @@ impl State {
         taken
     }
 
-    /// Rebuilds a state from its parts (a snapshot): the index is derived again from the facts.
-    pub(crate) fn from_parts(
-        log_size: u64,
-        last_hash: Option<[u8; 32]>,
-        streams: BTreeMap<StreamName, StreamBook>,
-    ) -> Self {
-        let mut index = Index::default();
-        let mut unreadable = 0;
-        for (stream, book) in &streams {
-            for (id, fact) in book.facts() {
-                index.toggle(stream, id, fact, true);
-            }
-            unreadable += book.others.values().filter(|e| e.role == Role::Unreadable).count() as u64;
-        }
-        let streams = streams.into_iter().map(|(name, book)| (name, Arc::new(book))).collect();
-        Self { log_size, last_hash, unreadable, streams, index }
-    }
-
     /// A stream's book from a snapshot's id entries and facts (each with its latest
     /// correction), or why they do not make one: every fact has an original's entry and every
     /// original's entry a fact, and a fact's correction is a correction of it.
@@ -549,6 +531,33 @@ impl State {
             }
         }
         Ok(book)
+    }
+}
+
+/// A state read back a stream at a time (a snapshot's): each stream's facts enter the index as
+/// the stream comes, so that the index is derived while later streams are still being read.
+#[derive(Debug, Default)]
+pub(crate) struct Assembly {
+    unreadable: u64,
+    streams: HashMap<StreamName, Arc<StreamBook>, foldhash::fast::RandomState>,
+    index: Index,
+}
+
+impl Assembly {
+    /// Adds the stream `name`, which the assembly does not hold yet, with its book.
+    pub(crate) fn add(&mut self, name: StreamName, book: StreamBook) {
+        for (id, fact) in book.facts() {
+            self.index.toggle(&name, id, fact, true);
+        }
+        self.unreadable += book.others.values().filter(|e| e.role == Role::Unreadable).count() as u64;
+        self.streams.insert(name, Arc::new(book));
+    }
+
+    /// The state of the streams added, which covers a log of `log_size` events whose last
+    /// event's hash is `last_hash`.
+    pub(crate) fn finish(self, log_size: u64, last_hash: Option<[u8; 32]>) -> State {
+        let Self { unreadable, streams, index } = self;
+        State { log_size, last_hash, unreadable, streams, index }
     }
 }
 
