@@ -193,6 +193,8 @@ awk -F'\t' '
         row("state heap per member", "state.heap_bytes_per_member", "≤ 1,024")
         row("state heap", "state.heap_bytes", "")
         row("state snapshot", "state.snapshot_bytes", "")
+        row("  snapshot: encoding the state", "snapshot.encode_ms", "")
+        row("  snapshot: reading it back", "snapshot.decode_ms", "")
         row("store on disk", "store.bytes", "")
         row("evaluation of the province year", "evaluate.ms", "")
         row("bundle verify, one cell-year", "bundle.verify_ms", "")

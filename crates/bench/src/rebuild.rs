@@ -1,6 +1,7 @@
 //! Projection rebuild from the embedded store: the whole log replayed into a fresh `State`
 //! (`engine::rebuild`, what a server does with no usable snapshot), then the same reads alone
-//! and the reads with decoding, to show where the time goes; and the state's heap per member.
+//! and the reads with decoding, to show where the time goes; the state's heap per member; and
+//! its snapshot encoded and read back.
 
 use std::any::Any;
 use std::path::Path;
@@ -85,7 +86,17 @@ pub async fn run(args: DataArgs) -> anyhow::Result<()> {
     let state_bytes = memory::live().saturating_sub(before);
     drop(store);
     let members = state.index().member_cells.len();
-    let snapshot = state.encode().len();
+    // What a server's snapshot costs: encoding the state, and reading it back as a start does
+    // (on every core, the index derived again).
+    let started = Instant::now();
+    let encoded = state.encode();
+    let encoding = started.elapsed();
+    let started = Instant::now();
+    let read_back = State::decode(&encoded).context("the state's encoding does not read back")?;
+    let reading_back = started.elapsed();
+    anyhow::ensure!(read_back.log_size() == events, "the state's encoding reads back as another log size");
+    drop(read_back);
+    let snapshot = encoded.len();
 
     figure::rate(
         "rebuild.events_per_s",
@@ -134,5 +145,7 @@ pub async fn run(args: DataArgs) -> anyhow::Result<()> {
         "the state's heap / events",
     );
     figure::print("state.snapshot_bytes", snapshot as f64, "B", "its canonical encoding (the snapshot file)");
+    figure::millis("snapshot.encode_ms", encoding, "the state encoded, as a snapshot is written");
+    figure::millis("snapshot.decode_ms", reading_back, "the encoding read back into a state, as a start reads it");
     Ok(())
 }
