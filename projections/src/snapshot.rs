@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chibo_domain::{Event, EventId, EventType, StreamName, Timestamp};
 use chibo_proto::convert;
+use chibo_proto::wire::Writer;
 use prost::Message;
 
 use crate::state::{Assembly, Fact, Frozen, IdEntry, Role, State, StreamBook};
@@ -19,7 +20,7 @@ use crate::state::{Assembly, Fact, Frozen, IdEntry, Role, State, StreamBook};
 pub const FORMAT: u32 = 1;
 
 /// The state's fields but its streams. The encoding is this message followed by one
-/// [`StreamBody`] under tag [`STREAMS`] per stream, in name order: what prost writes for the
+/// `StreamBody` under tag [`STREAMS`] per stream, in name order: what prost writes for the
 /// message with the streams as a repeated field, written a stream at a time so that no copy of
 /// the whole state is ever held apart from its bytes.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -33,8 +34,14 @@ struct StateHead {
 }
 
 /// The tag of the streams in the state's encoding.
+///
+/// A stream is the message `StreamBody` below, its id entries `IdBody` and its facts
+/// `FactBody`. The writer ([`Frozen::write_to`]) and the reader ([`State::decode`]) take them a
+/// field at a time, where they lie; the messages are declared for the tests, which check both
+/// against what prost writes and reads.
 const STREAMS: u32 = 4;
 
+#[cfg(test)]
 #[derive(Clone, PartialEq, prost::Message)]
 struct StreamBody {
     #[prost(string, tag = "1")]
@@ -47,6 +54,7 @@ struct StreamBody {
     facts: Vec<FactBody>,
 }
 
+#[cfg(test)]
 #[derive(Clone, PartialEq, prost::Message)]
 struct IdBody {
     #[prost(bytes = "vec", tag = "1")]
@@ -64,6 +72,7 @@ struct IdBody {
     other: Vec<u8>,
 }
 
+#[cfg(test)]
 #[derive(Clone, PartialEq, prost::Message)]
 struct FactBody {
     #[prost(bytes = "vec", tag = "1")]
@@ -102,26 +111,68 @@ impl Frozen {
     }
 
     /// Writes [`Frozen::encode`]'s bytes to `out` a stream at a time, so that the whole
-    /// encoding is never held in memory: a snapshot's file is written this way.
+    /// encoding is never held in memory: a snapshot's file is written this way. Each stream is
+    /// written field by field as prost writes a `StreamBody`, without building one.
     pub fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         let head = StateHead {
             format: FORMAT,
             log_size: self.log_size,
             last_hash: self.last_hash.map(|h| h.to_vec()).unwrap_or_default(),
         };
-        let mut buffer = head.encode_to_vec();
+        out.write_all(&head.encode_to_vec())?;
+        let mut writer = Writer::default();
         for (name, book) in &self.streams {
-            let body = StreamBody {
-                name: name.to_string(),
-                next_revision: book.next_revision,
-                ids: book.ids().map(|(id, entry)| id_body(&id, &entry)).collect(),
-                facts: book.facts().map(|(id, fact)| fact_body(id, fact, book.corrected_by(id))).collect(),
-            };
-            prost::encoding::message::encode(STREAMS, &body, &mut buffer);
-            out.write_all(&buffer)?;
-            buffer.clear();
+            writer.clear();
+            writer.message_with(STREAMS as u8, |w| write_stream(w, name, book));
+            out.write_all(writer.as_bytes())?;
         }
-        out.write_all(&buffer)
+        Ok(())
+    }
+}
+
+/// A `StreamBody`'s fields, as prost writes them.
+fn write_stream(w: &mut Writer, name: &StreamName, book: &StreamBook) {
+    w.text_field(1, &name.to_string());
+    w.varint_field(2, book.next_revision);
+    for (id, entry) in book.ids() {
+        w.message_with(3, |w| write_id(w, &id, &entry));
+    }
+    for (id, fact) in book.facts() {
+        w.message_with(4, |w| write_fact(w, id, fact, book.corrected_by(id)));
+    }
+}
+
+/// An `IdBody`'s fields, as prost writes them.
+fn write_id(w: &mut Writer, id: &EventId, entry: &IdEntry) {
+    let (role, other) = role_and_other(entry.role);
+    w.bytes_field(1, id.as_bytes());
+    w.varint_field(2, entry.revision);
+    w.text_field(3, entry.event_type.map_or("", EventType::name));
+    w.varint_field(4, u64::from(role));
+    w.bytes_field(5, other.as_ref().map_or(&[][..], |o| o.as_bytes()));
+}
+
+/// A `FactBody`'s fields, as prost writes them.
+fn write_fact(w: &mut Writer, id: &EventId, fact: &Fact, corrected_by: Option<EventId>) {
+    w.bytes_field(1, id.as_bytes());
+    w.varint_field(2, fact.position);
+    w.varint_field(3, fact.revision);
+    // An int64 as its two's complement, as prost writes it.
+    w.varint_field(4, fact.occurred_at.seconds() as u64);
+    w.varint_field(5, u64::from(fact.occurred_at.nanos()));
+    w.text_field(6, fact.event.event_type().name());
+    w.bytes_field(7, &convert::encode_payload(&fact.event));
+    w.bytes_field(8, corrected_by.as_ref().map_or(&[][..], |c| c.as_bytes()));
+}
+
+/// An id entry's role as the encoding numbers it, and the other event it names, if any.
+fn role_and_other(role: Role) -> (u32, Option<EventId>) {
+    match role {
+        Role::Original => (0, None),
+        Role::Retracted { by } => (1, Some(by)),
+        Role::Correction { target } => (2, Some(target)),
+        Role::Retraction { target } => (3, Some(target)),
+        Role::Unreadable => (4, None),
     }
 }
 
@@ -314,8 +365,8 @@ pub(crate) fn length_delimited(message: &[u8], tag: u32) -> Result<Vec<&[u8]>, S
     Ok(values)
 }
 
-/// A [`StreamBody`]'s stream: its name and book. Fields read more than once keep their last
-/// value, as prost's would; fields no [`StreamBody`] declares are passed over.
+/// A `StreamBody`'s stream: its name and book. Fields read more than once keep their last
+/// value, as prost's would; fields no `StreamBody` declares are passed over.
 fn read_book(body: &[u8]) -> Result<(StreamName, StreamBook), DecodeError> {
     let (mut name, mut next_revision) = ("", 0);
     let mut entries = Vec::new();
@@ -343,7 +394,7 @@ fn read_book(body: &[u8]) -> Result<(StreamName, StreamBook), DecodeError> {
     Ok((name, book))
 }
 
-/// An [`IdBody`]'s event id and entry.
+/// An `IdBody`'s event id and entry.
 fn read_id(body: &[u8]) -> Result<(EventId, IdEntry), DecodeError> {
     let (mut id, mut revision, mut event_type, mut role, mut other) = (None, 0, "", 0, None);
     for field in fields(body) {
@@ -373,7 +424,7 @@ fn read_id(body: &[u8]) -> Result<(EventId, IdEntry), DecodeError> {
     Ok((id, IdEntry { revision, event_type, role }))
 }
 
-/// A [`FactBody`]'s event id, fact and latest correction.
+/// A `FactBody`'s event id, fact and latest correction.
 fn read_fact(body: &[u8]) -> Result<(EventId, (Fact, Option<EventId>)), DecodeError> {
     let (mut id, mut position, mut revision, mut seconds, mut nanos) = (None, 0, 0, 0, 0);
     let (mut event_type, mut payload, mut corrected_by) = ("", &[][..], None);
@@ -397,36 +448,6 @@ fn read_fact(body: &[u8]) -> Result<(EventId, (Fact, Option<EventId>)), DecodeEr
     let corrected_by = corrected_by.map(event_id).transpose()?;
     let id = id.map_or_else(|| event_id(&[]), Ok)?;
     Ok((id, (Fact { position, revision, occurred_at, event }, corrected_by)))
-}
-
-fn id_body(id: &EventId, entry: &IdEntry) -> IdBody {
-    let (role, other) = match entry.role {
-        Role::Original => (0, None),
-        Role::Retracted { by } => (1, Some(by)),
-        Role::Correction { target } => (2, Some(target)),
-        Role::Retraction { target } => (3, Some(target)),
-        Role::Unreadable => (4, None),
-    };
-    IdBody {
-        event_id: id.as_bytes().to_vec(),
-        revision: entry.revision,
-        event_type: entry.event_type.map(|t| t.name().to_owned()).unwrap_or_default(),
-        role,
-        other: other.map(|o| o.as_bytes().to_vec()).unwrap_or_default(),
-    }
-}
-
-fn fact_body(id: &EventId, fact: &Fact, corrected_by: Option<EventId>) -> FactBody {
-    FactBody {
-        event_id: id.as_bytes().to_vec(),
-        position: fact.position,
-        revision: fact.revision,
-        seconds: fact.occurred_at.seconds(),
-        nanos: fact.occurred_at.nanos(),
-        event_type: fact.event.event_type().name().to_owned(),
-        payload: convert::encode_payload(&fact.event),
-        corrected_by: corrected_by.map(|c| c.as_bytes().to_vec()).unwrap_or_default(),
-    }
 }
 
 fn event_id(bytes: &[u8]) -> Result<EventId, DecodeError> {
@@ -465,6 +486,32 @@ mod tests {
         last_hash: Vec<u8>,
         #[prost(message, repeated, tag = "4")]
         streams: Vec<StreamBody>,
+    }
+
+    /// What prost writes for a stream's id entry: the encoding's reference.
+    fn id_body(id: &EventId, entry: &IdEntry) -> IdBody {
+        let (role, other) = role_and_other(entry.role);
+        IdBody {
+            event_id: id.as_bytes().to_vec(),
+            revision: entry.revision,
+            event_type: entry.event_type.map(|t| t.name().to_owned()).unwrap_or_default(),
+            role,
+            other: other.map(|o| o.as_bytes().to_vec()).unwrap_or_default(),
+        }
+    }
+
+    /// What prost writes for a fact: the encoding's reference.
+    fn fact_body(id: &EventId, fact: &Fact, corrected_by: Option<EventId>) -> FactBody {
+        FactBody {
+            event_id: id.as_bytes().to_vec(),
+            position: fact.position,
+            revision: fact.revision,
+            seconds: fact.occurred_at.seconds(),
+            nanos: fact.occurred_at.nanos(),
+            event_type: fact.event.event_type().name().to_owned(),
+            payload: convert::encode_payload(&fact.event),
+            corrected_by: corrected_by.map(|c| c.as_bytes().to_vec()).unwrap_or_default(),
+        }
     }
 
     /// The registration of the province `org`.
@@ -582,6 +629,69 @@ mod tests {
         fixed64.extend([9 << 3 | 1, 0, 0, 0, 0, 0, 0, 0, 0]);
         let odd = State::decode(&fixed64).unwrap_err();
         assert!(odd.to_string().contains("field 9"), "{odd}");
+    }
+
+    /// Applies `event` (`None`: unreadable) as `id` at `position`, revision `revision` of
+    /// `stream`, which happened `seconds` and `nanos` after 1970.
+    fn record(state: &mut State, at: (u64, &str, u64), event: Option<Event>, id: u8, (seconds, nanos): (i64, i32)) {
+        let (position, stream, revision) = at;
+        state.apply_owned(Recorded {
+            position,
+            stream: StreamName::parse("stream", stream).unwrap(),
+            revision,
+            event_id: EventId::from_bytes([id; 16]),
+            occurred_at: Timestamp::new("t", seconds, nanos).unwrap(),
+            recorded_at: Timestamp::new("t", 1_700_000_000, 0).unwrap(),
+            hash: [position as u8; 32],
+            event,
+        });
+    }
+
+    #[test]
+    fn the_streams_are_written_as_prost_writes_their_messages() {
+        let mut live = State::new();
+        // At position and revision 0, at 1970's first instant: fields left out as zeros.
+        record(&mut live, (0, "org-a", 0), Some(registered("a")), 1, (0, 0));
+        // Before 1970, with nanos: an int64 written as its two's complement.
+        record(&mut live, (1, "org-b", 0), Some(registered("b")), 2, (-86_399, 5));
+        let renamed = chibo_domain::event::EventCorrected::new(chibo_domain::event::EventCorrectedFields {
+            target_event_id: EventId::from_bytes([1; 16]),
+            reason: "sửa tên".into(),
+            replacement: Box::new(registered("a2")),
+        })
+        .unwrap();
+        record(&mut live, (2, "org-a", 1), Some(renamed.into()), 3, (1_700_000_000, 999_999_999));
+        let withdrawn = chibo_domain::event::EventRetracted::new(chibo_domain::event::EventRetractedFields {
+            target_event_id: EventId::from_bytes([7; 16]),
+            reason: "nhầm".into(),
+        })
+        .unwrap();
+        record(&mut live, (3, "org-b", 1), Some(registered("b2")), 7, (1_700_000_000, 0));
+        record(&mut live, (4, "org-b", 2), Some(withdrawn.into()), 4, (1_700_000_000, 0));
+        record(&mut live, (5, "org-c", 0), None, 5, (1_700_000_000, 0));
+        record(&mut live, (6, "org-c", 1), Some(registered("c")), 6, (1_700_000_000, 0));
+
+        let mut reference = StateHead { format: FORMAT, log_size: 7, last_hash: vec![6; 32] }.encode_to_vec();
+        for (name, book) in live.streams() {
+            let body = StreamBody {
+                name: name.to_string(),
+                next_revision: book.next_revision,
+                ids: book.ids().map(|(id, entry)| id_body(&id, &entry)).collect(),
+                facts: book.facts().map(|(id, fact)| fact_body(id, fact, book.corrected_by(id))).collect(),
+            };
+            prost::encoding::message::encode(STREAMS, &body, &mut reference);
+        }
+        let roles: Vec<u32> = StateBody::decode(reference.as_slice())
+            .unwrap()
+            .streams
+            .iter()
+            .flat_map(|s| s.ids.iter().map(|id| id.role))
+            .collect();
+        assert_eq!(roles, [0, 2, 0, 3, 1, 4, 0], "every role is in the state");
+        let before_1970 = live.fact(&StreamName::parse("stream", "org-b").unwrap(), &EventId::from_bytes([2; 16]));
+        assert_eq!(before_1970.map(|f| f.occurred_at.seconds()), Some(-86_399), "a fact in force");
+        assert_eq!(live.encode(), reference, "what prost writes of the same messages");
+        assert_eq!(State::decode(&reference).unwrap().encode(), reference, "and it reads back");
     }
 
     /// A state of `streams` organizations' streams, more than a batch of them.
