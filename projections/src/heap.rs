@@ -7,10 +7,11 @@
 //! such calls, from the threads that decode and apply, about a ninth of their time
 //! (docs/BENCHMARKS.md, fifteenth, twenty-first and twenty-fifth rounds).
 //!
-//! While a replay runs, [`Bulk`] sets the top pad to a whole heap, so that each new heap is made
-//! writable at once, and the main arena grows in steps of as much. The pad maps address space,
-//! not memory: a page still becomes memory only when it is first written. Once the last replay
-//! running ends, the pad is glibc's default again, so that the heaps are trimmed as before.
+//! While a replay runs, or a snapshot is read into a state (twenty-sixth round), [`Bulk`] sets
+//! the top pad to a whole heap, so that each new heap is made writable at once, and the main
+//! arena grows in steps of as much. The pad maps address space, not memory: a page still
+//! becomes memory only when it is first written. Once the last of them running ends, the pad
+//! is glibc's default again, so that the heaps are trimmed as before.
 //!
 //! Setting the pad also fixes glibc's threshold for serving an allocation from `mmap` at its
 //! value then (its default, 128 KiB, unless large blocks were freed before), where glibc would

@@ -184,10 +184,10 @@ impl State {
 
     /// Reads a state from [`State::encode`]'s bytes, deriving its index again.
     ///
-    /// The streams are read on as many threads as the machine has cores (up to
-    /// [`READERS`]), [`BATCH`] streams at a time, each field read where it lies in `bytes`;
-    /// meanwhile this thread derives the index from the streams read, in name order. A state
-    /// read this way is the state read on one thread (docs/BENCHMARKS.md, twenty-sixth round).
+    /// The streams are read on as many threads as the machine has cores (up to four), eight
+    /// streams at a time, each field read where it lies in `bytes`; meanwhile this thread
+    /// derives the index from the streams read, in name order. A state read this way is the
+    /// state read on one thread (docs/BENCHMARKS.md, twenty-sixth round).
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let readers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         Self::decode_on(bytes, readers.min(READERS))
@@ -224,11 +224,11 @@ impl State {
 }
 
 /// The most threads a snapshot is read on besides the one deriving its index.
-pub const READERS: usize = 4;
+const READERS: usize = 4;
 
 /// How many streams a thread reading a snapshot takes at a time. A cell's stream holds about a
 /// thousand facts of the demo's year; a committee's, a few.
-pub const BATCH: usize = 8;
+const BATCH: usize = 8;
 
 /// What one thread reading a snapshot hands over: the streams of one batch, or why they do not
 /// read.
