@@ -142,7 +142,9 @@ async fn a_start_catches_up_from_its_snapshot_in_a_replays_pages() {
     let first = 4 + 40;
     run_to(store.clone(), &snapshots, first).await;
     record(store.as_ref(), 20, 15).await;
-    let watched = Arc::new(Wrapped::new(store.clone(), usize::MAX));
+    // The first page is not answered until three are asked for: however the runtime polls the
+    // reads, a replay that asks for three at once has asked for them all by then.
+    let watched = Arc::new(Wrapped { gate: Some((first, 3)), ..Wrapped::new(store.clone(), usize::MAX) });
     let (shared, covered) = loaded(watched.clone(), &snapshots).await;
     assert_eq!(covered, first);
     shared.wait_for(first + 30, WAIT).await.unwrap();
@@ -213,16 +215,19 @@ async fn a_rebuild_decoding_pages_at_once_applies_them_in_order() {
 /// A store over another that reads at most `most` events at a time, whatever it is asked for
 /// (as a backend with pages of its own may), and hands them over copied (the trait's default).
 /// It records each read of the log it is asked for, and never answers one from `stall` on.
+/// With a `gate` of (`from`, `n`), it answers no read from position `from` on until `n` such
+/// reads have been asked for: what a replay that asks for `n` pages at once does.
 struct Wrapped {
     inner: Arc<dyn EventStore>,
     most: usize,
     stall: u64,
+    gate: Option<(u64, usize)>,
     asked: std::sync::Mutex<Vec<(Option<u64>, usize)>>,
 }
 
 impl Wrapped {
     fn new(inner: Arc<dyn EventStore>, most: usize) -> Self {
-        Self { inner, most, stall: u64::MAX, asked: Default::default() }
+        Self { inner, most, stall: u64::MAX, gate: None, asked: Default::default() }
     }
 
     /// The reads of the log asked for so far: after which position, how many events.
@@ -257,7 +262,14 @@ impl EventStore for Wrapped {
         max_count: usize,
     ) -> Result<Vec<chibo_store::StoredEvent>, chibo_store::ReadError> {
         self.asked.lock().unwrap().push((after, max_count));
-        if after.map_or(0, |a| a + 1) >= self.stall {
+        let from = after.map_or(0, |a| a + 1);
+        if let Some((gate, n)) = self.gate.filter(|(gate, _)| from >= *gate) {
+            let past_gate = || self.asked().iter().filter(|(a, _)| a.map_or(0, |a| a + 1) >= gate).count();
+            while past_gate() < n {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        if from >= self.stall {
             std::future::pending::<()>().await;
         }
         self.inner.read_all(after, max_count.min(self.most)).await
