@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chibo_domain::{Event, EventId, EventType, StreamName, Timestamp};
 use chibo_proto::convert;
-use chibo_proto::wire::Writer;
+use chibo_proto::wire::{Reader, Writer};
 use prost::Message;
 
 use crate::state::{Assembly, Fact, Frozen, IdEntry, Role, State, StreamBook};
@@ -195,16 +195,24 @@ impl State {
 
     /// [`State::decode`] on `readers` threads besides this one (none: on this one alone).
     pub(crate) fn decode_on(bytes: &[u8], readers: usize) -> Result<Self, DecodeError> {
-        // prost skips the fields a message does not declare: the head reads past the streams.
-        let head = StateHead::decode(bytes).map_err(|e| bad(e.to_string()))?;
-        if head.format != FORMAT {
-            return Err(bad(format!("format {} is not {FORMAT}", head.format)));
+        // The head's fields and the streams, in one pass over the state's message.
+        let (mut format, mut log_size, mut last_hash, mut bodies) = (0, 0, &[][..], Vec::new());
+        for field in fields(bytes) {
+            match field.map_err(bad)? {
+                (1, value) => format = value.varint("the format")?,
+                (2, value) => log_size = value.varint("the log size")?,
+                (3, value) => last_hash = value.bytes("the last hash")?,
+                (STREAMS, value) => bodies.push(value.bytes("a stream")?),
+                _ => {}
+            }
         }
-        let last_hash = match head.last_hash.len() {
+        if format != u64::from(FORMAT) {
+            return Err(bad(format!("format {format} is not {FORMAT}")));
+        }
+        let last_hash = match last_hash.len() {
             0 => None,
-            _ => Some(<[u8; 32]>::try_from(head.last_hash.as_slice()).map_err(|_| bad("last_hash is not 32 bytes"))?),
+            _ => Some(<[u8; 32]>::try_from(last_hash).map_err(|_| bad("last_hash is not 32 bytes"))?),
         };
-        let bodies = length_delimited(bytes, STREAMS).map_err(bad)?;
         // What a replay keeps stays in the state; so does what this reads.
         let _bulk = crate::heap::Bulk::begin();
         let mut assembly = Assembly::default();
@@ -219,7 +227,7 @@ impl State {
             assembly.add(name, book);
             Ok(())
         })?;
-        Ok(assembly.finish(head.log_size, last_hash))
+        Ok(assembly.finish(log_size, last_hash))
     }
 }
 
@@ -318,36 +326,38 @@ impl<'a> Value<'a> {
 }
 
 /// The fields of the protobuf message `message` in order, each its number and its value, read
-/// where they lie. Only varints and length-delimited values are read (all the snapshot
-/// messages declare); another wire type, or a value running past the message's end, is an
-/// error, after which nothing more is read.
-fn fields(mut message: &[u8]) -> impl Iterator<Item = Result<(u32, Value<'_>), String>> {
+/// where they lie (by [`Reader`], which takes varints as protobuf's rules have them). Only
+/// varints and length-delimited values are read (all the snapshot messages declare); another
+/// wire type, or a value running past the message's end, is an error, after which nothing more
+/// is read.
+fn fields(message: &[u8]) -> impl Iterator<Item = Result<(u32, Value<'_>), String>> {
+    let mut reader = Reader::new(message);
     std::iter::from_fn(move || {
-        if message.is_empty() {
+        if reader.is_done() {
             return None;
         }
-        let field = next_field(&mut message);
+        let field = next_field(&mut reader);
         if field.is_err() {
-            message = &[];
+            reader = Reader::new(&[]);
         }
         Some(field)
     })
 }
 
-fn next_field<'a>(message: &mut &'a [u8]) -> Result<(u32, Value<'a>), String> {
-    use prost::encoding::{decode_key, decode_varint, WireType};
-    let (field, wire) = decode_key(message).map_err(|e| e.to_string())?;
-    match wire {
-        WireType::Varint => Ok((field, Value::Varint(decode_varint(message).map_err(|e| e.to_string())?))),
-        WireType::LengthDelimited => {
-            let len = decode_varint(message).map_err(|e| e.to_string())?;
-            let len = usize::try_from(len).ok().filter(|len| *len <= message.len());
-            let len = len.ok_or_else(|| format!("field {field} runs past the end of its message"))?;
-            let (value, rest) = message.split_at(len);
-            *message = rest;
-            Ok((field, Value::Bytes(value)))
-        }
-        other => Err(format!("field {field} has wire type {other:?}, which no field here has")),
+fn next_field<'a>(reader: &mut Reader<'a>) -> Result<(u32, Value<'a>), String> {
+    let key = reader.varint().ok_or("a field's key is not a varint")?;
+    let field = u32::try_from(key >> 3).ok().filter(|&field| field > 0);
+    let field = field.ok_or_else(|| format!("a field's key, {key}, numbers no field"))?;
+    match key & 7 {
+        0 => reader
+            .varint()
+            .map(|value| (field, Value::Varint(value)))
+            .ok_or_else(|| format!("field {field} is not a varint")),
+        2 => reader
+            .delimited()
+            .map(|value| (field, Value::Bytes(value)))
+            .ok_or_else(|| format!("field {field} runs past the end of its message")),
+        wire => Err(format!("field {field} has wire type {wire}, which no field here has")),
     }
 }
 
