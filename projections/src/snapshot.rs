@@ -321,7 +321,7 @@ impl<'a> Value<'a> {
     }
 
     fn event_id(self, field: &str) -> Result<EventId, DecodeError> {
-        event_id(self.bytes(field)?).map_err(|_| bad(format!("{field} is not 16 bytes")))
+        event_id(self.bytes(field)?, field)
     }
 }
 
@@ -417,7 +417,7 @@ fn read_id(body: &[u8]) -> Result<(EventId, IdEntry), DecodeError> {
             _ => {}
         }
     }
-    let other = || event_id(other.unwrap_or_default());
+    let other = || event_id(other.unwrap_or_default(), "an id entry's other event");
     let role = match role {
         0 => Role::Original,
         1 => Role::Retracted { by: other()? },
@@ -430,7 +430,7 @@ fn read_id(body: &[u8]) -> Result<(EventId, IdEntry), DecodeError> {
         "" => None,
         name => Some(EventType::from_name(name).ok_or_else(|| bad(format!("unknown event type {name}")))?),
     };
-    let id = id.map_or_else(|| event_id(&[]), Ok)?;
+    let id = id.ok_or_else(|| bad("an id entry has no event id"))?;
     Ok((id, IdEntry { revision, event_type, role }))
 }
 
@@ -455,13 +455,14 @@ fn read_fact(body: &[u8]) -> Result<(EventId, (Fact, Option<EventId>)), DecodeEr
     let nanos = i32::try_from(nanos).map_err(|_| bad(format!("a fact's nanos, {nanos}, is out of range")))?;
     let occurred_at = Timestamp::new("occurred_at", seconds, nanos).map_err(|e| bad(e.to_string()))?;
     let event = decode_event(event_type, payload).map_err(bad)?;
-    let corrected_by = corrected_by.map(event_id).transpose()?;
-    let id = id.map_or_else(|| event_id(&[]), Ok)?;
+    let corrected_by = corrected_by.map(|c| event_id(c, "a fact's correction")).transpose()?;
+    let id = id.ok_or_else(|| bad("a fact has no event id"))?;
     Ok((id, (Fact { position, revision, occurred_at, event }, corrected_by)))
 }
 
-fn event_id(bytes: &[u8]) -> Result<EventId, DecodeError> {
-    <[u8; 16]>::try_from(bytes).map(EventId::from_bytes).map_err(|_| bad("an event id is not 16 bytes"))
+/// The event id `bytes` hold, the value of `field`.
+fn event_id(bytes: &[u8], field: &str) -> Result<EventId, DecodeError> {
+    <[u8; 16]>::try_from(bytes).map(EventId::from_bytes).map_err(|_| bad(format!("{field} is not 16 bytes")))
 }
 
 /// Reads a stored payload as the event of type `event_type`, or says why it cannot.
@@ -772,6 +773,28 @@ mod tests {
         prost::encoding::bytes::encode(STREAMS, &stream, &mut state);
         let err = State::decode(&state).unwrap_err().to_string();
         assert!(err.contains("org-o000: a stream's next revision is bytes, not a number"), "{err}");
+    }
+
+    #[test]
+    fn an_event_id_missing_or_of_the_wrong_length_is_refused_by_its_field() {
+        let bytes = many(1).encode();
+        let body = StateBody::decode(bytes.as_slice()).unwrap();
+        let damaged = |damage: &dyn Fn(&mut StreamBody)| {
+            let mut body = body.clone();
+            damage(&mut body.streams[0]);
+            State::decode(&body.encode_to_vec()).unwrap_err().to_string()
+        };
+        let err = damaged(&|s| s.facts[0].event_id.clear());
+        assert!(err.contains("org-o000: a fact has no event id"), "{err}");
+        let err = damaged(&|s| s.facts[0].event_id.truncate(15));
+        assert!(err.contains("org-o000: a fact's event id is not 16 bytes"), "{err}");
+        let err = damaged(&|s| s.facts[0].corrected_by = vec![1; 17]);
+        assert!(err.contains("org-o000: a fact's correction is not 16 bytes"), "{err}");
+        let err = damaged(&|s| s.ids[0].event_id.clear());
+        assert!(err.contains("org-o000: an id entry has no event id"), "{err}");
+        // A retracted original names its retraction.
+        let err = damaged(&|s| s.ids[0] = IdBody { role: 1, other: Vec::new(), ..s.ids[0].clone() });
+        assert!(err.contains("org-o000: an id entry's other event is not 16 bytes"), "{err}");
     }
 
     #[test]
